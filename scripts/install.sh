@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install unmix into ./.venv (idempotent): ffmpeg with apt-get when missing, then the
+# Python packages. A second run with unchanged requirements takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v ffmpeg >/dev/null 2>&1; then
+    echo "unmix: installing ffmpeg (needed to decode mp4/m4a/webm/opus and STEMS files)" >&2
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+        if ! { $SUDO apt-get install -y -qq ffmpeg >/dev/null 2>&1 || { $SUDO apt-get update -qq >/dev/null 2>&1 && $SUDO apt-get install -y -qq ffmpeg >/dev/null; }; }; then
+            echo "unmix: could not install ffmpeg with apt-get: install it yourself (sudo apt-get install -y ffmpeg) and run this again" >&2
+            exit 1
+        fi
+    else
+        echo "unmix: ffmpeg is missing and apt-get is not available: install ffmpeg (e.g. brew install ffmpeg) and run this again" >&2
+        exit 1
+    fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.unmix-requirements"
+wanted="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "unmix: installing Python packages into .venv (first time: a minute or two)" >&2
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+        || .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+    echo "$wanted" > "$stamp"
+fi

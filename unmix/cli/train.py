@@ -1,0 +1,96 @@
+"""``train.py`` / ``unmix-train``: train a separation model from a configuration.
+
+TensorFlow is imported only after the arguments parse, so ``--help``, usage
+errors and ``--check`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, not_available
+from unmix.errors import ConfigurationError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="train.py",
+        description="Train a network that splits songs into vocals and instrumental. "
+        "Writes a run folder under <workingdir>/runs/.",
+    )
+    parser.add_argument("--configuration", help="a .jsonc configuration (default: $UNMIX_CONFIGURATION_FILE)")
+    parser.add_argument("--workingdir", default=None, help="folder that receives runs/ and cache/ (default: the current folder)")
+    parser.add_argument("--resume", metavar="RUN_FOLDER", help="continue a stopped or killed run from its last checkpoint")
+    parser.add_argument("--weights", metavar="FILE", help="initialise the model from these weights (.weights.h5)")
+    parser.add_argument("--prepare-only", action="store_true", help="decode and cache the collection, then stop")
+    parser.add_argument("--check", action="store_true", help="load and validate the configuration, print it merged, and stop")
+    parser.add_argument("--list-models", action="store_true", help="list the registered models and stop")
+    add_logging_flags(parser)
+    return parser
+
+
+def configuration_path(argument: str | None, working_directory: Path) -> Path:
+    """The configuration to use: the flag, else $UNMIX_CONFIGURATION_FILE (environment or .env)."""
+    if argument:
+        return Path(argument)
+    from unmix.config import PROJECT_ROOT
+    from unmix.config.env import load_environment
+
+    variables = load_environment(working_directory=working_directory, project_root=PROJECT_ROOT)
+    if variables.get("UNMIX_CONFIGURATION_FILE"):
+        return Path(variables["UNMIX_CONFIGURATION_FILE"])
+    raise ConfigurationError(
+        "no configuration given: pass --configuration configurations/<name>.jsonc or set UNMIX_CONFIGURATION_FILE"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from unmix import log
+
+    log.setup(verbose=args.verbose, quiet=args.quiet)
+    return guarded(lambda: _run(args), verbose=args.verbose)
+
+
+def _run(args: argparse.Namespace) -> int:
+    working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
+    if args.list_models:
+        from unmix.models.registry import available_models
+
+        for name, description in available_models().items():
+            sys.stdout.write(f"{name:16s} {description}\n")
+        return EXIT_OK
+    from unmix import config as configuration
+
+    if args.resume:
+        from unmix.runfolder import RunFolder
+
+        config = configuration.load_resolved(RunFolder.open(args.resume).configuration)
+    else:
+        config = configuration.load(configuration_path(args.configuration, working_directory), working_directory=working_directory)
+    if args.check:
+        sys.stdout.write(config.to_json())
+        return EXIT_OK
+    configuration.require_collection_folder(config)
+    if args.weights and not Path(args.weights).is_file():
+        raise ConfigurationError(f"--weights: file not found: {args.weights}")
+    try:
+        from unmix.training.trainer import train
+    except ImportError:
+        raise not_available("training") from None
+    train(
+        config,
+        working_directory=working_directory,
+        resume=Path(args.resume) if args.resume else None,
+        initial_weights=Path(args.weights) if args.weights else None,
+        prepare_only=args.prepare_only,
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())

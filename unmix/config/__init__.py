@@ -1,0 +1,157 @@
+"""Load a configuration: JSONC chain → merge → env values → validated, immutable ``Config``.
+
+TensorFlow-free so that the configuration check and ``--help`` are instant.
+
+Example:
+    >>> config = load("configurations/default-hourglass.jsonc")
+    >>> config.get("training.batch_size")
+    4
+    >>> config.training.batch_size
+    4
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from unmix.config.env import load_environment, resolve
+from unmix.config.jsonc import load_chain, merge_chain, read_jsonc
+from unmix.config.schema import (
+    CollectionOptions,
+    EnvironmentOptions,
+    Sections,
+    TrainingOptions,
+    TransformationOptions,
+    build_section,
+)
+from unmix.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_MISSING = object()
+
+__all__ = ["Config", "load", "load_resolved", "PROJECT_ROOT"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A merged, resolved and validated configuration (immutable).
+
+    ``data`` is the plain resolved tree (what ``configuration.jsonc`` of a run holds);
+    ``sections`` the typed view. Pass this object (or one section of it) explicitly.
+    """
+
+    data: Mapping[str, Any]
+    sections: Sections
+    path: Path
+    name: str
+    environ: Mapping[str, str]
+
+    @property
+    def environment(self) -> EnvironmentOptions:
+        return self.sections.environment
+
+    @property
+    def collection(self) -> CollectionOptions:
+        return self.sections.collection
+
+    @property
+    def training(self) -> TrainingOptions:
+        return self.sections.training
+
+    @property
+    def transformation(self) -> TransformationOptions:
+        return self.sections.transformation
+
+    def get(self, key: str, default: Any = _MISSING) -> Any:
+        """Dotted access, e.g. ``config.get("training.batch_size")``.
+
+        Raises:
+            ConfigurationError: the key is absent and no default was given.
+        """
+        node: Any = self.data
+        for part in key.split("."):
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif default is _MISSING:
+                raise ConfigurationError(f"configuration key {key} is not set in {self.path}")
+            else:
+                return default
+        return copy.deepcopy(node) if isinstance(node, (dict, list)) else node
+
+    def to_json(self) -> str:
+        """The resolved tree as JSON text, marked resolved so it reloads without re-merging."""
+        from unmix import __version__
+
+        data = copy.deepcopy(dict(self.data))
+        data["meta"] = {"resolved": True, "source": str(self.path), "unmix_version": __version__}
+        header = "// Resolved unmix configuration: loaded as it is, never merged again.\n"
+        return header + json.dumps(data, indent=4, sort_keys=False) + "\n"
+
+
+def _build(data: dict[str, Any], *, path: Path, name: str, environ: Mapping[str, str], origins: Mapping[str, Path]) -> Config:
+    sections = build_section(Sections, data, key_path="", origins=origins)
+    return Config(data=data, sections=sections, path=path, name=name, environ=dict(environ))
+
+
+def load(
+    path: str | Path,
+    *,
+    working_directory: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Load a configuration file with its ``base`` chain ending at ``master.jsonc``.
+
+    A resolved run configuration (``meta.resolved`` true) is loaded as it is.
+
+    Args:
+        path: the ``.jsonc`` file.
+        working_directory: where a ``.env`` is looked for first (default: current directory).
+        environ: variables to use instead of ``os.environ`` (tests).
+
+    Raises:
+        ConfigurationError: any problem with the files, values or environment variables.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigurationError(f"configuration file not found: {path}")
+    working_directory = Path.cwd() if working_directory is None else Path(working_directory)
+    variables = load_environment(working_directory=working_directory, project_root=PROJECT_ROOT, environ=environ)
+    own = read_jsonc(path)
+    if isinstance(own.get("meta"), Mapping) and own["meta"].get("resolved") is True:
+        return load_resolved(path, environ=variables)
+    merged, origins = merge_chain(load_chain(path))
+    resolved = resolve(merged, environ=variables, key_path="", origins=origins)
+    return _build(resolved, path=path.resolve(), name=path.name.removesuffix(".jsonc"), environ=variables, origins=origins)
+
+
+def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load a run folder's ``configuration.jsonc`` exactly as written (no merge, no env)."""
+    path = Path(path)
+    data = read_jsonc(path)
+    origins = {key: path for key in data}
+    meta = data.get("meta", {}) if isinstance(data.get("meta"), Mapping) else {}
+    name = Path(str(meta.get("source", path))).name.removesuffix(".jsonc")
+    return _build(data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)
+
+
+def require_collection_folder(config: Config) -> Path:
+    """The collection folder that training and evaluation need.
+
+    Raises:
+        ConfigurationError: it is not set, or does not exist; the message says what to set.
+    """
+    folder = config.collection.folder
+    if not folder:
+        raise ConfigurationError(
+            "collection.folder is not set: set UNMIX_COLLECTION_DIR to your song collection folder "
+            "(in the environment or a .env file), or set collection.folder in the configuration"
+        )
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ConfigurationError(f"collection folder not found: {path} (from collection.folder / UNMIX_COLLECTION_DIR)")
+    return path

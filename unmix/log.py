@@ -1,0 +1,81 @@
+"""Console and file logging for the command-line tools.
+
+Library modules only call ``logging.getLogger(__name__)``; this module is the one
+place that installs handlers, and only the CLI calls ``setup``. The console gets
+coloured lines on stderr (colorama), ``logs.txt`` the same lines without colour.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import colorama
+
+LOGGER_NAME = "unmix"
+_COLOURS = {
+    logging.DEBUG: colorama.Style.DIM,
+    logging.INFO: "",
+    logging.WARNING: colorama.Fore.YELLOW,
+    logging.ERROR: colorama.Fore.RED,
+    logging.CRITICAL: colorama.Fore.RED + colorama.Style.BRIGHT,
+}
+
+
+class _ConsoleFormatter(logging.Formatter):
+    def __init__(self, *, colour: bool) -> None:
+        super().__init__()
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        if self.colour and _COLOURS.get(record.levelno):
+            return f"{_COLOURS[record.levelno]}{text}{colorama.Style.RESET_ALL}"
+        return text
+
+
+class _FileFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(record.created))
+        return f"{stamp}\t{record.levelname.capitalize()}: {record.getMessage()}"
+
+
+def setup(*, verbose: bool = False, quiet: bool = False) -> logging.Logger:
+    """Install the console handler on the ``unmix`` logger (idempotent).
+
+    Args:
+        verbose: show debug lines.
+        quiet: show only warnings and errors.
+    """
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in [h for h in logger.handlers if getattr(h, "_unmix_console", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._unmix_console = True  # type: ignore[attr-defined]
+    handler.setFormatter(_ConsoleFormatter(colour=sys.stderr.isatty()))
+    handler.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return logger
+
+
+def add_log_file(path: Path) -> logging.Handler:
+    """Also write every unmix log line (debug included) to ``path``, e.g. a run's logs.txt."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(_FileFormatter())
+    handler.setLevel(logging.DEBUG)
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    return handler
+
+
+def remove_handler(handler: logging.Handler) -> None:
+    """Detach and close a handler added by ``add_log_file``."""
+    logging.getLogger(LOGGER_NAME).removeHandler(handler)
+    handler.close()
