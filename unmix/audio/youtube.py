@@ -1,0 +1,100 @@
+"""Download a song's audio with yt-dlp (used by ``predict.py --youtube``).
+
+yt-dlp is imported only when a download is asked for: it is large and most runs
+never need it. Only the best audio stream is fetched as the site serves it (m4a,
+webm/opus); there is no post-processing, so nothing beyond ffmpeg is needed to
+decode the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+from unmix.errors import AudioError
+
+logger = logging.getLogger(__name__)
+
+Downloader = Callable[[str, Path], Path]
+_MAX_REASON = 160
+
+
+def is_url(text: str) -> bool:
+    """Whether `text` is an http(s) URL (as opposed to a local path)."""
+    parsed = urlparse(text.strip())
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+class _YtDlpLogger:
+    """Routes yt-dlp's messages to logging instead of its own stderr printing."""
+
+    def debug(self, message: str) -> None:
+        logger.debug("yt-dlp: %s", message)
+
+    def info(self, message: str) -> None:
+        logger.debug("yt-dlp: %s", message)
+
+    def warning(self, message: str) -> None:
+        logger.debug("yt-dlp warning: %s", message)
+
+    def error(self, message: str) -> None:
+        logger.debug("yt-dlp error: %s", message)
+
+
+def _yt_dlp_download(url: str, directory: Path) -> Path:
+    import yt_dlp  # lazily: only --youtube needs it
+
+    options = {
+        "format": "bestaudio/best",
+        "outtmpl": str(directory / "%(title).150B [%(id)s].%(ext)s"),
+        "noplaylist": True,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "logger": _YtDlpLogger(),
+    }
+    with yt_dlp.YoutubeDL(options) as client:
+        details = client.extract_info(url, download=True)
+        downloads = details.get("requested_downloads") or []
+        if downloads and downloads[0].get("filepath"):
+            return Path(downloads[0]["filepath"])
+        return Path(client.prepare_filename(details))
+
+
+def _short_reason(error: Exception) -> str:
+    text = str(error).strip() or type(error).__name__
+    first = text.splitlines()[0].removeprefix("ERROR:").strip()
+    return first if len(first) <= _MAX_REASON else first[: _MAX_REASON - 3] + "..."
+
+
+def download(url: str, directory: Path, *, downloader: Downloader | None = None) -> Path:
+    """Download the audio of `url` into `directory`.
+
+    Args:
+        url: a page yt-dlp understands (YouTube and many others).
+        directory: where the file goes; created when missing.
+        downloader: `(url, directory) -> path` doing the download; default yt-dlp.
+            Tests inject a fake one.
+
+    Returns:
+        Path of the downloaded audio file (its extension is whatever the site served).
+
+    Raises:
+        AudioError: one line, when the download fails (no network, unknown video, ...)
+            or produced no file.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fetch = downloader or _yt_dlp_download
+    try:
+        path = Path(fetch(url, directory))
+    except AudioError:
+        raise
+    except Exception as error:  # any failure of the third-party downloader is one line for the user
+        raise AudioError(f"could not download {url}: {_short_reason(error)}; check your network connection") from error
+    if not path.is_file():
+        raise AudioError(f"could not download {url}: the downloader reported {path}, which does not exist")
+    logger.info("downloaded %s to %s", url, path)
+    return path
