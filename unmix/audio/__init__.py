@@ -9,10 +9,8 @@ files (see :func:`open_writer`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 
 from unmix.audio import ffmpeg, native
 from unmix.audio.resample import change_channels, reblock, resample, resample_blocks
+from unmix.audio.writer import WRITABLE_EXTENSIONS, AudioWriter, check_options, open_writer, save
 from unmix.errors import AudioError
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS = frozenset(native.EXTENSIONS | {".m4a", ".aac", ".mp4", ".webm", ".opus"})
-WRITABLE_EXTENSIONS = (".wav", ".flac", ".mp3")
 
 
 @dataclass(frozen=True)
@@ -70,13 +68,6 @@ def _readable(path: str | os.PathLike[str]) -> Path:
             f"audio file {path} has the unsupported extension '{path.suffix}'; expected one of {known}"
         )
     return path
-
-
-def _check_options(path: Path, sample_rate: int | None, n_channels: int | None) -> None:
-    if sample_rate is not None and (not isinstance(sample_rate, int) or sample_rate <= 0):
-        raise AudioError(f"{path}: received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
-    if n_channels is not None and (not isinstance(n_channels, int) or n_channels <= 0):
-        raise AudioError(f"{path}: received n_channels={n_channels!r}; expected a positive integer")
 
 
 def _describe(path: Path, stream: int | None) -> tuple[AudioInfo, ffmpeg.Stream | None, int]:
@@ -144,7 +135,7 @@ def load(
             option or stream index.
     """
     path = _readable(path)
-    _check_options(path, sample_rate, n_channels)
+    check_options(path, sample_rate, n_channels)
     if offset_s < 0 or (duration_s is not None and duration_s < 0):
         raise AudioError(f"{path}: received offset_s={offset_s}, duration_s={duration_s}; expected values >= 0")
     details, ffmpeg_stream, index = _describe(path, stream)
@@ -190,7 +181,7 @@ def read_blocks(
         AudioError: as :func:`load`, and for block_samples < 1.
     """
     path = _readable(path)
-    _check_options(path, sample_rate, n_channels)
+    check_options(path, sample_rate, n_channels)
     if not isinstance(block_samples, int) or block_samples < 1:
         raise AudioError(f"{path}: received block_samples={block_samples!r}; expected a positive integer")
     details, ffmpeg_stream, index = _describe(path, stream)
@@ -206,122 +197,3 @@ def read_blocks(
     if sample_rate is not None:
         source = resample_blocks(source, from_rate=rate, to_rate=sample_rate, n_channels=target_channels)
     return reblock(source, block_samples=block_samples, n_channels=target_channels)
-
-
-_Backend = native.SoundfileWriter | ffmpeg.Mp3Writer
-
-
-class AudioWriter:
-    """What :func:`open_writer` yields: append `(channels, n)` blocks with :meth:`write`."""
-
-    def __init__(self, backend: _Backend, *, path: Path, n_channels: int, clip: bool) -> None:
-        self._backend = backend
-        self._path = path
-        self._n_channels = n_channels
-        self._clip = clip
-
-    def write(self, block: np.ndarray) -> None:
-        """Append a block.
-
-        Args:
-            block: float `(n_channels, n)`; clipped to [-1, 1] for integer PCM only.
-
-        Raises:
-            AudioError: for a block of the wrong shape, or when the encoder fails.
-        """
-        block = np.asarray(block, dtype=np.float32)
-        if block.ndim != 2 or block.shape[0] != self._n_channels:
-            raise AudioError(
-                f"{self._path}: received a block of shape {block.shape}; expected ({self._n_channels}, samples)"
-            )
-        if self._clip:
-            block = np.clip(block, -1.0, 1.0)
-        self._backend.write(np.ascontiguousarray(block.T))
-
-
-def _writer_backend(
-    path: Path, temporary: Path, *, sample_rate: int, n_channels: int, subtype: str | None
-) -> tuple[_Backend, bool]:
-    """Pick the encoder for `path`'s extension; also say whether blocks must be clipped (integer PCM)."""
-    if path.suffix.lower() == ".mp3":
-        if subtype is not None:
-            raise AudioError(f"{path}: received subtype={subtype!r}; MP3 takes no subtype (it is 320 kbit/s)")
-        return ffmpeg.Mp3Writer(temporary, sample_rate=sample_rate, n_channels=n_channels, target=path), False
-    file_format, chosen = native.write_format(path, subtype, writable=WRITABLE_EXTENSIONS)
-    options = {"file_format": file_format, "subtype": chosen, "sample_rate": sample_rate, "n_channels": n_channels}
-    return native.SoundfileWriter(temporary, **options), chosen.startswith("PCM")
-
-
-@contextlib.contextmanager
-def open_writer(
-    path: str | os.PathLike[str], *, sample_rate: int, n_channels: int, subtype: str | None = None
-) -> Iterator[AudioWriter]:
-    """Open an audio file for block-by-block writing (bounded memory).
-
-    The blocks go to a hidden temporary file beside `path`, renamed onto `path` when
-    the context exits normally; on an exception it is deleted, so `path` is either
-    complete or untouched. Parent directories are created.
-
-    Args:
-        path: target; its extension picks the format: .wav (subtype "FLOAT" default,
-            "PCM_16", "PCM_24"), .flac ("PCM_24" default, "PCM_16"), .mp3 (ffmpeg,
-            libmp3lame 320 kbit/s, up to 48 kHz and 2 channels).
-        sample_rate: rate in Hz.
-        n_channels: channel count of every block.
-        subtype: sample format, see above.
-
-    Returns:
-        A context manager yielding an :class:`AudioWriter`.
-
-    Raises:
-        AudioError: for an unsupported extension or subtype, a missing ffmpeg (.mp3), or
-            an encoder failure.
-    """
-    path = Path(path)
-    _check_options(path, sample_rate, n_channels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        backend, clip = _writer_backend(
-            path, temporary, sample_rate=sample_rate, n_channels=n_channels, subtype=subtype
-        )
-    except (RuntimeError, OSError) as error:
-        temporary.unlink(missing_ok=True)
-        raise AudioError(f"cannot write {path}: {error}") from error
-    try:
-        yield AudioWriter(backend, path=path, n_channels=n_channels, clip=clip)
-    except BaseException:
-        backend.abort()
-        temporary.unlink(missing_ok=True)
-        raise
-    try:
-        backend.close()
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise AudioError(f"cannot write {path}: {error}") from error
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    logger.debug("wrote %s", path)
-
-
-def save(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *, subtype: str | None = None) -> None:
-    """Write a whole signal to a file (atomically, like :func:`open_writer`).
-
-    Args:
-        path: target; the extension picks the format (.wav, .flac, .mp3).
-        samples: float `(channels, samples)`; clipped to [-1, 1] for integer PCM only.
-        sample_rate: rate in Hz.
-        subtype: as in :func:`open_writer`.
-
-    Raises:
-        AudioError: for a bad shape, extension or subtype, or when the encoder fails.
-    """
-    samples = np.asarray(samples)
-    if samples.ndim != 2:
-        raise AudioError(
-            f"cannot write {path}: received samples of shape {samples.shape}; expected (channels, samples)"
-        )
-    with open_writer(path, sample_rate=sample_rate, n_channels=samples.shape[0], subtype=subtype) as writer:
-        writer.write(samples)
