@@ -1,0 +1,141 @@
+"""Writers for scores: the run's accuracy CSV, a per-track table and museval JSON files.
+
+The CSVs are `;`-separated like the seed's `accuracy_<collection>.csv`, with ISR and
+the metric name added so rows of different metrics can share a file. The JSON files
+use museval's per-track layout, so museval's own aggregation tools read them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from unmix.errors import DataError
+from unmix.evaluation.metrics import METRIC_NAMES, TrackScores
+
+# Column prefix per source, in column order.
+SOURCE_PREFIXES = {"vocals": "voc", "instrumental": "inst"}
+SCORE_COLUMNS = tuple(
+    f"{prefix}_{name.lower()}" for prefix in SOURCE_PREFIXES.values() for name in METRIC_NAMES
+)
+ACCURACY_COLUMNS = ("epoch", "type", *SCORE_COLUMNS, "metric")
+TRACK_COLUMNS = (
+    "track", *SCORE_COLUMNS, "metric", "n_windows", *(f"{p}_nan_windows" for p in SOURCE_PREFIXES.values())
+)
+
+
+def write_accuracy_row(
+    path: str | Path,
+    *,
+    epoch: int,
+    kind: str,
+    medians: Mapping[str, Mapping[str, float]],
+    metric: str,
+) -> None:
+    """Append one row of aggregated scores to the accuracy CSV, writing the header once.
+
+    Args:
+        path: the CSV file (`accuracy_<collection>.csv`); created with its parent folder
+            when missing.
+        epoch: the training epoch the scores belong to.
+        kind: what was scored, e.g. "test" or "valid" (the seed's `type` column).
+        medians: `{source: {metric_name: float}}` for "vocals" and "instrumental",
+            e.g. `TrackScores.medians()` or `median_table(aggregate(...))`; a missing
+            metric (ISR of mir_eval) is written as NaN.
+        metric: "museval", "mir_eval" or "global".
+
+    Raises:
+        DataError: a source is missing from `medians`, or the file exists with
+            another header (an older layout: start a new file).
+    """
+    path = Path(path)
+    row = [str(int(epoch)), kind, *_score_cells(medians, where=str(path)), metric]
+    _append_rows(path, ACCURACY_COLUMNS, [row])
+
+
+def write_track_table(path: str | Path, rows: Iterable[tuple[str, TrackScores]]) -> None:
+    """Write the per-track medians of one evaluation to a `;`-separated CSV (overwrites).
+
+    Args:
+        path: the CSV file; created with its parent folder when missing.
+        rows: `(track name, TrackScores)` pairs, in the order to write them.
+
+    Raises:
+        DataError: a track lacks "vocals" or "instrumental" scores.
+    """
+    path = Path(path)
+    lines = []
+    for track_name, scores in rows:
+        nan_windows = [str(scores.n_nan_windows.get(source, 0)) for source in SOURCE_PREFIXES]
+        cells = _score_cells(scores.medians(), where=f"{path} ({track_name})")
+        lines.append([track_name, *cells, scores.metric, str(scores.n_windows), *nan_windows])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerow(TRACK_COLUMNS)
+        writer.writerows(lines)
+
+
+def write_museval_json(path: str | Path, track_scores: TrackScores, track_name: str) -> None:
+    """Write one track's scores as a museval JSON file (`museval.TrackStore` layout).
+
+    museval names these files `<track name>.json` and reads them with
+    `museval.EvalStore.add_eval_dir` / `museval.aggregate.json2df`.
+
+    Args:
+        path: the JSON file; created with its parent folder when missing.
+        track_scores: the scores to write.
+        track_name: the track (see `TrackScores.to_museval_json`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = track_scores.to_museval_json(track_name)
+    # NaN is written as the bare token NaN, as museval's simplejson output does.
+    path.write_text(json.dumps(document, indent=2, allow_nan=True), encoding="utf-8")
+
+
+def median_table(aggregated: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    """Pick the medians out of `metrics.aggregate`'s result for `write_accuracy_row`.
+
+    Args:
+        aggregated: `{source: {metric_name: {"median": float, ...}}}`.
+
+    Returns:
+        `{source: {metric_name: median}}`.
+    """
+    return {source: {name: float(v["median"]) for name, v in m.items()} for source, m in aggregated.items()}
+
+
+def _score_cells(medians: Mapping[str, Mapping[str, float]], *, where: str) -> list[str]:
+    missing = [source for source in SOURCE_PREFIXES if source not in medians]
+    if missing:
+        raise DataError(f"{where}: Received: scores for {sorted(medians)}; expected {list(SOURCE_PREFIXES)}.")
+    return [_format(medians[source].get(name, math.nan)) for source in SOURCE_PREFIXES for name in METRIC_NAMES]
+
+
+def _format(value: float) -> str:
+    value = float(value)
+    return "NaN" if math.isnan(value) else f"{value:.5f}"
+
+
+def _append_rows(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+    expected = ";".join(header)
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open(encoding="utf-8") as handle:
+            found = handle.readline().rstrip("\r\n")
+        if found != expected:
+            raise DataError(
+                f"{path}: Received: header {found!r}; expected {expected!r}. Write to a new file instead."
+            )
+        write_header = False
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_header = True
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        if write_header:
+            writer.writerow(header)
+        writer.writerows(rows)
