@@ -1,0 +1,103 @@
+"""From a configuration to prepared songs and their training/validation/test split.
+
+TensorFlow-free: training, ``train.py --prepare-only`` and evaluation share it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from unmix.config import Config, require_collection_folder
+from unmix.data.cache import CachedSong
+from unmix.data.layouts import ChannelSplit, discover
+from unmix.data.prepare import prepare
+from unmix.data.split import Split, match_names, read_split_file, split_songs
+from unmix.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreparedSplit:
+    """Cached songs by role; ``split`` holds the ids."""
+
+    split: Split
+    cached: dict[str, CachedSong]
+    collection_name: str
+
+    def songs(self, role: str) -> list[CachedSong]:
+        return [self.cached[i] for i in getattr(self.split, role)]
+
+
+def collection_name(config: Config) -> str:
+    folder = Path(config.collection.folder or "collection")
+    return config.collection.name or folder.resolve().name or "collection"
+
+
+def cache_folder(config: Config, *, working_directory: Path) -> Path:
+    """Cache files per sample rate and channel count, so configurations never rebuild each other's."""
+    collection = config.collection
+    return (working_directory / config.environment.cache_folder / f"sr{collection.sample_rate}-ch{collection.n_channels}").resolve()
+
+
+def prepare_collection(config: Config, *, working_directory: Path, progress: bool = True) -> PreparedSplit:
+    """Discover, cache (in parallel) and split the configured collection.
+
+    Raises:
+        ConfigurationError: the collection folder is not set or missing.
+        DataError: no usable song was found.
+    """
+    collection = config.collection
+    folder = require_collection_folder(config)
+    channel_split = None
+    if collection.channel_split.patterns:
+        channel_split = ChannelSplit(
+            patterns=tuple(collection.channel_split.patterns),
+            vocals_channel=collection.channel_split.vocals_channel,
+            instrumental_channel=collection.channel_split.instrumental_channel,
+        )
+    discovery = discover(folder, channel_split=channel_split)
+    if not discovery.songs:
+        raise DataError(f"no songs with vocals and instrumental stems found in {folder}: see the README for the layouts unmix reads")
+    workers = config.training.workers or None
+    prepared = prepare(
+        discovery.songs,
+        cache_dir=cache_folder(config, working_directory=working_directory),
+        sample_rate=collection.sample_rate,
+        n_channels=collection.n_channels,
+        workers=workers,
+        progress=progress,
+        collection_folder=folder,
+    )
+    if prepared.failed:
+        logger.warning("%d song(s) could not be prepared and are left out: %s", len(prepared.failed), ", ".join(i for i, _ in prepared.failed))
+    cached = {c.song_id: c for c in prepared.cached}
+    if not cached:
+        raise DataError(f"none of the {len(discovery.songs)} songs in {folder} could be decoded")
+    ids = sorted(cached)
+    validation_ids = _validation_ids(config, ids, folder)
+    split = split_songs(
+        ids,
+        test_data_count=collection.test_data_count,
+        song_limit=collection.song_limit,
+        validation_ratio=collection.validation_ratio,
+        validation_ids=validation_ids,
+    )
+    logger.info("songs: %d training, %d validation, %d test", len(split.training), len(split.validation), len(split.test))
+    if not split.training:
+        raise DataError(f"no training songs left in {folder} after the test and validation split: lower test_data_count or validation_ratio")
+    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(config))
+
+
+def _validation_ids(config: Config, ids: list[str], folder: Path) -> set[str] | None:
+    names: set[str] = set(config.collection.validation_songs)
+    if config.collection.validation_split_file:
+        path = Path(config.collection.validation_split_file)
+        names |= read_split_file(path if path.is_absolute() else folder / path)
+    if not names:
+        return None
+    chosen = {i for i in ids if i in names} | match_names(ids, names)
+    logger.info("validation: %d songs named by the configuration", len(chosen))
+    return chosen
