@@ -180,11 +180,20 @@ class RunFolder:
                 pass
         checkpoints = [p for p in self.weights.glob("*.weights.h5") if p.name.startswith("callback_weights_")]
         if checkpoints:
-            return max(checkpoints, key=lambda p: int(_EPOCH.findall(p.name)[-1]) if _EPOCH.findall(p.name) else -1)
+            return max(checkpoints, key=_checkpoint_epoch)
         finals = sorted(self.weights.glob("*.weights.h5"))
         if finals:
             return finals[0]
         raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass --weights")
+
+
+def _checkpoint_epoch(path: Path) -> int:
+    """The epoch in ``callback_weights_<epoch>.weights.h5`` (-1 without one).
+
+    The suffix is cut first: the "5" of ".h5" is not an epoch.
+    """
+    numbers = _EPOCH.findall(path.name.removesuffix(".weights.h5"))
+    return int(numbers[-1]) if numbers else -1
 
 
 def atomic_write_text(path: Path, text: str) -> None:

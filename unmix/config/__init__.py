@@ -12,8 +12,8 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import json
+from types import MappingProxyType
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 from unmix.config.env import load_environment, resolve
 from unmix.config.jsonc import load_chain, merge_chain, read_jsonc
+from unmix.config.schema import freeze
 from unmix.config.schema import (
     CollectionOptions,
     EnvironmentOptions,
@@ -41,7 +42,7 @@ __all__ = ["Config", "load", "load_resolved", "PROJECT_ROOT"]
 class Config:
     """A merged, resolved and validated configuration (immutable).
 
-    ``data`` is the plain resolved tree (what ``configuration.jsonc`` of a run holds);
+    ``data`` is the resolved tree, deeply read-only (what ``configuration.jsonc`` of a run holds);
     ``sections`` the typed view. Pass this object (or one section of it) explicitly.
     """
 
@@ -81,13 +82,13 @@ class Config:
                 raise ConfigurationError(f"configuration key {key} is not set in {self.path}")
             else:
                 return default
-        return copy.deepcopy(node) if isinstance(node, (dict, list)) else node
+        return thaw(node)
 
     def to_json(self) -> str:
         """The resolved tree as JSON text, marked resolved so it reloads without re-merging."""
         from unmix import __version__
 
-        data = copy.deepcopy(dict(self.data))
+        data = thaw(self.data)
         data["meta"] = {"resolved": True, "source": str(self.path), "unmix_version": __version__}
         header = "// Resolved unmix configuration: loaded as it is, never merged again.\n"
         return header + json.dumps(data, indent=4, sort_keys=False) + "\n"
@@ -95,7 +96,16 @@ class Config:
 
 def _build(data: dict[str, Any], *, path: Path, name: str, environ: Mapping[str, str], origins: Mapping[str, Path]) -> Config:
     sections = build_section(Sections, data, key_path="", origins=origins)
-    return Config(data=data, sections=sections, path=path, name=name, environ=dict(environ))
+    return Config(data=freeze(data), sections=sections, path=path, name=name, environ=MappingProxyType(dict(environ)))
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable (JSON-serialisable) copy of a frozen configuration tree."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
 
 
 def load(

@@ -165,10 +165,13 @@ def resolve(value: Any, *, environ: Mapping[str, str], key_path: str, origins: M
         return [resolve(v, environ=environ, key_path=f"{key_path}[{i}]", origins=origins) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
-    reference = parse(value)
+    source = origin_of(key_path, origins)
+    try:
+        reference = parse(value)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"{error} (at {key_path} in {source})") from None
     if reference is None:
         return value
-    source = origin_of(key_path, origins)
     if reference.name in environ:
         raw: Any = environ[reference.name]
     elif reference.has_default:

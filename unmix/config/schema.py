@@ -26,14 +26,15 @@ logger = logging.getLogger(__name__)
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return types.MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    return types.MappingProxyType({k: freeze(v) for k, v in value.items()})
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
+    """A deeply read-only copy: mappings become MappingProxyType, lists tuples."""
     if isinstance(value, Mapping):
         return _frozen_mapping(value)
     if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     return value
 
 

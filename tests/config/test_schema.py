@@ -1,0 +1,112 @@
+"""Validation of known keys: wrong types are errors, unknown keys are warnings (issue 2: validation)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from unmix.config import load
+from unmix.config.schema import CollectionOptions, Sections, build_section, known_keys
+from unmix.errors import ConfigurationError
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ('{"training": {"batch_size": "four"}}', r"training\.batch_size in .*child\.jsonc must be integer, received 'four'"),
+        ('{"training": {"batch_size": 2.5}}', r"training\.batch_size .* must be integer, received 2\.5"),
+        ('{"training": {"batch_size": true}}', r"training\.batch_size .* must be integer, received True"),
+        ('{"collection": {"stereo": "yes"}}', r"collection\.stereo .* must be true/false, received 'yes'"),
+        ('{"collection": {"validation_ratio": "0.2"}}', r"collection\.validation_ratio .* must be number"),
+        ('{"collection": {"name": 5}}', r"collection\.name .* must be string or null, received 5"),
+        ('{"training": {"metrics": "mae"}}', r"training\.metrics .* must be list of string, received 'mae'"),
+        ('{"training": {"metrics": ["mae", 3]}}', r"training\.metrics .* must be list of string"),
+        ('{"training": {"optimizer": "adam"}}', r"training\.optimizer .* must be object, received 'adam'"),
+        ('{"training": {"epoch": {"count": "many"}}}', r"training\.epoch\.count .* must be integer"),
+        ('{"training": 3}', r"training must be an object in .*child\.jsonc, received 3"),
+        ('{"training": {"epoch": []}}', r"training\.epoch must be an object"),
+    ],
+)
+def test_wrong_type_names_key_expected_type_and_file(configurations: Path, write, override: str, match: str) -> None:
+    child = write("configurations/child.jsonc", override)
+    with pytest.raises(ConfigurationError, match=match) as caught:
+        load(child, environ={})
+    assert "\n" not in str(caught.value)
+
+
+def test_wrong_type_names_the_file_that_set_the_key(configurations: Path, write) -> None:
+    write("configurations/parent.jsonc", '{"training": {"batch_size": "four"}}')
+    child = write("configurations/child.jsonc", '{"base": "parent.jsonc", "training": {"seed": 1}}')
+    with pytest.raises(ConfigurationError, match=r"training\.batch_size in .*parent\.jsonc must be integer"):
+        load(child, environ={})
+
+
+def test_wrong_type_from_an_env_value_names_the_master(configurations: Path, write) -> None:
+    write("configurations/master.jsonc", '{"training": {"batch_size": "env(\'UNMIX_BATCH\', 4)"}}')
+    child = write("configurations/child.jsonc", "{}")
+    with pytest.raises(ConfigurationError, match=r"training\.batch_size in .*master\.jsonc must be integer, received 'x'"):
+        load(child, environ={"UNMIX_BATCH": "x"})
+
+
+def test_whole_floats_are_accepted_for_integers(configurations: Path, write) -> None:
+    child = write("configurations/child.jsonc", '{"training": {"batch_size": 4.0}, "collection": {"song_limit": 3}}')
+    config = load(child, environ={})
+    assert config.training.batch_size == 4 and type(config.training.batch_size) is int
+    assert config.collection.song_limit == 3.0 and type(config.collection.song_limit) is float
+
+
+@pytest.mark.parametrize(
+    ("override", "unknown", "suggestion"),
+    [
+        ('{"trainig": {}}', "trainig", "training"),
+        ('{"training": {"bach_size": 4}}', "training.bach_size", "batch_size"),
+        ('{"training": {"epoch": {"cuont": 4}}}', "training.epoch.cuont", "count"),
+        ('{"collection": {"sample_rte": 4}}', "collection.sample_rte", "sample_rate"),
+    ],
+)
+def test_unknown_key_warns_with_did_you_mean(
+    configurations: Path, write, caplog: pytest.LogCaptureFixture, override: str, unknown: str, suggestion: str
+) -> None:
+    child = write("configurations/child.jsonc", override)
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        load(child, environ={})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert f"unknown configuration key {unknown} in " in warnings[0]
+    assert "child.jsonc" in warnings[0]
+    assert f"did you mean '{suggestion}'?" in warnings[0]
+
+
+def test_unknown_key_without_a_close_match_has_no_suggestion(configurations: Path, write, caplog: pytest.LogCaptureFixture) -> None:
+    child = write("configurations/child.jsonc", '{"zzzzzz": 1}')
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        config = load(child, environ={})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "zzzzzz" in warnings[0] and "did you mean" not in warnings[0]
+    assert config.data["zzzzzz"] == 1  # kept in the tree, ignored by the typed sections
+
+
+def test_free_form_subtrees_are_not_checked_key_by_key(configurations: Path, write, caplog: pytest.LogCaptureFixture) -> None:
+    child = write("configurations/child.jsonc", '{"training": {"model": {"options": {"anything": [1, 2]}}}}')
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        config = load(child, environ={})
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert config.training.model.options["anything"] == (1, 2)
+
+
+@pytest.mark.parametrize("name", ["master.jsonc", "default-hourglass.jsonc", "final/hourglass.jsonc"])
+def test_shipped_configurations_have_no_unknown_keys(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    path = Path(__file__).resolve().parents[2] / "configurations" / name
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        load(path, environ={})
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_build_section_defaults_and_known_keys() -> None:
+    options = build_section(CollectionOptions, {"stereo": False}, key_path="collection", origins={})
+    assert options == CollectionOptions(stereo=False)
+    assert options.n_channels == 1
+    keys = known_keys(Sections)
+    assert {"training.batch_size", "training.epoch.count", "collection.folder", "transformation.fft_window"} <= set(keys)

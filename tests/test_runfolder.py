@@ -1,0 +1,221 @@
+"""The run folder: files written at start, environment.json, reload, best weights (issue 2: run folder)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import unmix.config
+from unmix import log
+from unmix.config import Config, load
+from unmix.errors import ConfigurationError, ModelError
+from unmix.runfolder import RunFolder, atomic_write_text, environment_info, git_info, start_run
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No UNMIX_* variable from the real environment and no developer .env in the project root."""
+    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # the working directory's .env is read too
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    environ = {
+        "UNMIX_COLLECTION_DIR": str(tmp_path / "songs"),
+        "UNMIX_SAMPLE_RATE": "22050",
+        "SECRET_TOKEN": "hunter2",
+        "AWS_SECRET_ACCESS_KEY": "do-not-leak",
+        "HOME_UNMIX_X": "not-a-prefix-match",
+    }
+    return load(REPOSITORY / "configurations" / "default-hourglass.jsonc", environ=environ, working_directory=tmp_path)
+
+
+@pytest.fixture
+def run(config: Config, tmp_path: Path):
+    folder = start_run(config, working_directory=tmp_path / "work")
+    yield folder
+    log.remove_handler(folder.log_handler)
+
+
+def test_start_run_writes_the_skeleton(run: RunFolder, tmp_path: Path) -> None:
+    assert run.path.parent == tmp_path / "work" / "runs"
+    assert re.fullmatch(r"\d{8}-\d{6}-default-hourglass", run.path.name)
+    for name in ("configuration.jsonc", "environment.json", "logs.txt"):
+        assert (run.path / name).is_file(), name
+    for name in ("weights", "plots", "predictions"):
+        assert (run.path / name).is_dir(), name
+    assert run.configuration == run.path / "configuration.jsonc"
+    assert not list(run.path.glob("*.tmp"))
+
+
+def test_logs_txt_receives_unmix_lines_without_colour(run: RunFolder) -> None:
+    logging.getLogger("unmix.tests").warning("a line for the run log")
+    run.log_handler.flush()
+    text = run.logs.read_text()
+    assert re.search(r"\d{8}-\d{6}\tWarning: a line for the run log", text)
+    assert "\x1b[" not in text
+
+
+def test_environment_json_contents(run: RunFolder, tmp_path: Path) -> None:
+    info = json.loads(run.environment.read_text())
+    for key in ("time", "configuration_file", "working_directory", "run_folder", "collection_folder", "user",
+                "host", "python", "versions", "devices", "git"):
+        assert key in info, key
+    assert info["configuration_file"] == str(REPOSITORY / "configurations" / "default-hourglass.jsonc")
+    assert info["working_directory"] == str((tmp_path / "work").resolve())
+    assert info["collection_folder"] == str(tmp_path / "songs")
+    assert {"tensorflow", "keras", "numpy"} <= set(info["versions"])
+    assert set(info["git"]) == {"repository", "branch", "commit", "dirty"}
+
+
+def test_environment_json_holds_only_unmix_variables(run: RunFolder, tmp_path: Path) -> None:
+    text = run.environment.read_text()
+    info = json.loads(text)
+    assert info["variables"] == {"UNMIX_COLLECTION_DIR": str(tmp_path / "songs"), "UNMIX_SAMPLE_RATE": "22050"}
+    for secret in ("SECRET_TOKEN", "hunter2", "AWS_SECRET_ACCESS_KEY", "do-not-leak", "HOME_UNMIX_X"):
+        assert secret not in text
+
+
+def test_environment_info_filters_the_real_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    monkeypatch.setenv("UNMIX_SONG_LIMIT", "3")
+    info = environment_info(
+        configuration_file=tmp_path / "c.jsonc", working_directory=tmp_path, run_folder=tmp_path,
+        collection_folder=None, environ=os.environ,
+    )
+    assert info["variables"] == {"UNMIX_SONG_LIMIT": "3"}
+    assert info["collection_folder"] == ""
+    assert "hunter2" not in json.dumps(info, default=str)
+
+
+def test_update_environment_adds_fields(run: RunFolder) -> None:
+    run.update_environment(epochs_done=3)
+    info = json.loads(run.environment.read_text())
+    assert info["epochs_done"] == 3 and "variables" in info
+
+
+def test_git_info_is_empty_outside_a_checkout(tmp_path: Path) -> None:
+    assert git_info(tmp_path) == {"repository": "", "branch": "", "commit": "", "dirty": None}
+
+
+def test_two_runs_in_the_same_second_get_distinct_folders(tmp_path: Path) -> None:
+    now = dt.datetime(2024, 5, 6, 7, 8, 9)
+    first = RunFolder.create(working_directory=tmp_path, output_path="runs", configuration_name="x", now=now)
+    second = RunFolder.create(working_directory=tmp_path, output_path="runs", configuration_name="x", now=now)
+    third = RunFolder.create(working_directory=tmp_path, output_path="runs", configuration_name="x", now=now)
+    assert first.path.name == "20240506-070809-x"
+    assert len({first.path, second.path, third.path}) == 3
+    assert all(p.path.is_dir() and p.weights.is_dir() for p in (first, second, third))
+
+
+def test_create_uses_the_configured_folder_names(tmp_path: Path) -> None:
+    folder = RunFolder.create(
+        working_directory=tmp_path, output_path="out", configuration_name="y",
+        log_file="log.txt", plot_folder="figures", weights_folder="checkpoints",
+    )
+    assert folder.path.parent == tmp_path / "out"
+    assert folder.logs.name == "log.txt"
+    assert (folder.path / "figures").is_dir() and (folder.path / "checkpoints").is_dir()
+
+
+def test_configuration_reloads_identically_from_another_working_directory(
+    run: RunFolder, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's configuration.jsonc is never merged again with whatever configurations/ is around."""
+    other = tmp_path / "other"
+    (other / "configurations").mkdir(parents=True)
+    (other / "configurations" / "master.jsonc").write_text(textwrap.dedent("""
+        {
+            "collection": {"folder": "env('UNMIX_NOT_SET_ANYWHERE')"},
+            "training": {"batch_size": 999, "epoch": {"count": 1}}
+        }
+    """))
+    (other / ".env").write_text("UNMIX_SAMPLE_RATE=8000\n")
+    monkeypatch.chdir(other)
+    reloaded = load(run.configuration)
+    assert {k: v for k, v in reloaded.data.items() if k != "meta"} == config.data
+    assert dataclasses.replace(reloaded.sections, meta=config.sections.meta) == config.sections
+    assert reloaded.sections.meta.resolved is True
+    assert reloaded.sections.meta.source == str(config.path)
+    assert reloaded.name == config.name == "default-hourglass"
+    assert reloaded.collection.sample_rate == 22050
+    assert reloaded.training.batch_size == 4
+
+
+def test_open_an_existing_run(run: RunFolder, tmp_path: Path) -> None:
+    assert RunFolder.open(run.path).configuration == run.configuration
+    with pytest.raises(ConfigurationError, match=r"not a run folder: .* has no configuration\.jsonc"):
+        RunFolder.open(tmp_path)
+
+
+def test_file_names(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    assert folder.results.name == "results.csv"
+    assert folder.accuracy("musdb").name == "accuracy_musdb.csv"
+    assert folder.model_keras.name == "model.keras"
+    assert folder.evaluation("musdb") == tmp_path / "evaluation" / "musdb"
+
+
+# === best_weights ===
+def _weights(folder: RunFolder, *names: str) -> None:
+    folder.weights.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder.weights / name).write_bytes(b"")
+
+
+def test_best_weights_follows_best_json(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    _weights(folder, "callback_weights_03.weights.h5", "callback_weights_10.weights.h5", "weights.weights.h5")
+    (folder.weights / "best.json").write_text(json.dumps({"file": "callback_weights_03.weights.h5"}))
+    assert folder.best_weights() == folder.weights / "callback_weights_03.weights.h5"
+
+
+@pytest.mark.parametrize("record", [None, '{"file": "callback_weights_99.weights.h5"}', "not json", '{"epoch": 3}'])
+def test_best_weights_takes_the_highest_epoch_checkpoint(tmp_path: Path, record: str | None) -> None:
+    folder = RunFolder(tmp_path)
+    _weights(
+        folder,
+        "callback_weights_02.weights.h5",
+        "callback_weights_10.weights.h5",
+        "callback_weights_09.weights.h5",
+        "callback_weights_100.weights.h5",
+        "callback_weights_7.weights.h5",
+        "weights.weights.h5",
+    )
+    if record is not None:
+        (folder.weights / "best.json").write_text(record)
+    assert folder.best_weights() == folder.weights / "callback_weights_100.weights.h5"
+
+
+def test_best_weights_falls_back_to_the_final_weights(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    _weights(folder, "weights.weights.h5")
+    assert folder.best_weights() == folder.weights / "weights.weights.h5"
+
+
+def test_best_weights_without_any_weights(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    _weights(folder)
+    with pytest.raises(ModelError, match=r"has no weights in .*weights: train it first, or pass --weights"):
+        folder.best_weights()
+
+
+def test_atomic_write_text(tmp_path: Path) -> None:
+    target = tmp_path / "file.json"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.json"]
