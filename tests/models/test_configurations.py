@@ -1,0 +1,50 @@
+"""The shipped default-<model> and mini/<model> configurations name valid model options.
+
+Read with commentjson directly (the configuration package has its own tests): each file's model
+options must parse into the model's options dataclass, and each mini configuration must build
+for its 129-bin (FFT 256), 16-frame stereo windows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import commentjson
+import keras
+import numpy as np
+import pytest
+
+from unmix.models import available_models, build_model, options_class, options_from_mapping
+
+CONFIGURATIONS = Path(__file__).resolve().parents[2] / "configurations"
+
+
+def _read(path: Path) -> dict:
+    with path.open(encoding="utf-8") as handle:
+        return commentjson.load(handle)
+
+
+def _merge(parent: dict, child: dict) -> dict:
+    merged = dict(parent)
+    for key, value in child.items():
+        merged[key] = _merge(parent[key], value) if isinstance(value, dict) and isinstance(parent.get(key), dict) else value
+    return merged
+
+
+@pytest.mark.parametrize("name", sorted(available_models()))
+def test_default_configuration_options_parse(name: str) -> None:
+    model = _read(CONFIGURATIONS / f"default-{name}.jsonc")["training"]["model"]
+    assert model["name"] == name
+    options_from_mapping(options_class(name), model["options"])
+
+
+@pytest.mark.parametrize("name", sorted(available_models()))
+def test_mini_configuration_builds_for_its_window(name: str) -> None:
+    mini = _read(CONFIGURATIONS / "mini" / f"{name}.jsonc")
+    assert mini["base"] == f"default-{name}.jsonc"
+    resolved = _merge(_read(CONFIGURATIONS / mini["base"]), mini)
+    transformation = resolved["transformation"]
+    shape = (transformation["fft_window"] // 2 + 1, transformation["options"]["size"], 2)
+    model = build_model(name, resolved["training"]["model"]["options"], input_shape=shape)
+    x = np.ones((1, *shape), dtype=np.float32)
+    assert keras.ops.convert_to_numpy(model(x)).shape == (1, *shape)

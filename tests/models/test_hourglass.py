@@ -1,0 +1,98 @@
+"""The stacked hourglass matches its published structure (Park et al. 2018; Newell et al. 2016)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from unmix.errors import ConfigurationError
+from unmix.models import build_model
+from unmix.models.hourglass import HourglassOptions
+
+TINY = {"initial_filters": 2, "hg_module": {"filters": 3}}
+
+
+def _layers(model: keras.Model, kind: type, prefix: str = "") -> list[keras.layers.Layer]:
+    return [layer for layer in model.layers if isinstance(layer, kind) and layer.name.startswith(prefix)]
+
+
+@pytest.mark.parametrize(("stacks", "hourglasses"), [(1, 1), (3, 1), (2, 4)])
+def test_modules_recursion_depth_and_outputs(stacks: int, hourglasses: int) -> None:
+    model = build_model(
+        "hourglass", {**TINY, "stacks": stacks, "hourglasses": hourglasses}, input_shape=(65, 32, 2)
+    )
+    assert len(model.outputs) == hourglasses
+    assert all(tuple(output.shape) == (None, 65, 32, 2) for output in model.outputs)
+    assert len(_layers(model, keras.layers.MaxPooling2D)) == stacks * hourglasses
+    for m in range(1, hourglasses + 1):
+        pools = _layers(model, keras.layers.MaxPooling2D, f"hg{m}_")
+        ups = _layers(model, keras.layers.UpSampling2D, f"hg{m}_")
+        assert len(pools) == len(ups) == stacks
+        # Each level halves the 64 x 32 grid (DC bin removed) once more.
+        deepest = min(pools, key=lambda layer: layer.output.shape[1])
+        assert tuple(deepest.output.shape[1:3]) == (64 // 2**stacks, 32 // 2**stacks)
+    # Residual re-injection between consecutive modules only.
+    assert len([layer for layer in model.layers if layer.name.endswith("_reinject")]) == hourglasses - 1
+
+
+def test_stem_follows_the_seed() -> None:
+    model = build_model("hourglass", {"stacks": 1, "initial_filters": 4, "hg_module": {"filters": 6}}, input_shape=(17, 8, 1))
+    stem = [layer for layer in _layers(model, keras.layers.Conv2D, "stem_")]
+    assert [layer.kernel_size for layer in stem] == [(7, 7)] + [(3, 3)] * 4
+    assert [layer.filters for layer in stem] == [4, 8, 8, 8, 6]
+    # The DC bin is dropped before the network and gets a zero mask back.
+    x = np.random.default_rng(0).random((1, 17, 8, 1), dtype=np.float32)
+    y = keras.ops.convert_to_numpy(model(x))
+    assert np.all(y[:, 0] == 0.0) and np.all(y[:, 1:] > 0.0)
+
+
+def test_batch_normalization_and_dropout_options_add_layers() -> None:
+    plain = build_model("hourglass", {**TINY, "stacks": 2}, input_shape=(17, 8, 2))
+    assert not _layers(plain, keras.layers.BatchNormalization)
+    assert not _layers(plain, keras.layers.Dropout)
+    options = {
+        **TINY,
+        "stacks": 2,
+        "initial_convolutions": {"batchnormalization": True, "dropoutfactor": 0.2},
+        "hg_module": {"filters": 3, "batchnormalization": True, "dropoutfactor": 0.2},
+        "hg_module_end": {"batchnormalization": True, "dropoutfactor": 0.2},
+    }
+    full = build_model("hourglass", options, input_shape=(17, 8, 2))
+    assert len(_layers(full, keras.layers.BatchNormalization, "stem_")) == 5
+    assert len(_layers(full, keras.layers.Dropout, "stem_")) == 5
+    # Per level: upper, down, up convolutions; plus one bottom convolution.
+    assert len(_layers(full, keras.layers.BatchNormalization, "hg1_l")) == 3 * 2 + 1
+    assert len(_layers(full, keras.layers.BatchNormalization, "hg1_end")) == 1
+    assert len(_layers(full, keras.layers.Dropout, "hg1_end")) == 2
+
+
+def test_default_size_matches_the_seed() -> None:
+    # The seed's default (stacks 4, 256 filters, no batch norm) hand-counts to about 9.0 M.
+    model = build_model("hourglass", None, input_shape=(769, 64, 2))
+    assert HourglassOptions().stacks == 4 and HourglassOptions().hourglasses == 1
+    assert 8.9e6 < model.count_params() < 9.1e6
+    assert len(model.outputs) == 1 and tuple(model.output.shape) == (None, 769, 64, 2)
+
+
+def test_seed_options_channels_and_classes_are_accepted_and_unused() -> None:
+    base = build_model("hourglass", {**TINY, "stacks": 1}, input_shape=(9, 4, 2))
+    seed = build_model("hourglass", {**TINY, "stacks": 1, "channels": 128, "classes": 2}, input_shape=(9, 4, 2))
+    assert base.count_params() == seed.count_params()
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"stacks": 0}, r"training\.model\.options\.stacks: expected a positive integer; received 0"),
+        ({"hourglasses": 0}, r"training\.model\.options\.hourglasses: expected a positive"),
+        ({"hg_module": {"filters": 0}}, r"training\.model\.options\.hg_module\.filters: expected a positive"),
+        (
+            {"hg_module_end": {"dropoutfactor": 1.0}},
+            r"training\.model\.options\.hg_module_end\.dropoutfactor: expected a dropout rate in \[0, 1\); received 1\.0",
+        ),
+    ],
+)
+def test_invalid_values_are_configuration_errors(options, match) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        build_model("hourglass", options, input_shape=(9, 4, 2))

@@ -1,0 +1,177 @@
+"""Stacked hourglass network for singing-voice separation (the flagship model).
+
+Park, Kim, Lee, Kwak: "Music Source Separation Using Stacked Hourglass Networks", ISMIR 2018,
+arXiv:1805.08559; the hourglass module itself is Newell, Yang, Deng: "Stacked Hourglass
+Networks for Human Pose Estimation", ECCV 2016, arXiv:1603.06937.
+
+Layout (as the seed built it, with the paper's stacking added):
+
+- stem: conv 7x7 x ``initial_filters`` -> three conv 3x3 x ``2 * initial_filters`` -> conv 3x3 x
+  ``hg_module.filters`` (ReLU; batch norm and dropout from ``initial_convolutions``);
+- ``hourglasses`` modules, each recursive to depth ``stacks``: per level an upper branch
+  (conv 3x3) and a lower branch (max-pool 2x2 -> conv 3x3 -> next level, or one more conv at the
+  bottom -> conv 3x3 -> up-sample 2x), added together; so ``stacks`` counts the 2x
+  down-samplings of one module;
+- per module a head: conv 3x3 (``hg_module_end``) -> conv 1x1 + dropout -> conv 1x1 to
+  ``n_channels`` -> sigmoid (a mask) or ReLU (a magnitude). Every head is a model output
+  (intermediate supervision: the loss applies to each, as in the paper); between modules the
+  paper's re-injection ``next = input + conv1x1(features) + conv1x1(prediction)``.
+
+The DC bin is removed before the network and its mask set to 0 afterwards (769 bins -> 768);
+the remaining bins and the frames are zero-padded up to a multiple of ``2 ** stacks`` and
+cropped back, so the output shape always equals the input shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+
+from unmix.models.layers import (
+    check_positive,
+    check_rate,
+    conv_block,
+    fit_input,
+    named_output,
+    output_activation,
+    plan_fit,
+    restore_output,
+)
+from unmix.models.registry import register_model
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockOptions:
+    """Batch normalisation and dropout of a group of convolutions."""
+
+    batchnormalization: bool = False
+    dropoutfactor: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleOptions:
+    """The hourglass module: ``filters`` feature maps at every level."""
+
+    filters: int = 256
+    batchnormalization: bool = False
+    dropoutfactor: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class HourglassOptions:
+    """Options of ``training.model.options`` for ``hourglass``.
+
+    Attributes:
+        stacks: recursion depth of one module (number of 2x down-samplings); the seed's default
+            is 4, its final configuration 6 (64-frame windows allow at most 6).
+        hourglasses: hourglass modules stacked with intermediate supervision (seed 1, paper 4).
+        initial_filters: filters of the 7x7 stem convolution; the next three use twice as many.
+        initial_convolutions: batch norm / dropout of the stem.
+        hg_module: filters, batch norm and dropout inside the modules.
+        hg_module_end: batch norm / dropout of each module's head.
+        channels: accepted for seed configurations; unused (the seed ignored it too).
+        classes: accepted for seed configurations; unused (the seed ignored it too).
+    """
+
+    stacks: int = 4
+    hourglasses: int = 1
+    initial_filters: int = 64
+    initial_convolutions: BlockOptions = dataclasses.field(default_factory=BlockOptions)
+    hg_module: ModuleOptions = dataclasses.field(default_factory=ModuleOptions)
+    hg_module_end: BlockOptions = dataclasses.field(default_factory=BlockOptions)
+    channels: int = 128
+    classes: int = 2
+
+
+def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str):
+    """One recursion level of an hourglass module (``depth`` levels remain below this one)."""
+    block = dict(
+        batchnormalization=options.batchnormalization, dropout=options.dropoutfactor
+    )
+    filters = options.filters
+    upper = conv_block(x, filters, 3, name=f"{name}_l{level}_upper", **block)
+    lower = keras.layers.MaxPooling2D(2, name=f"{name}_l{level}_pool")(x)
+    lower = conv_block(lower, filters, 3, name=f"{name}_l{level}_down", **block)
+    if depth > 1:
+        lower = _module(lower, depth - 1, level=level + 1, options=options, name=name)
+    else:
+        lower = conv_block(lower, filters, 3, name=f"{name}_l{level}_bottom", **block)
+    lower = conv_block(lower, filters, 3, name=f"{name}_l{level}_up", **block)
+    lower = keras.layers.UpSampling2D(2, name=f"{name}_l{level}_upsample")(lower)
+    return keras.layers.Add(name=f"{name}_l{level}_add")([upper, lower])
+
+
+def _validate(options: HourglassOptions) -> None:
+    key = "training.model.options"
+    check_positive(options.stacks, key=f"{key}.stacks")
+    check_positive(options.hourglasses, key=f"{key}.hourglasses")
+    check_positive(options.initial_filters, key=f"{key}.initial_filters")
+    check_positive(options.hg_module.filters, key=f"{key}.hg_module.filters")
+    for part in ("initial_convolutions", "hg_module", "hg_module_end"):
+        check_rate(getattr(options, part).dropoutfactor, key=f"{key}.{part}.dropoutfactor")
+
+
+@register_model(
+    "hourglass",
+    options=HourglassOptions,
+    description="stacked hourglass network (Park et al. 2018), mask per module; the flagship",
+)
+def build_hourglass(
+    options: HourglassOptions, *, input_shape: tuple[int, int, int], output: str
+) -> keras.Model:
+    """Build the stacked hourglass network.
+
+    Args:
+        options: the model options.
+        input_shape: ``(n_bins, n_frames, n_channels)``.
+        output: ``"mask"`` or ``"magnitude"``.
+
+    Returns:
+        A model with ``options.hourglasses`` outputs (named ``output`` when there is one,
+        otherwise ``output_1`` ... ``output_N``, the last being the final prediction), each of
+        shape ``(batch, n_bins, n_frames, n_channels)``.
+
+    Raises:
+        ConfigurationError: on a non-positive size or a dropout rate outside [0, 1).
+    """
+    _validate(options)
+    n_channels = input_shape[-1]
+    filters = options.hg_module.filters
+    stem = dict(
+        batchnormalization=options.initial_convolutions.batchnormalization,
+        dropout=options.initial_convolutions.dropoutfactor,
+    )
+    end = dict(
+        batchnormalization=options.hg_module_end.batchnormalization,
+        dropout=options.hg_module_end.dropoutfactor,
+    )
+    fit = plan_fit(input_shape, multiple=2**options.stacks, drop_dc=True)
+
+    inputs = keras.Input(shape=input_shape, name="spectrogram")
+    x = fit_input(inputs, fit, name="input")
+    x = conv_block(x, options.initial_filters, 7, name="stem_1", **stem)
+    for i in range(2, 5):
+        x = conv_block(x, 2 * options.initial_filters, 3, name=f"stem_{i}", **stem)
+    x = conv_block(x, filters, 3, name="stem_5", **stem)
+
+    outputs = []
+    for m in range(1, options.hourglasses + 1):
+        name = f"hg{m}"
+        features = _module(x, options.stacks, level=1, options=options.hg_module, name=name)
+        features = conv_block(features, filters, 3, name=f"{name}_end_1", **end)
+        features = conv_block(features, filters, 1, name=f"{name}_end_2", dropout=end["dropout"])
+        prediction = conv_block(
+            features, n_channels, 1, name=f"{name}_prediction", activation=output_activation(output)
+        )
+        single = options.hourglasses == 1
+        restored = restore_output(prediction, fit, name=f"{name}_output")
+        outputs.append(named_output(restored, "output" if single else f"output_{m}"))
+        if m < options.hourglasses:
+            # Re-inject features and prediction into the next module (Newell et al. 2016, fig. 4).
+            merged_features = keras.layers.Conv2D(filters, 1, name=f"{name}_reinject_features")(features)
+            merged_prediction = keras.layers.Conv2D(filters, 1, name=f"{name}_reinject_prediction")(
+                prediction
+            )
+            x = keras.layers.Add(name=f"{name}_reinject")([x, merged_features, merged_prediction])
+    return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name="hourglass")
