@@ -3,7 +3,9 @@
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from unmix.cli.train import main  # noqa: E402
+# The guard matters: data preparation spawns worker processes that re-import this file.
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from unmix.cli.train import main
 
-sys.exit(main())
+    sys.exit(main())

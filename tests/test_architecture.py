@@ -24,7 +24,7 @@ TF_NAMES = {"tensorflow", "keras", "tf_keras"}
 
 # STYLE §3's layer table, by the first name under ``unmix``.
 LAYERS = {
-    "errors": 0, "log": 0,
+    "errors": 0, "log": 0, "progress": 0,
     "config": 1, "audio": 1, "dsp": 1,
     "data": 2, "runfolder": 2,
     "default_model": 2,  # where the shipped run folder lives (not in STYLE's table; beside runfolder)
@@ -40,7 +40,7 @@ LAYERS = {
 # assembles the callbacks (STYLE §3 puts both in layer 7); never the other way round.
 ALLOWED_SIBLINGS = {("training", "callbacks")}
 # The modules STYLE marks "never" for TensorFlow/Keras, beyond whole never-TF packages.
-NEVER_TF_PACKAGES = {"errors", "log", "config", "audio", "dsp", "data", "runfolder", "default_model"}
+NEVER_TF_PACKAGES = {"errors", "log", "progress", "config", "audio", "dsp", "data", "runfolder", "default_model"}
 NEVER_TF_MODULES = {"unmix", "unmix.separation.overlap_add", "unmix.evaluation.metrics"}
 TF_ALLOWED_IN_PIPELINE = {"unmix.pipeline.generator"}
 # Always present since issue 2; the others are checked when they exist.

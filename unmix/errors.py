@@ -25,3 +25,7 @@ class DataError(UnmixError):
 
 class ModelError(UnmixError):
     """A model cannot be built, loaded or saved."""
+
+
+class TrainingError(UnmixError):
+    """Training could not go on (e.g. the loss became NaN); what was written is kept."""

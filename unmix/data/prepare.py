@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from unmix.data.cache import CachedSong, cache_key, cache_path, open_cached, write_cached
 from unmix.data.songs import Song, load_song
+from unmix.progress import count_bar
 from unmix.errors import ConfigurationError, DataError, UnmixError
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def _build_all(jobs, *, sample_rate: int, n_channels: int, workers: int | None, 
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = min(workers, len(jobs))
-    bar = _progress_bar(len(jobs)) if progress else None
+    bar = count_bar("preparing", len(jobs), unit="songs") if progress else None
     try:
         if workers == 1:
             for done, (song, path, key) in enumerate(jobs, start=1):
@@ -194,13 +194,6 @@ def _build_all(jobs, *, sample_rate: int, n_channels: int, workers: int | None, 
     finally:
         if bar is not None:
             bar.finish()
-
-
-def _progress_bar(n_jobs: int):
-    import progressbar
-
-    widgets = ["preparing ", progressbar.Counter(), f"/{n_jobs} songs ", progressbar.Bar(), " ", progressbar.ETA()]
-    return progressbar.ProgressBar(max_value=n_jobs, widgets=widgets, fd=sys.stderr).start()
 
 
 def _check_cache_location(cache_dir: Path, songs: Sequence[Song], collection_folder: Path | None) -> None:

@@ -1,0 +1,166 @@
+"""Separation speed and memory: real-time factors and peak RSS on generated songs.
+
+For each model (a run folder, configurations, or by default the untrained
+``default-unet`` and ``default-hourglass``) on a generated stereo 44.1 kHz song:
+
+- end-to-end real-time factor (seconds of audio per wall second): decode, resample, STFT,
+  network, overlap-add, inverse STFT, resample back, write; with and without the model load;
+- network-only real-time factor: the same number of windows through the model alone;
+- peak RSS of a whole ``predict`` run on 3-, 30- and 60-minute songs, each measured in a fresh
+  subprocess (``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``).
+
+Prints figures, never asserts. The first model is the "default" of the tracking lines
+``end-to-end real-time factor: <N>x`` and ``peak RSS 60 min: <N> MB``.
+
+Run: ``python benchmarks/separate.py [--run_folder RUN | --configuration C ...] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))  # run from a checkout without installing
+SAMPLE_RATE = 44100
+DEFAULT_CONFIGURATIONS = ("configurations/default-unet.jsonc", "configurations/default-hourglass.jsonc")
+
+
+def write_song(path: Path, *, minutes: float, sample_rate: int = SAMPLE_RATE) -> float:
+    """A stereo song of tones, a wandering "voice" and noise, written in blocks (bounded memory)."""
+    from unmix import audio
+
+    rng = np.random.default_rng(0)
+    n_samples = int(minutes * 60 * sample_rate)
+    block = 10 * sample_rate
+    with audio.open_writer(path, sample_rate=sample_rate, n_channels=2, subtype="PCM_16") as writer:
+        for start in range(0, n_samples, block):
+            t = np.arange(start, min(start + block, n_samples)) / sample_rate
+            voice = 0.2 * np.sin(2 * np.pi * (300 + 80 * np.sin(0.5 * t)) * t) * (np.sin(0.7 * t) > 0)
+            bass = 0.2 * np.sin(2 * np.pi * 55 * t)
+            hiss = 0.02 * rng.standard_normal((2, t.size))
+            writer.write(np.stack([voice + bass, 0.8 * voice + bass]) + hiss)
+    return n_samples / sample_rate
+
+
+def load(model: str, kind: str):
+    from unmix.separation.separator import Separator
+
+    if kind == "run":
+        return Separator.from_run_folder(model)
+    from unmix.config import load as load_configuration
+
+    return Separator.from_config(None, load_configuration(REPOSITORY / model if not Path(model).is_absolute() else model))
+
+
+def network_only(separator, n_seconds: float) -> float:
+    """Seconds the model alone needs for the windows of ``n_seconds`` of stereo audio."""
+    from unmix.separation import overlap_add
+    from unmix.separation.separator import channel_groups
+
+    hop = separator.stft_options.hop_length
+    n_frames = 1 + int(n_seconds * separator.sample_rate) // hop
+    n_windows = len(overlap_add.plan(n_frames, size=separator.size, step=separator.step)) * len(channel_groups(2, separator.n_channels))
+    shape = (separator.batch_size, separator.stft_options.n_bins, separator.size, separator.n_channels)
+    batch = np.random.default_rng(0).random(shape, dtype=np.float32)
+    separator.predict_batch(batch)  # trace once
+    begin = time.perf_counter()
+    for _ in range(-(-n_windows // separator.batch_size)):
+        separator.predict_batch(batch)
+    return time.perf_counter() - begin
+
+
+def speed(model: str, kind: str, *, minutes: float, folder: Path) -> float:
+    song = folder / f"song-{minutes:g}min.wav"
+    if not song.exists():
+        write_song(song, minutes=minutes)
+    seconds = minutes * 60
+    begin = time.perf_counter()
+    separator = load(model, kind)
+    load_s = time.perf_counter() - begin
+    warm = folder / "warm.wav"
+    write_song(warm, minutes=5 / 60)
+    separator.separate_file(warm, folder / "out")  # traces the model once
+    begin = time.perf_counter()
+    separator.separate_file(song, folder / "out")
+    total_s = time.perf_counter() - begin
+    network_s = network_only(separator, seconds)
+    print(f"{model}: {seconds:.0f} s of stereo {SAMPLE_RATE} Hz at a model rate of {separator.sample_rate} Hz, batch {separator.batch_size}")
+    print(f"  model load {load_s:.1f} s; end to end {total_s:.1f} s; network only {network_s:.1f} s")
+    print(f"  end to end  {seconds / total_s:8.1f}x real time ({seconds / (total_s + load_s):.1f}x with the model load)")
+    print(f"  network     {seconds / network_s:8.1f}x real time")
+    return seconds / total_s
+
+
+def peak_rss_mb(model: str, kind: str, *, minutes: float, folder: Path) -> float:
+    """Peak RSS of a fresh process that loads the model and separates a song of ``minutes``."""
+    song = folder / f"song-{minutes:g}min.wav"
+    if not song.exists():
+        write_song(song, minutes=minutes)
+    command = [sys.executable, __file__, "--child", model, kind, str(song), str(folder / "out")]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def child(model: str, kind: str, song: str, output: str) -> None:
+    separator = load(model, kind)
+    separator.separate_file(song, output)
+    print(_peak_rss_kb() / 1024)
+
+
+def _peak_rss_kb() -> float:
+    """This process's peak RSS in kB. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    parent through fork and exec, so a child of a large parent would report the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    models = parser.add_mutually_exclusive_group()
+    models.add_argument("--run_folder", help="a trained run folder (default: the untrained default configurations)")
+    models.add_argument("--configuration", action="append", help="configuration(s) to build untrained (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="30 s songs and peak RSS for 1 and 3 minutes only")
+    parser.add_argument("--minutes", type=float, default=3.0, help="song length of the speed test (default 3)")
+    parser.add_argument("--rss_minutes", type=float, nargs="*", default=[3, 30, 60], help="song lengths of the RSS test")
+    parser.add_argument("--rss_configuration", help="model of the RSS test (default: the first model; a light one such as configurations/default-dummy.jsonc measures the pipeline alone)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    if args.run_folder:
+        chosen = [(args.run_folder, "run")]
+    else:
+        chosen = [(c, "configuration") for c in (args.configuration or DEFAULT_CONFIGURATIONS)]
+    minutes = 0.5 if args.quick else args.minutes
+    rss_minutes = [1, 3] if args.quick else args.rss_minutes
+    print(f"CPUs: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory(prefix="unmix-bench-") as temporary:
+        folder = Path(temporary)
+        factors = [speed(model, kind, minutes=minutes, folder=folder) for model, kind in chosen]
+        model, kind = (args.rss_configuration, "configuration") if args.rss_configuration else chosen[0]
+        rss = {m: peak_rss_mb(model, kind, minutes=m, folder=folder) for m in rss_minutes}
+    for m, mb in rss.items():
+        print(f"{model}: peak RSS {m:g} min: {mb:.0f} MB")
+    print(f"end-to-end real-time factor: {factors[0]:.1f}x")
+    print(f"peak RSS {max(rss):g} min: {rss[max(rss)]:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

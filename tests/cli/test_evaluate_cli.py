@@ -1,0 +1,197 @@
+"""evaluate.py end to end through main(argv): oracles, a tiny model's run folder, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+import unmix.config
+from unmix.cli import evaluate
+from unmix.cli.common import EXIT_OK, EXIT_USAGE
+
+SAMPLE_RATE = 8000
+SONGS = ("Alpha", "Bravo", "Charlie")
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No UNMIX_* variables or .env, and the unmix logger restored after main() installs its handler."""
+    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    logger = logging.getLogger("unmix")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    for handler in [h for h in logger.handlers if h not in saved[0]]:
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(saved[1])
+    logger.propagate = saved[2]
+
+
+def write_configuration(path: Path, collection: Path | str, **collection_options) -> Path:
+    """A tiny configuration: 8 kHz, FFT 256, hop 64, windows of 8 frames, the dummy model."""
+    document = {
+        "collection": {"folder": str(collection), "sample_rate": SAMPLE_RATE, "validation_ratio": 0.0,
+                       "test_data_count": 1, **collection_options},
+        "training": {"model": {"name": "dummy", "options": {}}, "batch_size": 2},
+        "transformation": {"fft_window": 256, "hop_length": 64, "options": {"size": 8, "step": 8}},
+    }  # fmt: skip
+    path.write_text("// test configuration\n" + json.dumps(document, indent=2), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny(tmp_path, tone, rng):
+    """Three 1.2 s songs (unmix layout) and a configuration pointing at them."""
+    root = tmp_path / "tiny"
+    for index, name in enumerate(SONGS):
+        folder = root / name
+        folder.mkdir(parents=True)
+        vocals = tone(frequency_hz=700 + 200 * index, duration_s=1.2, sample_rate=SAMPLE_RATE)
+        instrumental = tone(frequency_hz=200, duration_s=1.2, sample_rate=SAMPLE_RATE, amplitude=0.2)
+        instrumental += 0.02 * rng.standard_normal(instrumental.shape).astype(np.float32)
+        soundfile.write(folder / f"vocals_{name}.wav", vocals.T, SAMPLE_RATE, subtype="FLOAT")
+        soundfile.write(folder / f"instrumental_{name}.wav", instrumental.T, SAMPLE_RATE, subtype="FLOAT")
+    return write_configuration(tmp_path / "tiny.jsonc", root)
+
+
+def test_oracle_on_every_song_of_a_configured_collection(tiny, tmp_path, capsys):
+    work = tmp_path / "work"
+    code = evaluate.main(["--configuration", str(tiny), "--oracle", "IRM", "--metric", "global", "--songs", "all",
+                          "--workingdir", str(work), "--quiet"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == EXIT_OK
+    assert out.startswith("oracle-irm on 3 all song(s) of tiny: global")
+    assert "median over songs" in out and "vocals (mean)" in out
+    for name in SONGS:
+        assert f"\n{name} " in out
+    folder = work / "evaluation" / "tiny" / "oracle-irm_global"
+    assert sorted(p.name for p in (folder / "test").iterdir()) == [f"{n}.json" for n in SONGS]
+    assert (folder / "sdr.png").is_file() and (folder / "tracks.csv").is_file()
+    with (work / "evaluation" / "tiny" / "accuracy_tiny.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle, delimiter=";"))
+    assert row["type"] == "all-oracle-irm" and row["metric"] == "global" and float(row["voc_sdr"]) > 10
+
+
+def test_mixture_floor_scores_below_the_irm_ceiling_on_the_test_song(tiny, tmp_path, capsys):
+    sdr = {}
+    for oracle in ("mixture", "irm"):
+        assert evaluate.main(["--configuration", str(tiny), "--oracle", oracle, "--metric", "global",
+                              "--workingdir", str(tmp_path), "--quiet"]) == EXIT_OK  # fmt: skip
+        out = capsys.readouterr().out
+        assert f"oracle-{oracle} on 1 test song(s)" in out
+        vocals_line = next(line for line in out.splitlines() if line.startswith("vocals "))
+        sdr[oracle] = float(vocals_line.split()[1])
+    assert sdr["mixture"] + 10 < sdr["irm"]
+
+
+def test_another_collection_is_scored_whole_and_limited_by_test_data_count(tiny, tmp_path, capsys):
+    code = evaluate.main(["--configuration", str(tiny), "--oracle", "ibm", "--metric", "global", "--collection",
+                          str(tmp_path / "tiny"), "--test_data_count", "2", "--workingdir", str(tmp_path), "--quiet"])  # fmt: skip
+    assert code == EXIT_OK
+    assert "oracle-ibm on 2 all song(s) of tiny" in capsys.readouterr().out
+
+
+def test_bad_metric_is_a_usage_error_with_a_suggestion(tiny, tmp_path, capsys):
+    code = evaluate.main(["--configuration", str(tiny), "--oracle", "irm", "--metric", "mir-eval",
+                          "--workingdir", str(tmp_path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert "error: Unknown metric. Received: metric='mir-eval'" in err and "Did you mean 'mir_eval'" in err
+    assert not (tmp_path / "cache").exists()  # nothing was prepared
+
+
+def test_a_configuration_without_oracle_is_a_usage_error(tiny, tmp_path, capsys):
+    assert evaluate.main(["--configuration", str(tiny), "--workingdir", str(tmp_path)]) == EXIT_USAGE
+    assert "--configuration scores only oracles" in capsys.readouterr().err
+
+
+def test_missing_run_folder_is_a_usage_error(tmp_path, capsys):
+    assert evaluate.main(["--run_folder", str(tmp_path / "nope")]) == EXIT_USAGE
+    assert "not a run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--run_folder", "r", "--configuration", "c"], ["--configuration", "c", "--collection", "d", "--songs", "all"],
+     ["--configuration", "c", "--oracle", "wiener"]],
+)  # fmt: skip
+def test_parser_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as caught:
+        evaluate.main(argv)
+    assert caught.value.code == EXIT_USAGE
+
+
+def test_oracles_never_import_tensorflow(tiny, tmp_path):
+    import subprocess
+
+    code = (
+        "import sys; from unmix.cli import evaluate; "
+        f"rc = evaluate.main(['--configuration', {str(tiny)!r}, '--oracle', 'irm', '--metric', 'global', "
+        f"'--workingdir', {str(tmp_path)!r}, '--quiet']); "
+        "assert rc == 0, rc; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("UNMIX_")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], env=environ,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_run_folder_with_a_tiny_model_scores_its_test_song(tiny, tmp_path, capsys):
+    from unmix.dsp.stft import StftOptions
+    from unmix.models.registry import build_model
+    from unmix.pipeline.transformers import get_transformer
+
+    config = unmix.config.load(tiny)
+    run = tmp_path / "runs" / "tiny-run"
+    (run / "weights").mkdir(parents=True)
+    (run / "configuration.jsonc").write_text(config.to_json(), encoding="utf-8")
+    section = config.transformation
+    transformer = get_transformer(section.name, options=section.options,
+                                  stft=StftOptions(n_fft=section.fft_window, hop_length=section.hop_length))  # fmt: skip
+    model = build_model("dummy", {}, input_shape=transformer.input_shape(2), output=transformer.output_kind)
+    model.save_weights(run / "weights" / "callback_weights_03.weights.h5")
+
+    code = evaluate.main(["--run_folder", str(run), "--metric", "global", "--workingdir", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert out.startswith("model on 1 test song(s) of tiny: global")
+    assert (run / "evaluation" / "tiny" / "model_global" / "tracks.csv").is_file()
+    with (run / "accuracy_tiny.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle, delimiter=";"))
+    assert row["epoch"] == "3" and row["type"] == "test"
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_irm_beats_the_mixture_on_two_musdb_valid_songs(shared_data, tmp_path, capsys):
+    """The published ordering (MIX floor < IRM ceiling) holds on real music, museval v4 at 11025 Hz."""
+    musdb = shared_data / "musdb18-7"
+    picked = tmp_path / "musdb-valid-2"
+    picked.mkdir()
+    for name in ("ANiMAL - Rockshow", "Actions - One Minute Smile"):  # `valid` in splits.tsv
+        (picked / f"{name}.stem.mp4").symlink_to(musdb / "train" / f"{name}.stem.mp4")
+    configuration = write_configuration(tmp_path / "musdb.jsonc", musdb, sample_rate=11025,
+                                        validation_split_file="splits.tsv")  # fmt: skip
+    sdr = {}
+    for oracle in ("mixture", "irm"):
+        code = evaluate.main(["--configuration", str(configuration), "--oracle", oracle, "--collection", str(picked),
+                              "--metric", "museval", "--workingdir", str(tmp_path), "--quiet"])  # fmt: skip
+        out = capsys.readouterr().out
+        assert code == EXIT_OK, out
+        lines = {line.split()[0]: line.split() for line in out.splitlines()
+                 if line.startswith(("vocals ", "instrumental ")) and "(mean)" not in line}  # fmt: skip
+        sdr[oracle] = (float(lines["vocals"][1]), float(lines["instrumental"][1]))
+    assert sdr["mixture"][0] < sdr["irm"][0] - 3
+    assert sdr["mixture"][1] < sdr["irm"][1] - 3

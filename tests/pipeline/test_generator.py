@@ -1,0 +1,183 @@
+"""The WindowDataset on a tiny synthetic cache: shapes, exact frames, order, silence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from unmix.config.schema import AugmentationOptions, TransformOptions
+from unmix.data.cache import read_stems
+from unmix.dsp.stft import n_frames, stft
+from unmix.dsp.windows import chop, middle_windows, to_model_layout, window_starts
+from unmix.errors import ConfigurationError, DataError
+from unmix.pipeline.generator import WindowDataset, fixed_window, read_window, window_magnitudes
+from unmix.pipeline.transformers import get_transformer
+
+SIZE = 8
+PLAIN = AugmentationOptions(enabled=True, remix_probability=0.0, gain_min=1.0, gain_max=1.0, channel_swap=False)
+
+
+def transformer(kit, name="train_window_predict_mask", normalizer="norm_max", step=SIZE):
+    options = TransformOptions(size=SIZE, step=step, normalizer=normalizer)
+    return get_transformer(name, options=options, stft=kit.stft)
+
+
+def dataset(kit, songs, *, name="train_window_predict_mask", normalizer="norm_max", packs_mix=True, **kwargs):
+    kwargs.setdefault("batch_size", 4)
+    return WindowDataset(
+        songs, transformer=transformer(kit, name, normalizer), stft=kit.stft, packs_mix=packs_mix, **kwargs
+    )
+
+
+def whole_song_windows(kit, song):
+    """|mix| and |vocals| of the whole song in model layout (the reference)."""
+    vocals, instrumental = read_stems(song)
+    return (
+        to_model_layout(np.abs(stft(vocals + instrumental, options=kit.stft))),
+        to_model_layout(np.abs(stft(vocals, options=kit.stft))),
+    )
+
+
+def test_batches_have_the_model_shapes_and_dtypes(kit, songs):
+    data = dataset(kit, songs)
+    expected_items = sum(len(window_starts(n_frames(s.n_samples, options=kit.stft), size=SIZE, step=SIZE)) for s in songs)
+    assert data.n_items == expected_items and len(data) == math.ceil(expected_items / 4)
+    for batch in (0, len(data) - 1):
+        x, y = data[batch]
+        assert x.shape == (4, 129, SIZE, 2) and y.shape == (4, 129, SIZE, 4)
+        assert x.dtype == y.dtype == np.float32
+    _, y = dataset(kit, songs, packs_mix=False)[0]
+    assert y.shape == (4, 129, SIZE, 2)
+
+
+def test_steps_per_epoch_overrides_the_length(kit, songs):
+    data = dataset(kit, songs, steps_per_epoch=50, batch_size=3)
+    assert len(data) == 50 and data[49][0].shape[0] == 3
+    with pytest.raises(IndexError, match="batch 50 out of range"):
+        data[50]
+
+
+def test_window_frames_equal_the_whole_song_stft(kit, songs):
+    for song in songs:
+        total = n_frames(song.n_samples, options=kit.stft)
+        mix_ref, vocals_ref = whole_song_windows(kit, song)
+        starts = list(window_starts(total, size=SIZE, step=SIZE)) + [-5, 0, total - 3, total + 2]
+        for start in starts:
+            vocals, instrumental = read_window(song, int(start), size=SIZE, stft=kit.stft)
+            mix_mag, vocals_mag, _ = window_magnitudes(
+                vocals, instrumental, start=int(start), size=SIZE, n_song_frames=total, stft=kit.stft
+            )
+            np.testing.assert_allclose(mix_mag, chop(mix_ref, int(start), size=SIZE), rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(vocals_mag, chop(vocals_ref, int(start), size=SIZE), rtol=1e-4, atol=1e-5)
+
+
+def test_items_are_the_windows_of_the_whole_song_in_order(kit, songs):
+    data = dataset(kit, songs, name="window", normalizer="none", packs_mix=False, batch_size=1, shuffle=False)
+    references = [whole_song_windows(kit, song) for song in songs]
+    index = data.index
+    assert list(index[:, 0]) == sorted(index[:, 0])  # no shuffle: song order
+    for batch in range(0, len(data), 7):
+        song, start = index[batch]
+        x, y = data[batch]
+        np.testing.assert_allclose(x[0], chop(references[song][0], int(start), size=SIZE), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(y[0], chop(references[song][1], int(start), size=SIZE), rtol=1e-4, atol=1e-5)
+
+
+def test_channel_zero_is_the_left_channel(kit):
+    vocals, instrumental = (np.zeros((2, 4000), np.float32) for _ in range(2))
+    t = np.arange(4000) / kit.sample_rate
+    vocals[0] = 0.3 * np.sin(2 * np.pi * 440 * t)
+    instrumental[0] = 0.1 * np.sin(2 * np.pi * 1000 * t)
+    song = kit.song_from("left-only", vocals, instrumental)
+    x, y = dataset(kit, [song], batch_size=2, shuffle=False)[1]
+    assert x[..., 0].max() > 0 and y[..., 0].max() > 0 and y[..., 2].max() > 0
+    assert not x[..., 1].any() and not y[..., 1].any() and not y[..., 3].any()
+
+
+def test_limit_items_per_song_keeps_the_middle_windows(kit, songs):
+    data = dataset(kit, songs, limit_items_per_song=2, shuffle=False)
+    assert data.n_items == 2 * len(songs) and len(data) == math.ceil(2 * len(songs) / 4)
+    for position, song in enumerate(songs):
+        starts = np.asarray(window_starts(n_frames(song.n_samples, options=kit.stft), size=SIZE, step=SIZE))
+        kept = data.index[data.index[:, 0] == position, 1]
+        np.testing.assert_array_equal(kept, starts[list(middle_windows(len(starts), 2))])
+
+
+def test_order_is_deterministic_under_the_seed_and_changes_each_epoch(kit, songs):
+    augmented = AugmentationOptions(enabled=True, silent_keep_rate=1.0)
+    first, second = (dataset(kit, songs, seed=7, augmentation=augmented) for _ in range(2))
+    np.testing.assert_array_equal(first.index, second.index)
+    for a, b in zip(first[0], second[0]):
+        np.testing.assert_array_equal(a, b)
+    epoch0 = first.index
+    first.on_epoch_end()
+    assert first.epoch == 1 and sorted(map(tuple, first.index)) == sorted(map(tuple, epoch0))
+    assert not np.array_equal(first.index, epoch0)
+    assert first.index[:, 0].tolist() != sorted(first.index[:, 0].tolist())  # mixed across songs
+    second.on_epoch_end()
+    for a, b in zip(first[2], second[2]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(dataset(kit, songs, seed=8).index, dataset(kit, songs, seed=7).index)
+
+
+def silent_count(data):
+    """Windows of a full pass whose vocal target (packed, normaliser none) is silent."""
+    count = 0
+    for batch in range(len(data)):
+        _, y = data[batch]
+        count += int(sum(not item[..., :2].any() for item in y))
+    return count
+
+
+def test_silent_windows_are_kept_at_the_configured_rate(kit):
+    songs = [kit.song("voice", 4000), kit.song("no-voice", 4000, silent_vocals=True)]
+    kwargs = dict(normalizer="none", batch_size=4, shuffle=False)
+    silent_items = dataset(kit, songs[1:], **kwargs).n_items
+    # Without augmentation (validation) every window is kept.
+    assert silent_count(dataset(kit, songs, **kwargs)) == silent_items
+    keep_all = AugmentationOptions(**{**PLAIN.__dict__, "silent_keep_rate": 1.0})
+    assert silent_count(dataset(kit, songs, augmentation=keep_all, **kwargs)) == silent_items
+    drop_all = AugmentationOptions(**{**PLAIN.__dict__, "silent_keep_rate": 0.0})
+    data = dataset(kit, songs, augmentation=drop_all, **kwargs)
+    assert silent_count(data) == 0
+    assert all(data[b][0].shape[0] == 4 for b in range(len(data)))  # replaced, never dropped
+
+
+def test_augmented_batches_keep_the_packed_mix_consistent(kit, songs):
+    augmented = AugmentationOptions(enabled=True, remix_probability=1.0, silent_keep_rate=1.0)
+    x, y = dataset(kit, songs, augmentation=augmented, normalizer="none")[0]
+    np.testing.assert_array_equal(y[..., 2:], x)
+    plain_x, _ = dataset(kit, songs, normalizer="none")[0]
+    assert not np.allclose(x, plain_x)
+
+
+def test_fixed_window_is_deterministic_and_skips_silent_songs(kit):
+    songs = [kit.song("quiet", 4000, silent_vocals=True), kit.song("sung", 6400)]
+    t = transformer(kit)
+    x, y, mix_mag, vocals_mag = fixed_window(songs, transformer=t, stft=kit.stft, packs_mix=True)
+    assert x.shape == mix_mag.shape == vocals_mag.shape == (129, SIZE, 2) and y.shape == (129, SIZE, 4)
+    assert vocals_mag.max() > 0 and all(a.dtype == np.float32 for a in (x, y, mix_mag, vocals_mag))
+    again = fixed_window(songs, transformer=t, stft=kit.stft, packs_mix=True)
+    for a, b in zip(again, (x, y, mix_mag, vocals_mag)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(x, mix_mag / mix_mag.max(), rtol=1e-6)
+    with pytest.raises(DataError, match="no validation songs"):
+        fixed_window([], transformer=t, stft=kit.stft, packs_mix=True)
+
+
+def test_errors(kit, songs):
+    with pytest.raises(DataError, match="no songs to train on"):
+        dataset(kit, [])
+    with pytest.raises(ConfigurationError, match=r"training\.batch_size must be a whole number >= 1; received 0"):
+        dataset(kit, songs, batch_size=0)
+    with pytest.raises(ConfigurationError, match=r"training\.limit_items_per_song"):
+        dataset(kit, songs, limit_items_per_song=-1)
+    with pytest.raises(ConfigurationError, match="multiplies the model output by the mix"):
+        dataset(kit, songs, name="window", packs_mix=True)
+    with pytest.raises(ConfigurationError, match=r"training\.augmentation\.gain_min"):
+        dataset(kit, songs, augmentation=AugmentationOptions(enabled=True, gain_min=2.0, gain_max=1.0))
+    mono = kit.song("mono", 4000, n_channels=1)
+    with pytest.raises(DataError, match="different channel counts"):
+        dataset(kit, songs + [mono])

@@ -1,0 +1,218 @@
+"""Transformers and normalisers on hand-made windows with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unmix.config.schema import TransformOptions
+from unmix.dsp.normalizers import ZmuvStats
+from unmix.dsp.stft import StftOptions
+from unmix.errors import ConfigurationError
+from unmix.pipeline.transformers import available_transformers, get_transformer
+
+STFT = StftOptions(n_fft=16, hop_length=4)  # 9 bins
+BINS, SIZE, CH = 9, 4, 2
+NORMALIZERS = ("norm_max", "norm_min_max", "zmuv", "none")
+
+
+def make(name: str, normalizer: str = "norm_max", *, size: int = SIZE, step: int = 2):
+    return get_transformer(name, options=TransformOptions(size=size, step=step, normalizer=normalizer), stft=STFT)
+
+
+@pytest.fixture
+def windows(rng):
+    """|V| and |I| windows; |mix| >= |V| (so ideal masks reproduce |V| exactly)."""
+    vocals = rng.uniform(0.0, 2.0, (BINS, SIZE, CH)).astype(np.float32)
+    instrumental = rng.uniform(0.0, 3.0, (BINS, SIZE, CH)).astype(np.float32)
+    mix = (vocals + instrumental * rng.uniform(0.5, 1.0, (BINS, SIZE, CH))).astype(np.float32)
+    return mix, vocals, instrumental
+
+
+@pytest.fixture
+def stats():
+    return ZmuvStats(mean=np.linspace(0.5, 1.5, BINS).astype(np.float32), std=np.linspace(1.0, 3.0, BINS).astype(np.float32))
+
+
+def expected_normalised(normalizer, mix, target, stats):
+    """The contract's normalisers written out: the target uses the mix window's factors."""
+    if normalizer == "norm_max":
+        return mix / mix.max(), target / mix.max()
+    if normalizer == "norm_min_max":
+        low, high = mix.min(), mix.max()
+        return (mix - low) / (high - low), (target - low) / (high - low)
+    if normalizer == "zmuv":
+        mean, std = stats.mean[:, None, None], stats.std[:, None, None]
+        return (mix - mean) / std, (target - mean) / std
+    return mix, target
+
+
+def test_registry_lists_the_four_transformers():
+    assert available_transformers() == ["mask", "mask_ibm", "train_window_predict_mask", "window"]
+
+
+@pytest.mark.parametrize("spelling", ["Window", "TRAIN_WINDOW_PREDICT_MASK", "mask-ibm", "Mask_IBM"])
+def test_names_are_case_insensitive(spelling):
+    assert make(spelling).name == spelling.lower().replace("-", "_")
+
+
+def test_seed_hann_name_is_an_alias():
+    assert make("train_window_predict_mask_hann").name == "train_window_predict_mask"
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(ConfigurationError, match=r"unknown transformer 'windw'.*known transformers: mask, .*did you mean 'window'"):
+        make("windw")
+
+
+@pytest.mark.parametrize(("size", "step"), [(0, 1), (4, 0), (4, 5), (4.0, 2)])
+def test_bad_size_or_step(size, step):
+    with pytest.raises(ConfigurationError, match=r"transformation\.options\.(size|step)"):
+        make("window", size=size, step=step)
+
+
+def test_geometry_and_output_kinds():
+    transformer = make("window")
+    assert (transformer.size, transformer.step, transformer.normalizer_name) == (SIZE, 2, "norm_max")
+    assert transformer.input_shape(2) == (BINS, SIZE, 2)
+    kinds = {name: make(name).output_kind for name in available_transformers()}
+    assert kinds == {"window": "magnitude", "train_window_predict_mask": "mask", "mask": "mask", "mask_ibm": "mask"}
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS)
+def test_window_normalises_input_and_target_with_the_mix_factors(normalizer, windows, stats):
+    mix, vocals, instrumental = windows
+    x, y = make("window", normalizer).make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
+    want_x, want_y = expected_normalised(normalizer, mix, vocals, stats)
+    assert x.dtype == y.dtype == np.float32
+    np.testing.assert_allclose(x, want_x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-6)
+
+
+def test_norm_max_known_numbers():
+    mix = np.zeros((BINS, SIZE, CH), np.float32)
+    mix[0, 0, 1] = 4.0
+    mix[1, 2, 0] = 2.0
+    vocals = mix / 2
+    x, y = make("window").make_item(mix, vocals, mix - vocals, packs_mix=False, stats=None)
+    assert x[0, 0, 1] == 1.0 and x[1, 2, 0] == 0.5 and y[0, 0, 1] == 0.5 and y[1, 2, 0] == 0.25
+
+
+def test_silent_window_does_not_make_nans():
+    zeros = np.zeros((BINS, SIZE, CH), np.float32)
+    for name in available_transformers():
+        for normalizer in ("norm_max", "norm_min_max"):
+            x, y = make(name, normalizer).make_item(zeros, zeros, zeros, packs_mix=False, stats=None)
+            assert np.isfinite(x).all() and np.isfinite(y).all()
+
+
+def test_window_rejects_a_packing_loss(windows):
+    with pytest.raises(ConfigurationError, match="'window' makes the model output a vocal magnitude"):
+        make("window").make_item(*windows, packs_mix=True, stats=None)
+
+
+def test_predict_mask_packs_vocals_and_mix(windows):
+    mix, vocals, instrumental = windows
+    x, y = make("train_window_predict_mask").make_item(mix, vocals, instrumental, packs_mix=True, stats=None)
+    assert x.shape == (BINS, SIZE, CH) and y.shape == (BINS, SIZE, 2 * CH) and y.dtype == np.float32
+    np.testing.assert_allclose(y[..., :CH], vocals / mix.max(), rtol=1e-6)
+    np.testing.assert_array_equal(y[..., CH:], x)
+
+
+def test_predict_mask_without_packing_targets_the_ratio_mask():
+    vocals = np.full((BINS, SIZE, CH), 1.0, np.float32)
+    instrumental = np.full((BINS, SIZE, CH), 3.0, np.float32)
+    _, y = make("train_window_predict_mask").make_item(vocals + instrumental, vocals, instrumental, packs_mix=False, stats=None)
+    np.testing.assert_allclose(y, 0.25)
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS)
+def test_mask_targets_are_never_normalised(normalizer, windows, stats):
+    mix, vocals, instrumental = windows
+    x, y = make("mask", normalizer).make_item(mix * 10, vocals, instrumental, packs_mix=False, stats=stats)
+    np.testing.assert_allclose(y, vocals / (vocals + instrumental), rtol=1e-5)
+    np.testing.assert_allclose(x, expected_normalised(normalizer, mix * 10, mix, stats)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_mask_is_built_from_vocals_and_instrumental_not_the_mix():
+    vocals = np.ones((BINS, SIZE, CH), np.float32)
+    instrumental = np.ones((BINS, SIZE, CH), np.float32)
+    _, y = make("mask").make_item(vocals + instrumental, vocals, instrumental, packs_mix=False, stats=None)
+    np.testing.assert_allclose(y, 0.5)  # the seed's target was a constant 1
+
+
+def test_mask_with_packing_weights_the_mask_by_the_mix(windows):
+    mix, vocals, instrumental = windows
+    x, y = make("mask").make_item(mix, vocals, instrumental, packs_mix=True, stats=None)
+    np.testing.assert_allclose(y[..., :CH], vocals / (vocals + instrumental) * x, rtol=1e-5)
+    np.testing.assert_array_equal(y[..., CH:], x)
+
+
+def test_binary_mask_known_answer():
+    vocals = np.zeros((BINS, SIZE, CH), np.float32)
+    instrumental = np.ones((BINS, SIZE, CH), np.float32)
+    vocals[2, 1, 0] = 5.0
+    vocals[3, 3, 1] = 1.0  # a tie counts as vocals
+    _, y = make("mask_ibm").make_item(vocals + instrumental, vocals, instrumental, packs_mix=False, stats=None)
+    assert y.sum() == 2 and y[2, 1, 0] == 1 and y[3, 3, 1] == 1 and set(np.unique(y)) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("name", ["window", "train_window_predict_mask", "mask", "mask_ibm"])
+def test_channel_zero_stays_channel_zero(name):
+    """Left (channel 0) holds the vocals, right only instrumental: nothing may move across."""
+    ramp = np.arange(BINS * SIZE, dtype=np.float32).reshape(BINS, SIZE) + 1
+    mix = np.stack([ramp, np.full_like(ramp, 0.5)], axis=-1)
+    vocals = np.stack([ramp * 0.75, np.zeros_like(ramp)], axis=-1)
+    instrumental = np.stack([ramp * 0.25, np.full_like(ramp, 0.5)], axis=-1)
+    x, y = make(name, "none").make_item(mix, vocals, instrumental, packs_mix=False, stats=None)
+    np.testing.assert_array_equal(x, mix)
+    assert y[..., 0].all() and not y[..., 1].any()
+
+
+def test_make_item_checks_shapes(windows):
+    mix, vocals, instrumental = windows
+    with pytest.raises(ValueError, match=r"vocals_mag of shape \(9, 3, 2\)"):
+        make("mask").make_item(mix, vocals[:, :3], instrumental, packs_mix=False, stats=None)
+    with pytest.raises(ValueError, match=r"expected \(9, 4, channels\)"):
+        make("mask").make_item(mix[:8], vocals[:8], instrumental[:8], packs_mix=False, stats=None)
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS)
+def test_prepare_is_the_training_input_and_is_vectorised(normalizer, windows, stats):
+    mix, vocals, instrumental = windows
+    transformer = make("train_window_predict_mask", normalizer)
+    x, _ = transformer.make_item(mix, vocals, instrumental, packs_mix=True, stats=stats)
+    np.testing.assert_array_equal(transformer.prepare(mix, stats=stats), x)
+    batch = transformer.prepare(np.stack([mix, mix * 3]), stats=stats)
+    assert batch.shape == (2, BINS, SIZE, CH) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch[0], x, rtol=1e-6)
+    # Each window is normalised on its own.
+    np.testing.assert_allclose(batch[1], transformer.prepare(mix * 3, stats=stats), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["train_window_predict_mask", "mask", "mask_ibm"])
+def test_ideal_mask_gives_back_the_exact_vocals(name, windows):
+    mix, vocals, _ = windows
+    transformer = make(name)
+    ideal = vocals / mix
+    np.testing.assert_allclose(transformer.to_vocals_magnitude(ideal, mix, stats=None), vocals, rtol=1e-6)
+    batch = transformer.to_vocals_magnitude(np.stack([ideal, np.full_like(ideal, 2.0)]), np.stack([mix, mix]), stats=None)
+    np.testing.assert_allclose(batch[0], vocals, rtol=1e-6)
+    np.testing.assert_allclose(batch[1], mix)  # masks are clipped to [0, 1]
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS)
+def test_window_target_gives_back_the_exact_vocals(normalizer, windows, stats):
+    mix, vocals, instrumental = windows
+    transformer = make("window", normalizer)
+    _, y = transformer.make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
+    np.testing.assert_allclose(transformer.to_vocals_magnitude(y, mix, stats=stats), vocals, rtol=1e-4, atol=1e-5)
+    batch = transformer.to_vocals_magnitude(np.stack([y, y + 100.0]), np.stack([mix, mix]), stats=stats)
+    np.testing.assert_allclose(batch[0], vocals, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(batch[1], mix)  # clipped to the mix
+
+
+def test_to_vocals_magnitude_checks_shapes(windows):
+    mix = windows[0]
+    with pytest.raises(ValueError, match="prediction of shape"):
+        make("mask").to_vocals_magnitude(mix[..., :1], mix, stats=None)

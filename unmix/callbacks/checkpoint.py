@@ -1,0 +1,85 @@
+"""Best-model checkpoints that a kill can never leave half-written.
+
+Keras' ModelCheckpoint writes in place; a kill during the write leaves a
+truncated newest file that "pick the highest epoch" would choose. This callback
+writes to a temporary name, renames it, and only then records it in
+``weights/best.json`` (also atomically), so the record always names a complete file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from pathlib import Path
+
+import keras
+
+from unmix.callbacks.epoch_summary import is_number
+from unmix.runfolder import RunFolder, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Save the weights at each improvement of ``monitor``; record the best in best.json.
+
+    Args:
+        run_folder: the run folder (weights/ and best.json live there).
+        file_template: e.g. ``callback_weights_{epoch:02d}.weights.h5`` (1-based epoch).
+        monitor: the log key to watch, e.g. ``val_loss``.
+        mode: ``min``, ``max`` or ``auto`` (max for accuracy-like keys).
+        best_only: when False, every epoch is saved (best.json still names the best).
+    """
+
+    def __init__(self, run_folder: RunFolder, *, file_template: str, monitor: str = "val_loss", mode: str = "auto", best_only: bool = True) -> None:
+        super().__init__()
+        if not file_template.endswith(".weights.h5"):
+            raise ValueError(f"checkpoint file must end in .weights.h5, received {file_template}")
+        self.run_folder = run_folder
+        self.file_template = file_template
+        self.monitor = monitor
+        self.best_only = best_only
+        self.maximize = mode == "max" or (mode == "auto" and ("acc" in monitor or "sdr" in monitor))
+        self.best = self._recorded_best()
+
+    def _recorded_best(self) -> float | None:
+        record = self.run_folder.best_record
+        if record.is_file():
+            try:
+                return float(json.loads(record.read_text())["value"])
+            except (ValueError, KeyError):
+                return None
+        return None
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.maximize else value < self.best
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            logger.warning("checkpoint: %s is not in the logs (available: %s); nothing saved", self.monitor, ", ".join(sorted(logs or {})))
+            return
+        value = float(value)
+        improved = math.isfinite(value) and self._improved(value)
+        if not improved and self.best_only:
+            return
+        name = self.file_template.format(epoch=epoch + 1, **{k: float(v) for k, v in (logs or {}).items() if is_number(v)})
+        target = self.run_folder.weights / name
+        save_weights_atomically(self.model, target)
+        if improved:
+            logger.info("%s improved to %.6g: saved %s", self.monitor, value, target.name)
+            self.best = value
+            atomic_write_text(self.run_folder.best_record, json.dumps({"file": name, "epoch": epoch + 1, "monitor": self.monitor, "value": value}) + "\n")
+
+
+def save_weights_atomically(model: keras.Model, target: Path) -> None:
+    """``model.save_weights`` through a temporary file and a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(".partial-" + target.name)
+    model.save_weights(temporary)
+    os.replace(temporary, target)
+

@@ -1,0 +1,312 @@
+"""The training generator: a ``keras.utils.PyDataset`` of (input, target) batches.
+
+It streams from the preparation cache: for every window it reads only the samples
+the window's frames need (``unmix.pipeline.segments``), so memory does not grow with
+the collection; the index holds only ``(song, first frame)`` pairs. Order and
+augmentation are deterministic under the seed: epoch ``k`` visits the windows in the
+order of ``np.random.default_rng([seed, k])``, and batch ``i`` of epoch ``k`` draws
+its augmentation from ``np.random.default_rng([seed, k, i])``, whatever the worker
+that builds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from unmix.config.schema import AugmentationOptions
+from unmix.data.cache import CachedSong, open_stems
+from unmix.dsp.normalizers import ZmuvStats
+from unmix.dsp.stft import StftOptions, n_frames
+from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
+from unmix.errors import ConfigurationError, DataError
+from unmix.pipeline.augment import augment_segments, check_augmentation
+from unmix.pipeline.segments import frame_span, read_span, span_spectrogram
+from unmix.pipeline.transformers.base import Transformer
+
+logger = logging.getLogger(__name__)
+
+# Draws per batch slot before a silent window is accepted anyway (an all-silent
+# collection must not loop forever).
+_MAX_SILENT_REDRAWS = 64
+
+
+def build_index(
+    songs: Sequence[CachedSong], *, size: int, step: int, stft: StftOptions, limit_items_per_song: int = 0
+) -> np.ndarray:
+    """Every training window as ``(song position, first frame)``.
+
+    Args:
+        songs: the cached songs.
+        size: frames per window.
+        step: frames between window starts.
+        stft: the STFT parameters (hop length, for the frame counts).
+        limit_items_per_song: keep only this many windows around each song's
+            middle; 0 keeps all.
+
+    Returns:
+        int64 array (n_items, 2).
+    """
+    rows = []
+    for position, song in enumerate(songs):
+        starts = np.asarray(window_starts(n_frames(song.n_samples, options=stft), size=size, step=step))
+        if limit_items_per_song > 0:
+            starts = starts[np.asarray(middle_windows(len(starts), limit_items_per_song), dtype=np.int64)]
+        rows.append(np.stack([np.full(len(starts), position), starts], axis=1))
+    return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
+
+
+def check_transformer_loss(transformer: Transformer, *, packs_mix: bool) -> None:
+    """Reject a mix-packing loss with a transformer whose model outputs a magnitude.
+
+    Raises:
+        ConfigurationError: when the pair does not fit.
+    """
+    if packs_mix and transformer.output_kind != "mask":
+        raise ConfigurationError(
+            f"training.loss_function multiplies the model output by the mix (a mask loss), but "
+            f"transformation.name {transformer.name!r} makes the model output a {transformer.output_kind}; "
+            f"use a loss such as mean_squared_error or the 'train_window_predict_mask' transformer"
+        )
+
+
+class WindowDataset(keras.utils.PyDataset):
+    """Batches of model input and target windows streamed from cached songs.
+
+    Args:
+        songs: the cached training (or validation) songs, all with one channel count.
+        transformer: turns magnitude windows into ``(x, y)``.
+        stft: the STFT parameters of the transformation.
+        batch_size: windows per batch; every batch is full (the last wraps around).
+        packs_mix: the loss wants ``concat([target, mix], -1)`` targets.
+        limit_items_per_song: keep N windows around each song's middle (0: all).
+        shuffle: shuffle the windows across songs every epoch.
+        seed: seed of the order and the augmentation.
+        augmentation: ``training.augmentation``; ``None`` or disabled for
+            validation data.
+        stats: per-bin statistics for the ``zmuv`` normaliser.
+        steps_per_epoch: batches per epoch; 0: ``ceil(windows / batch_size)``.
+        workers, use_multiprocessing, max_queue_size: passed to ``PyDataset``.
+
+    Raises:
+        DataError: no songs, or songs with different channel counts.
+        ConfigurationError: a batch size, limit or step count out of range, bad
+            augmentation options, or a packing loss with a magnitude transformer.
+    """
+
+    def __init__(
+        self,
+        songs: Sequence[CachedSong],
+        *,
+        transformer: Transformer,
+        stft: StftOptions,
+        batch_size: int,
+        packs_mix: bool,
+        limit_items_per_song: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        augmentation: AugmentationOptions | None = None,
+        stats: ZmuvStats | None = None,
+        steps_per_epoch: int = 0,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ) -> None:
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        for key, value, low in (
+            ("training.batch_size", batch_size, 1),
+            ("training.limit_items_per_song", limit_items_per_song, 0),
+            ("training.steps_per_epoch", steps_per_epoch, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigurationError(f"{key} must be a whole number >= {low}; received {value!r}")
+        if not songs:
+            raise DataError("no songs to train on: the collection (or this split of it) is empty")
+        channel_counts = {song.n_channels for song in songs}
+        if len(channel_counts) > 1:
+            raise DataError(
+                f"cached songs have different channel counts {sorted(channel_counts)}; prepare the collection again"
+            )
+        check_transformer_loss(transformer, packs_mix=packs_mix)
+        if augmentation is not None and augmentation.enabled:
+            check_augmentation(augmentation)
+            self._augmentation: AugmentationOptions | None = augmentation
+        else:
+            self._augmentation = None
+        self._songs = tuple(songs)
+        self._song_frames = np.array([n_frames(s.n_samples, options=stft) for s in self._songs], np.int64)
+        self._transformer = transformer
+        self._stft = stft
+        self._batch_size = batch_size
+        self._packs_mix = packs_mix
+        self._shuffle = shuffle
+        self._seed = int(seed)
+        self._stats = stats
+        self._steps_per_epoch = steps_per_epoch
+        self._index = build_index(
+            self._songs, size=transformer.size, step=transformer.step, stft=stft,
+            limit_items_per_song=limit_items_per_song,
+        )
+        self._epoch = 0
+        self._order = self._epoch_order(0)
+        logger.debug("%d windows from %d songs, %d batches per epoch", len(self._index), len(self._songs), len(self))
+
+    @property
+    def n_items(self) -> int:
+        """Number of windows in the index (one epoch without steps_per_epoch)."""
+        return len(self._index)
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed so far (drives the order and the augmentation)."""
+        return self._epoch
+
+    @property
+    def index(self) -> np.ndarray:
+        """The windows as ``(song position, first frame)``, in this epoch's order (a copy)."""
+        return self._index[self._order].copy()
+
+    def __len__(self) -> int:
+        return self._steps_per_epoch or math.ceil(len(self._index) / self._batch_size)
+
+    def on_epoch_end(self) -> None:
+        self._epoch += 1
+        self._order = self._epoch_order(self._epoch)
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        if not self._shuffle:
+            return np.arange(len(self._index))
+        return np.random.default_rng([self._seed, epoch]).permutation(len(self._index))
+
+    def __getitem__(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``batch`` of this epoch: ``x`` (batch, bins, size, ch) and ``y``
+        (batch, bins, size, ch or 2 ch), float32.
+
+        Raises:
+            IndexError: ``batch`` is outside ``[0, len(self))``.
+        """
+        if not 0 <= batch < len(self):
+            raise IndexError(f"batch {batch} out of range for {len(self)} batches")
+        rng = np.random.default_rng([self._seed, self._epoch, batch])
+        positions = (batch * self._batch_size + np.arange(self._batch_size)) % len(self._index)
+        items = [tuple(self._index[p]) for p in self._order[positions]]
+        vocals, instrumental = [], []
+        for slot, item in enumerate(items):
+            v, i, items[slot] = self._read_kept(item, rng)
+            vocals.append(v)
+            instrumental.append(i)
+        vocals_b, instrumental_b = np.stack(vocals), np.stack(instrumental)
+        if self._augmentation is not None:
+            ids = [self._songs[song].song_id for song, _ in items]
+            vocals_b, instrumental_b, _ = augment_segments(
+                vocals_b, instrumental_b, rng=rng, options=self._augmentation, song_ids=ids
+            )
+        xs, ys = [], []
+        for (song, start), v, i in zip(items, vocals_b, instrumental_b):
+            x, y = self._make_item(v, i, song=song, start=start)
+            xs.append(x)
+            ys.append(y)
+        return np.stack(xs), np.stack(ys)
+
+    def _read_kept(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """Read a window; with augmentation, a silent one is kept at ``silent_keep_rate``,
+        else replaced by a random window (so the batch stays full)."""
+        for _ in range(_MAX_SILENT_REDRAWS):
+            vocals, instrumental = self._read(item)
+            if self._augmentation is None or np.max(np.abs(vocals), initial=0.0) > 0:
+                break
+            if rng.random() < self._augmentation.silent_keep_rate:
+                break
+            item = tuple(self._index[int(rng.integers(len(self._index)))])
+        return vocals, instrumental, item
+
+    def _read(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        song, start = int(item[0]), int(item[1])
+        return read_window(self._songs[song], start, size=self._transformer.size, stft=self._stft)
+
+    def _make_item(
+        self, vocals: np.ndarray, instrumental: np.ndarray, *, song: int, start: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(
+            vocals, instrumental, start=start, size=self._transformer.size,
+            n_song_frames=int(self._song_frames[song]), stft=self._stft,
+        )
+        return self._transformer.make_item(
+            mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, stats=self._stats
+        )
+
+
+def read_window(song: CachedSong, start: int, *, size: int, stft: StftOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The samples behind frames ``[start, start + size)`` of a cached song.
+
+    Returns:
+        ``(vocals, instrumental)`` float32 (channels, samples), zero outside the song.
+    """
+    with open_stems(song) as reader:
+        return read_span(reader, frame_span(start, size, stft_options=stft))
+
+
+def window_magnitudes(
+    vocals: np.ndarray, instrumental: np.ndarray, *, start: int, size: int, n_song_frames: int, stft: StftOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|mix|, |vocals| and |instrumental| windows from the samples ``read_window`` returned.
+
+    Returns:
+        Three float32 arrays (bins, size, channels): mix, vocals, instrumental.
+    """
+    span = frame_span(start, size, stft_options=stft)
+    kwargs = dict(start_frame=int(start), n_frames=size, n_song_frames=n_song_frames, stft_options=stft)
+    vocals_spec = span_spectrogram(vocals, span, **kwargs)
+    instrumental_spec = span_spectrogram(instrumental, span, **kwargs)
+    # The STFT is linear: the mix spectrum is the sum, one transform fewer.
+    mix_spec = vocals_spec + instrumental_spec
+    return tuple(
+        to_model_layout(np.abs(spec)).astype(np.float32, copy=False)
+        for spec in (mix_spec, vocals_spec, instrumental_spec)
+    )
+
+
+def fixed_window(
+    songs: Sequence[CachedSong],
+    *,
+    transformer: Transformer,
+    stft: StftOptions,
+    packs_mix: bool,
+    stats: ZmuvStats | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One deterministic validation window, for the spectrogram plot callback.
+
+    The middle window of the first song (in the given order) whose vocals are not
+    silent there; the first song's middle window if all are.
+
+    Returns:
+        ``(x, y, mix_mag, vocals_mag)`` float32: x, mix_mag, vocals_mag
+        (bins, size, ch); y (bins, size, ch or 2 ch).
+
+    Raises:
+        DataError: when ``songs`` is empty.
+        ConfigurationError: a packing loss with a magnitude transformer.
+    """
+    if not songs:
+        raise DataError("no validation songs to draw a fixed window from")
+    check_transformer_loss(transformer, packs_mix=packs_mix)
+    index = build_index(songs, size=transformer.size, step=transformer.step, stft=stft, limit_items_per_song=1)
+    chosen = None
+    for song, start in index:
+        vocals, instrumental = read_window(songs[song], int(start), size=transformer.size, stft=stft)
+        audible = np.max(np.abs(vocals), initial=0.0) > 0
+        if chosen is None or audible:
+            chosen = (int(song), int(start), vocals, instrumental)
+        if audible:
+            break
+    song, start, vocals, instrumental = chosen
+    mix_mag, vocals_mag, instrumental_mag = window_magnitudes(
+        vocals, instrumental, start=start, size=transformer.size,
+        n_song_frames=n_frames(songs[song].n_samples, options=stft), stft=stft,
+    )
+    x, y = transformer.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats)
+    return x, y, mix_mag, vocals_mag

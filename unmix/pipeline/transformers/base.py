@@ -1,0 +1,198 @@
+"""What every transformer shares: window geometry, normalisation and the inverse.
+
+A transformer turns the magnitude windows of one song excerpt into the model's input
+and training target, and turns a model prediction back into a vocal magnitude. All
+arrays are channels-last windows ``(bins, size, channels)`` (a leading batch axis is
+accepted by ``prepare`` and ``to_vocals_magnitude``); channel 0 is the left channel,
+and nothing here reorders channels (the seed's reshape scrambled them).
+
+Normalisation: the model input is the mix window normalised by the configured
+normaliser; a magnitude target is normalised with the factors of the *mix* window
+(never from the already-normalised input, the seed's min-max bug). Masks are ratios
+and are never normalised.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from unmix.config.schema import TransformOptions
+from unmix.dsp.normalizers import ZmuvStats, get_normalizer
+from unmix.dsp.stft import StftOptions
+from unmix.errors import ConfigurationError
+
+OUTPUT_KINDS = ("mask", "magnitude")
+
+
+class Transformer:
+    """Base class of the registered transformers (see ``registry.get_transformer``).
+
+    Args:
+        options: ``transformation.options``: ``size`` (frames per window), ``step``
+            (frames between window starts, 1 <= step <= size) and ``normalizer``.
+        stft: the STFT parameters; ``stft.n_bins`` is the window height.
+
+    Raises:
+        ConfigurationError: size or step out of range, or an unknown normaliser.
+    """
+
+    name: ClassVar[str] = ""
+    #: What the model must output: "mask" (multiplied with |mix|) or "magnitude".
+    output_kind: ClassVar[str] = "mask"
+
+    def __init__(self, *, options: TransformOptions, stft: StftOptions) -> None:
+        size, step = options.size, options.step
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError(
+                f"transformation.options.size must be a whole number of frames >= 1; received {size!r}"
+            )
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= size:
+            raise ConfigurationError(
+                f"transformation.options.step must be a whole number between 1 and size={size} "
+                f"(windows must overlap or touch); received {step!r}"
+            )
+        self.options = options
+        self.stft = stft
+        self.size = size
+        self.step = step
+        self.normalizer_name = options.normalizer or "none"
+        self._normalizer = get_normalizer(self.normalizer_name)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(size={self.size}, step={self.step}, "
+            f"normalizer={self.normalizer_name!r}, output_kind={self.output_kind!r})"
+        )
+
+    def input_shape(self, n_channels: int) -> tuple[int, int, int]:
+        """The model input shape ``(bins, size, n_channels)`` (also the output shape)."""
+        return (self.stft.n_bins, self.size, int(n_channels))
+
+    # --- training -------------------------------------------------------------------------
+
+    def make_item(
+        self,
+        mix_mag: np.ndarray,
+        vocals_mag: np.ndarray,
+        instrumental_mag: np.ndarray,
+        *,
+        packs_mix: bool,
+        stats: ZmuvStats | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model input and training target of one window.
+
+        Args:
+            mix_mag: |mix| window, (bins, size, channels).
+            vocals_mag: |vocals| window, same shape.
+            instrumental_mag: |instrumental| window, same shape.
+            packs_mix: the loss multiplies the prediction by the mix (L11_loss,
+                L22_loss): the target is then ``concat([target, normalised mix], -1)``.
+            stats: per-bin statistics, needed by the ``zmuv`` normaliser.
+
+        Returns:
+            ``(x, y)`` float32: x (bins, size, channels); y (bins, size, channels),
+            or (bins, size, 2 * channels) when ``packs_mix``.
+
+        Raises:
+            ValueError: the windows' shapes differ or are not (bins, size, channels).
+            ConfigurationError: ``packs_mix`` with a transformer that outputs a magnitude.
+        """
+        for name, array in (("vocals_mag", vocals_mag), ("instrumental_mag", instrumental_mag)):
+            if np.shape(array) != np.shape(mix_mag):
+                raise ValueError(
+                    f"Received: {name} of shape {np.shape(array)}; expected the mix window's shape {np.shape(mix_mag)}"
+                )
+        self._check_window(mix_mag, "mix_mag", batched=False)
+        x, y = self._item(
+            np.asarray(mix_mag, np.float32),
+            np.asarray(vocals_mag, np.float32),
+            np.asarray(instrumental_mag, np.float32),
+            packs_mix=packs_mix,
+            stats=stats,
+        )
+        return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)
+
+    def _item(
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    # --- inference ------------------------------------------------------------------------
+
+    def prepare(self, mix_mag: np.ndarray, *, stats: ZmuvStats | None) -> np.ndarray:
+        """The normalised model input of one window, or of a batch of windows.
+
+        Args:
+            mix_mag: |mix|, (bins, size, channels) or (n, bins, size, channels);
+                each window is normalised on its own.
+            stats: per-bin statistics for ``zmuv``.
+
+        Returns:
+            float32 of the same shape.
+        """
+        mix_mag = np.asarray(mix_mag, np.float32)
+        batched = self._check_window(mix_mag, "mix_mag", batched=None)
+        windows = mix_mag if batched else mix_mag[np.newaxis]
+        out = np.stack([self._normalizer.normalize(w, None, stats=stats)[0] for w in windows])
+        return (out if batched else out[0]).astype(np.float32, copy=False)
+
+    def to_vocals_magnitude(
+        self, prediction: np.ndarray, mix_mag: np.ndarray, *, stats: ZmuvStats | None
+    ) -> np.ndarray:
+        """The vocal magnitude a model prediction stands for.
+
+        A mask is clipped to [0, 1] and multiplied with |mix|; a magnitude is
+        denormalised with the mix window's factors and clipped to [0, |mix|].
+
+        Args:
+            prediction: the model output for ``mix_mag``, same shape (final output only).
+            mix_mag: |mix|, (bins, size, channels) or (n, bins, size, channels).
+            stats: per-bin statistics for ``zmuv``.
+
+        Returns:
+            float32 vocal magnitude, the shape of ``mix_mag``.
+
+        Raises:
+            ValueError: when the shapes differ.
+        """
+        prediction = np.asarray(prediction, np.float32)
+        mix_mag = np.asarray(mix_mag, np.float32)
+        if prediction.shape != mix_mag.shape:
+            raise ValueError(
+                f"Received: prediction of shape {prediction.shape}; expected the mix window's shape {mix_mag.shape}"
+            )
+        batched = self._check_window(mix_mag, "mix_mag", batched=None)
+        if self.output_kind == "mask":
+            return (np.clip(prediction, 0.0, 1.0) * mix_mag).astype(np.float32)
+        mixes = mix_mag if batched else mix_mag[np.newaxis]
+        predictions = prediction if batched else prediction[np.newaxis]
+        out = np.stack([self._normalizer.denormalize(p, m, stats=stats) for p, m in zip(predictions, mixes)])
+        out = np.clip(out, 0.0, mixes)
+        return (out if batched else out[0]).astype(np.float32, copy=False)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _normalize(
+        self, mix: np.ndarray, target: np.ndarray | None, stats: ZmuvStats | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        mix_n, target_n = self._normalizer.normalize(mix, target, stats=stats)
+        return np.asarray(mix_n, np.float32), None if target_n is None else np.asarray(target_n, np.float32)
+
+    def _check_window(self, array: np.ndarray, name: str, *, batched: bool | None) -> bool:
+        """Check (bins, size, ch) or, when allowed, (n, bins, size, ch); return whether batched."""
+        shape = np.shape(array)
+        ok_single = len(shape) == 3 and shape[:2] == (self.stft.n_bins, self.size)
+        ok_batch = len(shape) == 4 and shape[1:3] == (self.stft.n_bins, self.size)
+        if (batched is not True and ok_single) or (batched is not False and ok_batch):
+            return ok_batch
+        expected = f"({self.stft.n_bins}, {self.size}, channels)"
+        if batched is None:
+            expected += f" or (n, {self.stft.n_bins}, {self.size}, channels)"
+        raise ValueError(f"Received: {name} of shape {shape}; expected {expected}")
+
+
+def pack(target: np.ndarray, mix_n: np.ndarray) -> np.ndarray:
+    """``concat([target, normalised mix], -1)``: what a mix-packing loss splits again."""
+    return np.concatenate([target, mix_n], axis=-1)

@@ -1,0 +1,35 @@
+"""``window``: |mix| window in, the vocal magnitude out (the LeakyReLU models' pairing).
+
+The target is |vocals| normalised with the factors of the mix window, so the model
+learns the vocal magnitude on the input's scale; ``to_vocals_magnitude`` undoes that
+normalisation and clips the result to [0, |mix|].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unmix.dsp.normalizers import ZmuvStats
+from unmix.errors import ConfigurationError
+from unmix.pipeline.transformers.base import Transformer
+from unmix.pipeline.transformers.registry import register_transformer
+
+
+@register_transformer("window")
+class WindowTransformer(Transformer):
+    """Model input: normalised |mix|; target: |vocals| on the same scale; output: a magnitude."""
+
+    name = "window"
+    output_kind = "magnitude"
+
+    def _item(
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if packs_mix:
+            # A packing loss multiplies the output by the mix: that is a mask model.
+            raise ConfigurationError(
+                "transformation.name 'window' makes the model output a vocal magnitude, but the loss "
+                "multiplies the output by the mix (a mask loss); use 'train_window_predict_mask' or a loss "
+                "such as mean_squared_error"
+            )
+        return self._normalize(mix, vocals, stats)

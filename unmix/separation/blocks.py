@@ -1,0 +1,283 @@
+"""Block-wise separation: bounded memory for songs of any length, identical to processing them whole.
+
+Audio arrives in blocks at its own rate, is resampled to the model's rate with one streaming
+resampler, and is cut into *core* blocks (``block_seconds`` of model-rate audio) that are
+separated with a *context margin* of model-rate audio on each side. Core starts and margins are
+multiples of ``hop_length × step``, so every STFT frame and every model window inside a block is
+exactly a frame and a window of the whole song; the margin (a window plus a full ``n_fft`` on each
+side) keeps every frame and window that influences a core sample inside the block, away from the
+block's own zero padding. The core is then cut out exactly: no crossfade, and the result equals
+separating the whole song at once to float precision (only the multichannel Wiener filter with
+iterations >= 1, whose covariances are estimated over a block, differs slightly).
+
+Vocals are resampled back with a second streaming resampler; ``instrumental = input - vocals`` is
+formed against the input samples kept since, so peak memory is a few blocks whatever the length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from unmix.errors import AudioError
+
+if TYPE_CHECKING:
+    from unmix.separation.separator import Separator
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, float], None]
+# Input-rate seconds per decoded block when reading a file.
+READ_BLOCK_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """Model-rate sample counts of the block-wise processing.
+
+    Attributes:
+        core_samples: samples each block contributes to the output (None: the whole input).
+        margin_samples: context on each side of a core, discarded after separation.
+    """
+
+    core_samples: int | None
+    margin_samples: int
+
+
+def block_layout(*, n_fft: int, hop_length: int, size: int, step: int, sample_rate: int, block_seconds: float | None) -> BlockLayout:
+    """Core and margin lengths whose starts keep STFT frames and model windows on the song's grid.
+
+    Args:
+        n_fft: STFT length in samples.
+        hop_length: STFT hop in samples.
+        size: model window in frames.
+        step: frames between window starts.
+        sample_rate: the model's rate in Hz.
+        block_seconds: wanted core length (rounded up to the grid), None for one block.
+    """
+    unit = hop_length * step
+    # A core sample depends on frames up to n_fft/2 away, each frame on the windows covering it
+    # (up to `size` frames away), each window on frames whose samples reach n_fft/2 further.
+    margin_frames = size + math.ceil(n_fft / hop_length) + 2
+    margin = math.ceil(margin_frames / step) * unit
+    if block_seconds is None:
+        return BlockLayout(core_samples=None, margin_samples=margin)
+    core = max(1, math.ceil(block_seconds * sample_rate / unit)) * unit
+    return BlockLayout(core_samples=core, margin_samples=margin)
+
+
+class _Fifo:
+    """Samples ``(channels, n)`` in arrival order; ``start`` is the global index of the first kept one."""
+
+    def __init__(self, n_channels: int) -> None:
+        self.n_channels = n_channels
+        self.parts: list[np.ndarray] = []
+        self.start = 0
+        self.size = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+    def push(self, block: np.ndarray) -> None:
+        if block.shape[1]:
+            self.parts.append(block)
+            self.size += block.shape[1]
+
+    def read(self, first: int, stop: int) -> np.ndarray:
+        """Copy of global samples ``[first, stop)``, which must be held."""
+        whole = self._joined()
+        return whole[:, first - self.start : stop - self.start].copy()
+
+    def drop_before(self, index: int) -> None:
+        cut = min(max(0, index - self.start), self.size)
+        if cut:
+            whole = self._joined()
+            self.parts = [whole[:, cut:]] if cut < self.size else []
+            self.start += cut
+            self.size -= cut
+
+    def pop(self, n: int) -> np.ndarray:
+        block = self.read(self.start, self.start + n)
+        self.drop_before(self.start + n)
+        return block
+
+    def _joined(self) -> np.ndarray:
+        if len(self.parts) != 1:
+            joined = np.concatenate(self.parts, axis=1) if self.parts else np.zeros((self.n_channels, 0), np.float32)
+            self.parts = [joined] if self.parts else []
+            return joined
+        return self.parts[0]
+
+
+class _Resampler:
+    """One soxr stream (same engine as ``unmix.audio``); the concatenated output equals resampling the whole."""
+
+    def __init__(self, from_rate: int, to_rate: int, n_channels: int) -> None:
+        self._stream = None
+        if from_rate != to_rate:
+            import soxr
+
+            from unmix.audio.resample import QUALITY
+
+            self._stream = soxr.ResampleStream(from_rate, to_rate, n_channels, dtype="float32", quality=QUALITY)
+        self._n_channels = n_channels
+
+    def __call__(self, block: np.ndarray, *, last: bool = False) -> np.ndarray:
+        if self._stream is None:
+            return block
+        out = self._stream.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32), last=last)
+        return np.ascontiguousarray(out.T)
+
+    def flush(self) -> np.ndarray:
+        return self(np.zeros((self._n_channels, 0), np.float32), last=True)
+
+
+def iter_separate(
+    separator: "Separator",
+    blocks: Iterable[np.ndarray],
+    *,
+    sample_rate: int,
+    n_channels: int,
+    total_samples: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Separate a stream of audio blocks, yielding ``(vocals, instrumental)`` blocks as they are ready.
+
+    Args:
+        separator: the loaded model.
+        blocks: float32 ``(n_channels, n)`` blocks at ``sample_rate``, consecutive in time.
+        sample_rate: rate of the blocks (and of the output) in Hz.
+        n_channels: channels of every block.
+        total_samples: expected length, only for ``progress`` (an estimate is fine).
+        progress: called as ``progress(done_seconds, total_seconds)`` after each yielded block.
+
+    Returns:
+        An iterator of float32 ``(n_channels, m)`` pairs whose concatenation has exactly the
+        input's length; ``vocals + instrumental`` equals the input.
+
+    Raises:
+        AudioError: a block of the wrong shape.
+    """
+    model_rate = separator.sample_rate
+    layout = block_layout(
+        n_fft=separator.stft_options.n_fft, hop_length=separator.stft_options.hop_length, size=separator.size,
+        step=separator.step, sample_rate=model_rate, block_seconds=separator.block_seconds,
+    )  # fmt: skip
+    down, up = _Resampler(sample_rate, model_rate, n_channels), _Resampler(model_rate, sample_rate, n_channels)
+    pending, model_audio, vocals = _Fifo(n_channels), _Fifo(n_channels), _Fifo(n_channels)
+    core_start = 0
+
+    def separate_core(stop: int, *, final: bool) -> None:
+        # Separate [first, last) and keep only the core [core_start, stop) of it.
+        nonlocal core_start
+        first = max(0, core_start - layout.margin_samples)
+        last = model_audio.end if final else stop + layout.margin_samples
+        segment = model_audio.read(first, last)
+        separated = separator.vocals_at_model_rate(segment)
+        vocals.push(up(separated[:, core_start - first : stop - first]))
+        core_start = stop
+        model_audio.drop_before(core_start - layout.margin_samples)
+
+    def ready(final: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = min(pending.size, vocals.size) if not final else pending.size
+        if n == 0:
+            return
+        mix = pending.pop(n)
+        if final:
+            v = vocals.pop(min(n, vocals.size))
+            v = np.pad(v, ((0, 0), (0, n - v.shape[1])))
+        else:
+            v = vocals.pop(n)
+        done = pending.start
+        if progress is not None:
+            progress(done / sample_rate, max(done, total_samples or 0) / sample_rate)
+        yield v, mix - v
+
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim != 2 or block.shape[0] != n_channels:
+            raise AudioError(f"received an audio block of shape {block.shape}; expected ({n_channels}, samples)")
+        pending.push(block)
+        model_audio.push(down(block))
+        while layout.core_samples is not None and model_audio.end >= core_start + layout.core_samples + layout.margin_samples:
+            separate_core(core_start + layout.core_samples, final=False)
+            yield from ready(final=False)
+    model_audio.push(down.flush())
+    n_model = model_audio.end
+    while core_start < n_model:
+        stop = n_model if layout.core_samples is None else min(n_model, core_start + layout.core_samples)
+        separate_core(stop, final=True)
+        yield from ready(final=False)
+    vocals.push(up.flush())  # the resamplers' rounding may leave a sample more or less: cut or padded
+    yield from ready(final=True)
+
+
+def separate_stream(
+    separator: "Separator",
+    blocks: Iterable[np.ndarray],
+    writers: Mapping[str, Any],
+    *,
+    sample_rate: int,
+    n_channels: int,
+    total_samples: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Separate a stream of blocks into writers (``{"vocals": w, …}``, each with ``write(block)``).
+
+    Returns:
+        The number of input samples processed.
+    """
+    n = 0
+    for v, i in iter_separate(separator, blocks, sample_rate=sample_rate, n_channels=n_channels, total_samples=total_samples, progress=progress):
+        for stem, block in (("vocals", v), ("instrumental", i)):
+            if stem in writers:
+                writers[stem].write(block)
+        n += v.shape[1]
+    return n
+
+
+def separate_file(
+    separator: "Separator",
+    path: Path,
+    output_dir: Path,
+    *,
+    file_format: str,
+    filename: str,
+    stems: Sequence[str],
+    song_name: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
+    """Decode ``path`` block by block, separate it and write the stems (see ``Separator.separate_file``).
+
+    Raises:
+        AudioError: decoding or writing failed; stems written by this call are removed.
+        ConfigurationError: a bad template, format or stem.
+    """
+    from unmix import audio
+    from unmix.separation.files import song_name_of, stem_paths
+
+    targets = stem_paths(output_dir, song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
+    details = audio.info(path)
+    rate, n_channels = details.sample_rate, details.n_channels
+    chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
+    started = time.time_ns()
+    try:
+        with contextlib.ExitStack() as stack:
+            writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels)) for stem, target in targets.items()}
+            separate_stream(separator, chunks, writers, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress)
+    except BaseException:
+        for target in targets.values():  # a stem finished before another failed must not stay alone
+            with contextlib.suppress(OSError):
+                if target.stat().st_mtime_ns >= started:
+                    target.unlink()
+        raise
+    return targets

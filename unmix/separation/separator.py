@@ -1,0 +1,396 @@
+"""``Separator``: a trained model plus everything needed to split audio into vocals and instrumental.
+
+The separator holds the model, the transformer, the STFT options and the normaliser statistics of
+one run, so one load serves any number of songs. Separation runs at the model's sample rate and
+is resampled back: outputs always have the input's sample rate, length and channel count.
+``instrumental = input - vocals``, so the two stems sum to the input to float precision and keep
+the full bandwidth (everything above the model's Nyquist frequency lands in the instrumental).
+
+Channels: a mono model runs on every input channel alone. A stereo model runs on consecutive
+channel pairs (0, 1), (2, 3), ... (for 5.1 in WAV order: FL FR | FC LFE | BL BR); a channel left
+without a partner (mono input, the last of an odd count) fills both model channels and the two
+outputs are averaged.
+
+Example:
+    >>> separator = Separator.from_run_folder("runs/20190506-154117-hourglass")
+    >>> stems = separator.separate(samples, 44100)   # samples: float32 (channels, samples)
+    >>> stems["vocals"].shape == samples.shape
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unmix.dsp.stft import StftOptions, istft, stft
+from unmix.errors import AudioError, ConfigurationError, ModelError
+from unmix.separation import blocks
+
+logger = logging.getLogger(__name__)
+
+Predict = Callable[[np.ndarray], np.ndarray]
+Progress = Callable[[float, float], None]
+STEMS = ("vocals", "instrumental")
+
+
+class Separator:
+    """A loaded model that separates audio arrays and files.
+
+    Args:
+        predict: the model: a ``keras.Model`` (its last output is used), or any function mapping
+            a float32 batch ``(batch, n_bins, size, n_channels)`` to predictions of that shape
+            (tests inject one).
+        transformer: the pipeline transformer the model was trained with.
+        stft_options: the STFT of training.
+        sample_rate: rate the model runs at, in Hz.
+        n_channels: channels the model takes (1 or 2).
+        stats: ZMUV statistics for the ``zmuv`` normaliser, else None.
+        batch_size: windows per model call.
+        overlap: fraction of a window shared with the next, in [0, 1).
+        wiener_iterations: -1 mask × mixture phase; 0 soft masks; >= 1 multichannel Wiener filter.
+        block_seconds: seconds of model-rate audio per block (bounded memory); None processes the
+            whole input as one block.
+
+    Raises:
+        ConfigurationError: for a batch size < 1, an overlap outside [0, 1) or
+            wiener_iterations < -1.
+    """
+
+    def __init__(
+        self,
+        predict: Any,
+        *,
+        transformer: Any,
+        stft_options: StftOptions,
+        sample_rate: int,
+        n_channels: int,
+        stats: Any = None,
+        batch_size: int = 32,
+        overlap: float = 0.5,
+        wiener_iterations: int = -1,
+        block_seconds: float | None = 60.0,
+    ) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigurationError(f"batch_size must be a positive integer, received {batch_size!r}")
+        if not 0 <= overlap < 1:
+            raise ConfigurationError(f"overlap must be in [0, 1), received {overlap!r}")
+        if not isinstance(wiener_iterations, int) or wiener_iterations < -1:
+            raise ConfigurationError(f"wiener_iterations must be -1 (off), 0 or more, received {wiener_iterations!r}")
+        if block_seconds is not None and block_seconds <= 0:
+            raise ConfigurationError(f"block_seconds must be positive or None, received {block_seconds!r}")
+        if not isinstance(sample_rate, int) or sample_rate <= 0:
+            raise ConfigurationError(f"sample_rate must be a positive integer (Hz), received {sample_rate!r}")
+        self.model = predict if hasattr(predict, "predict_on_batch") else None
+        self._predict: Predict = _keras_predict(predict) if self.model is not None else predict
+        self.transformer = transformer
+        self.stft_options = stft_options
+        self.sample_rate = sample_rate
+        self.n_channels = int(n_channels)
+        self.stats = stats
+        self.batch_size = batch_size
+        self.overlap = float(overlap)
+        self.wiener_iterations = wiener_iterations
+        self.block_seconds = block_seconds
+        self.size = int(transformer.size)
+        self.step = max(1, int(round(self.size * (1.0 - self.overlap))))
+
+    # === Construction ===
+    @classmethod
+    def from_run_folder(cls, path: str | Path, **overrides: Any) -> "Separator":
+        """Load a training run: its resolved configuration and its best weights.
+
+        Args:
+            path: the run folder.
+            **overrides: ``sample_rate``, ``batch_size``, ``overlap``, ``wiener_iterations``,
+                ``block_seconds``, ``stats`` (see the class).
+
+        Raises:
+            ConfigurationError: not a run folder, or a bad configuration or override.
+            ModelError: no weights, or weights that do not fit the configured model.
+        """
+        from unmix.config import load_resolved
+        from unmix.runfolder import RunFolder
+
+        folder = RunFolder.open(path)
+        config = load_resolved(folder.configuration)
+        weights = folder.best_weights()
+        overrides.setdefault("stats", _stats_file(folder.zmuv_stats))
+        logger.info("model: %s (weights %s)", config.training.model.name, weights.name)
+        return cls.from_config(weights, config, **overrides)
+
+    @classmethod
+    def from_weights(
+        cls, weights: str | Path, configuration: str | Path, *, sample_rate: int | None = None, working_directory: str | Path | None = None, **overrides: Any
+    ) -> "Separator":
+        """Load weights (``.weights.h5``, or a whole ``.keras`` model) with the configuration they were trained with.
+
+        A ``zmuv.json`` beside the weights, or in the folder above (a run's ``weights/``), is
+        used as normaliser statistics unless ``stats`` is given.
+
+        Args:
+            weights: the weights file.
+            configuration: the ``.jsonc`` the weights were trained with (a run folder's resolved
+                one works too).
+            sample_rate: rate the model runs at (default: the configuration's).
+            working_directory: where the configuration's ``.env`` is looked for (default: the
+                current directory).
+            **overrides: as for :meth:`from_run_folder`.
+
+        Raises:
+            ConfigurationError: a bad configuration or override.
+            ModelError: a missing or unfit weights file.
+        """
+        from unmix.config import load
+        from unmix.runfolder import ZMUV_STATS
+
+        weights = Path(weights)
+        config = load(configuration, working_directory=working_directory)
+        if "stats" not in overrides:
+            candidates = (weights.parent / ZMUV_STATS, weights.parent.parent / ZMUV_STATS)
+            overrides["stats"] = next((s for s in map(_stats_file, candidates) if s is not None), None)
+        return cls.from_config(weights, config, sample_rate=sample_rate, **overrides)
+
+    @classmethod
+    def from_config(
+        cls, weights: str | Path | None, config: Any, *, sample_rate: int | None = None, batch_size: int | None = None,
+        overlap: float | None = None, wiener_iterations: int | None = None, **options: Any,
+    ) -> "Separator":  # fmt: skip
+        """Build the configured model, load ``weights`` into it (None keeps it untrained) and wrap it.
+
+        Raises:
+            ConfigurationError: a bad configuration or override.
+            ModelError: a missing or unfit weights file, or missing ZMUV statistics.
+        """
+        from unmix.pipeline.transformers import get_transformer
+
+        transformation = config.transformation
+        stft_options = StftOptions(n_fft=transformation.fft_window, hop_length=transformation.hop_length, window=transformation.window)
+        transformer = get_transformer(transformation.name, options=transformation.options, stft=stft_options)
+        n_channels = config.collection.n_channels
+        if getattr(transformer, "normalizer_name", None) == "zmuv" and options.get("stats") is None:
+            raise ModelError("the zmuv normaliser needs zmuv.json (the run's statistics); none was found beside the weights")
+        model = load_model(weights, config, input_shape=tuple(transformer.input_shape(n_channels)), output=transformer.output_kind)
+        return cls(
+            model, transformer=transformer, stft_options=stft_options, sample_rate=sample_rate or config.collection.sample_rate,
+            n_channels=n_channels, batch_size=batch_size or config.training.batch_size * 4,
+            overlap=transformation.overlap if overlap is None else overlap,
+            wiener_iterations=transformation.wiener_iterations if wiener_iterations is None else wiener_iterations, **options,
+        )  # fmt: skip
+
+    # === Separation ===
+    def separate(self, samples: np.ndarray, sample_rate: int, *, progress: Progress | None = None) -> dict[str, np.ndarray]:
+        """Split audio into vocals and instrumental.
+
+        Args:
+            samples: float audio ``(channels, samples)``, any channel count.
+            sample_rate: rate of ``samples`` in Hz.
+            progress: called as ``progress(done_seconds, total_seconds)`` after each block.
+
+        Returns:
+            ``{"vocals": …, "instrumental": …}``, float32 arrays of the input's shape at the
+            input's sample rate; ``vocals + instrumental == samples`` to float precision.
+
+        Raises:
+            AudioError: for input that is not a 2-D array of finite numbers, or a bad sample rate.
+        """
+        samples = _check_audio(samples, sample_rate)
+        n_samples = samples.shape[1]
+        block = max(1, int(sample_rate * 10))
+        chunks = (samples[:, start : start + block] for start in range(0, n_samples, block))
+        vocals = np.empty_like(samples)
+        done = 0
+        for v, _ in blocks.iter_separate(self, chunks, sample_rate=sample_rate, n_channels=samples.shape[0], total_samples=n_samples, progress=progress):
+            vocals[:, done : done + v.shape[1]] = v
+            done += v.shape[1]
+        return {"vocals": vocals, "instrumental": samples - vocals}
+
+    def separate_file(
+        self, path: str | Path, output_dir: str | Path, *, file_format: str = "wav", filename: str = "{song}/{stem}.{ext}",
+        stems: Sequence[str] = STEMS, song_name: str | None = None, progress: Progress | None = None,
+    ) -> dict[str, Path]:  # fmt: skip
+        """Separate an audio file in bounded memory and write the stems incrementally.
+
+        Args:
+            path: any file ``unmix.audio`` decodes.
+            output_dir: folder the file name template is relative to.
+            file_format: "wav", "flac" or "mp3".
+            filename: template with ``{song}``, ``{stem}`` and ``{ext}``.
+            stems: which of "vocals", "instrumental" to write.
+            song_name: the ``{song}`` of the template (default: the file name without extension).
+            progress: as in :meth:`separate`.
+
+        Returns:
+            The written file of each stem; they have the input's sample rate and channel count.
+
+        Raises:
+            AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
+                is left behind).
+            ConfigurationError: a bad template, format or stem name.
+        """
+        return blocks.separate_file(self, Path(path), Path(output_dir), file_format=file_format, filename=filename, stems=tuple(stems), song_name=song_name, progress=progress)
+
+    def vocals_at_model_rate(self, audio: np.ndarray) -> np.ndarray:
+        """Vocals of audio that is already at the model's rate (one block; no resampling).
+
+        Args:
+            audio: float32 ``(channels, samples)`` at ``self.sample_rate``, any channel count.
+
+        Returns:
+            float32 vocals of the same shape: STFT → windows → model → overlap-add →
+            mixture phase (or Wiener filter) → inverse STFT.
+        """
+        n_input, n_samples = audio.shape
+        spec = stft(audio, options=self.stft_options)
+        mix_mag = np.abs(spec)
+        vocals_mag = self._vocals_magnitude(mix_mag)
+        # The model may only remove energy: this also turns any NaN of a broken model into 0.
+        np.nan_to_num(vocals_mag, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        np.clip(vocals_mag, 0.0, mix_mag, out=vocals_mag)
+        if self.wiener_iterations >= 0:
+            vocals_spec = self._wiener(vocals_mag, mix_mag, spec)
+        else:
+            vocals_spec = _with_mix_phase(vocals_mag, mix_mag, spec)
+        return istft(vocals_spec, options=self.stft_options, length=n_samples)
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        """One model call on ``(batch, n_bins, size, n_channels)`` float32 inputs (for benchmarks)."""
+        return self._predict(batch)
+
+    # === Internals ===
+    def _vocals_magnitude(self, mix_mag: np.ndarray) -> np.ndarray:
+        """Model every channel group window by window and overlap-add the windows back."""
+        from unmix.dsp import windows
+        from unmix.separation import overlap_add
+
+        n_input, _, n_frames = mix_mag.shape
+        groups = channel_groups(n_input, self.n_channels)
+        layouts = [windows.to_model_layout(mix_mag[list(group)]) for group in groups]
+        starts = np.asarray(overlap_add.plan(n_frames, size=self.size, step=self.step))
+        jobs = [(g, w) for g in range(len(groups)) for w in range(len(starts))]
+        predicted = [np.empty((len(starts), *layouts[0].shape[:1], self.size, self.n_channels), dtype=np.float32) for _ in groups]
+        for batch_jobs in _batches(jobs, self.batch_size):
+            mix_windows = np.stack([windows.chop(layouts[g], int(starts[w]), size=self.size) for g, w in batch_jobs])
+            x = np.asarray(self.transformer.prepare(mix_windows, stats=self.stats), dtype=np.float32)
+            prediction = self._call_model(x)
+            out = self.transformer.to_vocals_magnitude(prediction, mix_windows, stats=self.stats)
+            for (g, w), window in zip(batch_jobs, out):
+                predicted[g][w] = window
+        taper = overlap_add.weights(self.size, self.step)
+        vocals_mag = np.zeros_like(mix_mag)
+        counts = np.zeros(n_input, dtype=np.float32)
+        for group, stack in zip(groups, predicted):
+            stitched = windows.from_model_layout(overlap_add.stitch(stack, starts, n_frames=n_frames, taper=taper))
+            for slot, channel in enumerate(group):
+                vocals_mag[channel] += stitched[slot]
+                counts[channel] += 1
+        if np.any(counts > 1):
+            vocals_mag /= counts[:, None, None]
+        return vocals_mag
+
+    def _call_model(self, x: np.ndarray) -> np.ndarray:
+        """Run the model; a short last batch is zero-padded to a power of two (few traced shapes)."""
+        n = x.shape[0]
+        padded = min(self.batch_size, 1 << (n - 1).bit_length())
+        if padded > n:
+            x = np.concatenate([x, np.zeros((padded - n, *x.shape[1:]), dtype=x.dtype)])
+        y = np.asarray(self._predict(x), dtype=np.float32)
+        if y.shape != x.shape:
+            raise ModelError(f"the model returned shape {y.shape} for input {x.shape}; expected the input's shape")
+        return y[:n]
+
+    def _wiener(self, vocals_mag: np.ndarray, mix_mag: np.ndarray, spec: np.ndarray) -> np.ndarray:
+        from unmix.dsp.wiener import wiener
+
+        instrumental_mag = np.maximum(mix_mag - vocals_mag, 0.0)
+        vocals_spec = np.empty_like(spec)
+        # Covariances are estimated within one model group (a stereo pair), never across 5.1.
+        for group in channel_groups(spec.shape[0], self.n_channels):
+            channels = sorted(set(group))
+            vocals_spec[channels] = wiener(vocals_mag[channels], instrumental_mag[channels], spec[channels], iterations=self.wiener_iterations)[0]
+        return vocals_spec
+
+
+def channel_groups(n_input: int, n_model: int) -> list[tuple[int, ...]]:
+    """Which input channels feed the model's channel slots, one tuple per model run.
+
+    Consecutive channels form a group; the last group is filled up by repeating its channels
+    (mono into a stereo model: ``(0, 0)``), and outputs of repeated channels are averaged.
+    """
+    groups = []
+    for first in range(0, n_input, n_model):
+        members = list(range(first, min(first + n_model, n_input)))
+        groups.append(tuple(members[i % len(members)] for i in range(n_model)))
+    return groups
+
+
+def load_model(weights: str | Path | None, config: Any, *, input_shape: tuple[int, ...], output: str) -> Any:
+    """Build the configured model (or load a ``.keras`` file) and load the weights; only the last output is kept.
+
+    Raises:
+        ModelError: a missing weights file, an unknown suffix, or weights that do not fit.
+    """
+    import keras
+
+    from unmix.models.registry import build_model, prediction_model
+
+    model_section = config.training.model
+    if weights is not None:
+        weights = Path(weights)
+        if not weights.is_file():
+            raise ModelError(f"weights file not found: {weights}")
+    try:
+        if weights is not None and weights.suffix == ".keras":
+            model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+        else:
+            model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output)
+            if weights is not None:
+                if not weights.name.endswith(".h5"):
+                    raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
+                model.load_weights(weights)
+    except (ValueError, OSError, KeyError, TypeError) as error:
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {first}; check that --configuration matches the weights") from None
+    return prediction_model(model)
+
+
+def _keras_predict(model: Any) -> Predict:
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict_on_batch(x))
+
+    return predict
+
+
+def _stats_file(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    from unmix.dsp.normalizers import ZmuvStats
+
+    return ZmuvStats.from_json(path)
+
+
+def _with_mix_phase(vocals_mag: np.ndarray, mix_mag: np.ndarray, spec: np.ndarray) -> np.ndarray:
+    """``vocals_mag × e^{i∠mix}``; bins where the mixture is exactly 0 stay 0."""
+    ratio = np.divide(vocals_mag, mix_mag, out=np.zeros_like(mix_mag), where=mix_mag > 0)
+    return (spec * ratio).astype(np.complex64, copy=False)
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
+    if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or sample_rate <= 0:
+        raise AudioError(f"received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise AudioError(f"received audio of shape {samples.shape}; expected (channels, samples) with at least one channel")
+    samples = samples.astype(np.float32, copy=False)
+    if not np.isfinite(samples).all():
+        raise AudioError("received audio containing NaN or infinity; expected finite samples")
+    return samples

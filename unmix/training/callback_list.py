@@ -1,0 +1,110 @@
+"""The callbacks of a training run, built from ``training.callbacks``.
+
+Keras' own callbacks first (CSVLogger, BackupAndRestore, EarlyStopping,
+ReduceLROnPlateau, TerminateOnNaN, TensorBoard); unmix's own where a run-folder
+artifact needs it (atomic best checkpoints, plots, the summary line).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from unmix.callbacks.checkpoint import BestCheckpoint
+from unmix.callbacks.epoch_summary import EpochSummary, LearningRateLogger
+from unmix.callbacks.plots import LossPlot
+from unmix.runfolder import RunFolder
+
+logger = logging.getLogger(__name__)
+
+
+def _section(callbacks: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    section = callbacks.get(name, {})
+    return section if section.get("enabled", True) else {}
+
+
+def build_callbacks(
+    run_folder: RunFolder,
+    *,
+    callbacks: Mapping[str, Any],
+    monitor_fallback: str,
+    total_epochs: int,
+    history: dict[str, list[float]],
+    first_epoch: int,
+    extra: list[keras.callbacks.Callback] = (),
+) -> list[keras.callbacks.Callback]:
+    """Return the callback list in the order they must run at each epoch end.
+
+    Args:
+        monitor_fallback: the key to monitor when the configured one cannot exist
+            (``loss`` when there are no validation songs).
+        history: earlier epochs' values (resume), for the loss plot.
+        first_epoch: the 1-based epoch the history starts at.
+        extra: callbacks that run after the checkpoint (e.g. spectrogram plots, accuracy).
+    """
+
+    def monitor(section: Mapping[str, Any]) -> str:
+        wanted = section.get("monitor", "val_loss")
+        return monitor_fallback if wanted.startswith("val_") and monitor_fallback == "loss" else wanted
+
+    result: list[keras.callbacks.Callback] = [
+        keras.callbacks.TerminateOnNaN(),
+        LearningRateLogger(),
+    ]
+    if reduce := _section(callbacks, "reduce_learningrate"):
+        result.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor(reduce),
+                factor=reduce.get("factor", 0.2),
+                patience=reduce.get("patience", 5),
+                min_lr=reduce.get("min_learningrate", reduce.get("min_lr", 0.0)),
+                verbose=1,
+            )
+        )
+    if checkpoint := _section(callbacks, "model_checkpoint"):
+        result.append(
+            BestCheckpoint(
+                run_folder,
+                file_template=_weights_template(checkpoint.get("file", "callback_weights_{epoch:02d}.weights.h5")),
+                monitor=monitor(checkpoint),
+                mode=checkpoint.get("mode", "auto"),
+                best_only=checkpoint.get("best_only", True),
+            )
+        )
+    if csv := _section(callbacks, "csv_logger"):
+        result.append(keras.callbacks.CSVLogger(str(run_folder.path / csv.get("file", "results.csv")), separator=csv.get("separator", ";"), append=True))
+    result.append(keras.callbacks.BackupAndRestore(backup_dir=str(run_folder.backup), save_freq="epoch", delete_checkpoint=False))
+    if board := _section(callbacks, "tensorboard"):
+        result.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(run_folder.path / board.get("folder", "tensorboard")),
+                histogram_freq=board.get("histogram_freq", 0),
+                write_graph=board.get("write_graph", True),
+                update_freq=board.get("update_freq", "epoch"),
+            )
+        )
+    result.append(LossPlot(run_folder.plots / "loss.png", history=history, first_epoch=first_epoch))
+    result.extend(extra)
+    if stopping := _section(callbacks, "early_stopping"):
+        result.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor(stopping),
+                min_delta=stopping.get("min_delta", 0.0),
+                patience=stopping.get("patience", 20),
+                restore_best_weights=stopping.get("restore_best_weights", True),
+                verbose=stopping.get("verbose", 1),
+            )
+        )
+    result.append(EpochSummary(total_epochs=total_epochs))
+    return result
+
+
+def _weights_template(name: str) -> str:
+    """Seed configurations name ``….h5``; Keras 3 weights files must end in ``.weights.h5``."""
+    if name.endswith(".weights.h5"):
+        return name
+    stem = name[: -len(".h5")] if name.endswith(".h5") else name
+    return stem + ".weights.h5"

@@ -1,0 +1,222 @@
+"""``train(config)``: configuration → collection → split → pipeline → model → fit → run folder.
+
+Resume continues a stopped or killed run from its last backup (Keras
+BackupAndRestore): epoch numbering continues and results.csv is appended, with
+rows of epochs that were lost in the kill removed so the file stays continuous.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from unmix import log
+from unmix.callbacks.accuracy import accuracy_callback
+from unmix.callbacks.final_model import save_final_model
+from unmix.callbacks.plots import SpectrogramPlot, plot_model_diagram
+from unmix.config import Config
+from unmix.dsp.normalizers import ZmuvStats
+from unmix.dsp.stft import StftOptions
+from unmix.errors import ConfigurationError, TrainingError
+from unmix.models.registry import build_model
+from unmix.pipeline.generator import WindowDataset, fixed_window
+from unmix.pipeline.stats import compute_zmuv_stats
+from unmix.pipeline.transformers import get_transformer
+from unmix.runfolder import RunFolder, start_run
+from unmix.training.callback_list import build_callbacks
+from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
+from unmix.training.distribute import configure_precision, make_strategy
+from unmix.training.losses import get_loss, loss_packs_mix
+from unmix.training.metrics import get_metric
+from unmix.training.optimizers import build_optimizer
+
+logger = logging.getLogger(__name__)
+
+
+def stft_options(config: Config) -> StftOptions:
+    section = config.transformation
+    return StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window)
+
+
+class RepeatTargets(keras.utils.PyDataset):
+    """Give every output of a multi-output model (intermediate supervision) the same target."""
+
+    def __init__(self, dataset: keras.utils.PyDataset, n_outputs: int) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.n_outputs = n_outputs
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        x, y = self.dataset[index]
+        return x, tuple([y] * self.n_outputs)
+
+    def on_epoch_end(self) -> None:
+        self.dataset.on_epoch_end()
+
+
+def train(config: Config, *, working_directory: Path, resume: Path | None = None, initial_weights: Path | None = None, prepare_only: bool = False) -> RunFolder | None:
+    """Train the configured model and fill its run folder.
+
+    Args:
+        config: the loaded configuration (a run's own configuration on resume).
+        working_directory: receives ``runs/`` and ``cache/``.
+        resume: a run folder to continue.
+        initial_weights: weights to start from (``--weights``).
+        prepare_only: only decode and cache the collection.
+
+    Returns:
+        The run folder (``None`` with ``prepare_only``).
+    """
+    if prepare_only:
+        prepare_collection(config, working_directory=working_directory)
+        logger.info("collection prepared in %s", cache_folder(config, working_directory=working_directory))
+        return None
+    if resume is not None:
+        run = RunFolder.open(resume)
+        run.log_handler = log.add_log_file(run.logs)
+        logger.info("resuming %s", run.path)
+    else:
+        run = start_run(config, working_directory=working_directory)
+        logger.info("run folder: %s", run.path)
+    try:
+        _train(config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights)
+    finally:
+        if run.log_handler is not None:
+            log.remove_handler(run.log_handler)
+    return run
+
+
+def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None) -> None:
+    training = config.training
+    prepared = prepare_collection(config, working_directory=working_directory)
+    keras.utils.set_random_seed(training.seed)
+    configure_precision(mixed_precision=training.mixed_precision)
+    stft = stft_options(config)
+    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
+    packs_mix = loss_packs_mix(training.loss_function)
+    stats = _zmuv_stats(transformer, prepared, run, stft=stft, n_channels=config.collection.n_channels)
+    datasets = _datasets(config, prepared, transformer, stft=stft, packs_mix=packs_mix, stats=stats)
+    strategy = make_strategy(training.distribution)
+    with strategy.scope():
+        model = build_model(
+            training.model.name,
+            training.model.options,
+            input_shape=transformer.input_shape(config.collection.n_channels),
+            output=transformer.output_kind,
+        )
+        n_outputs = len(model.outputs)
+        loss = get_loss(training.loss_function)
+        metrics = [get_metric(name) for name in training.metrics]
+        model.compile(
+            optimizer=build_optimizer(training.optimizer),
+            loss=[loss] * n_outputs if n_outputs > 1 else loss,
+            metrics=[[]] * (n_outputs - 1) + [metrics] if n_outputs > 1 else metrics,
+            jit_compile=training.jit_compile,
+        )
+    logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, transformer.input_shape(config.collection.n_channels))
+    if initial_weights is not None:
+        model.load_weights(initial_weights)
+        logger.info("initialised from %s", initial_weights)
+    if not resumed:
+        plot_model_diagram(model, run.plots / "model.png")
+    run.update_environment(devices=[d.name for d in __import__("tensorflow").config.list_physical_devices()])
+    history, first_epoch = _continue_results(run)
+    train_data, validation_data = datasets
+    if n_outputs > 1:
+        train_data = RepeatTargets(train_data, n_outputs)
+        validation_data = RepeatTargets(validation_data, n_outputs) if validation_data is not None else None
+    extra = []
+    if validation_data is not None:
+        x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), transformer=transformer, stft=stft, packs_mix=packs_mix, stats=stats)
+        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: transformer.to_vocals_magnitude(p, m, stats=stats), every=5))
+    extra.append(accuracy_callback(run, config=config, prepared=prepared, transformer=transformer, stft=stft, stats=stats))
+    callbacks = build_callbacks(
+        run,
+        callbacks=training.callbacks,
+        monitor_fallback="val_loss" if validation_data is not None else "loss",
+        total_epochs=training.epoch.count,
+        history=history,
+        first_epoch=first_epoch,
+        extra=extra,
+    )
+    if validation_data is None:
+        logger.warning("no validation songs: checkpoints and early stopping monitor the training loss")
+    result = model.fit(train_data, validation_data=validation_data, epochs=training.epoch.count, callbacks=callbacks, verbose=training.verbose)
+    losses = result.history.get("loss", [])
+    diverged = bool(losses) and not math.isfinite(losses[-1])
+    if diverged:
+        _restore_last_good(model, run)
+    save_final_model(model, run, weights_file=config.environment.weights.file)
+    if diverged:
+        raise TrainingError(f"the loss became NaN in epoch {len(losses)}: training stopped; the last good weights are kept in {run.path}")
+    logger.info("training finished: %s", run.path)
+
+
+def _datasets(config: Config, prepared: PreparedSplit, transformer, *, stft: StftOptions, packs_mix: bool, stats):
+    training = config.training
+    augmentation = training.augmentation if training.augmentation.enabled else None
+    common = dict(transformer=transformer, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
+    train_data = WindowDataset(
+        prepared.songs("training"),
+        limit_items_per_song=training.limit_items_per_song,
+        shuffle=training.epoch.shuffle,
+        seed=training.seed,
+        augmentation=augmentation,
+        steps_per_epoch=training.steps_per_epoch,
+        **common,
+    )
+    validation_songs = prepared.songs("validation")
+    validation_data = None
+    if validation_songs:
+        validation_data = WindowDataset(validation_songs, limit_items_per_song=training.limit_items_per_song, shuffle=False, seed=training.seed, **common)
+    return train_data, validation_data
+
+
+def _zmuv_stats(transformer, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int) -> ZmuvStats | None:
+    if transformer.normalizer_name != "zmuv":
+        return None
+    if run.zmuv_stats.is_file():
+        return ZmuvStats.from_json(run.zmuv_stats)
+    stats = compute_zmuv_stats(prepared.songs("training"), stft=stft, n_channels=n_channels)
+    stats.to_json(run.zmuv_stats)
+    return stats
+
+
+def _continue_results(run: RunFolder) -> tuple[dict[str, list[float]], int]:
+    """On resume, drop results.csv rows of epochs the backup does not hold; return the history."""
+    metadata = run.backup / "training_metadata.json"
+    completed = json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
+    if not run.results.is_file():
+        return {}, 1
+    with run.results.open(newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    if not rows:
+        return {}, 1
+    header, body = rows[0], [r for r in rows[1:] if r and int(r[0]) < completed]
+    if len(body) != len(rows) - 1:
+        logger.info("results.csv: removed %d row(s) of epochs lost in the interruption", len(rows) - 1 - len(body))
+        with run.results.open("w", newline="") as handle:
+            csv.writer(handle, delimiter=";").writerows([header, *body])
+    history = {key: [float(r[i]) for r in body] for i, key in enumerate(header) if "loss" in key}
+    return history, 1
+
+
+def _restore_last_good(model: keras.Model, run: RunFolder) -> None:
+    try:
+        best = run.best_weights()
+    except Exception:
+        logger.error("the loss became NaN and no earlier good weights exist: the final weights are not usable")
+        return
+    model.load_weights(best)
+    logger.warning("the loss became NaN: training stopped; restored the last good weights %s", best.name)
+    if np.isnan(np.sum([np.sum(w) for w in model.get_weights()])):
+        raise ConfigurationError("weights are NaN even after restoring: lower training.optimizer.lr")
