@@ -101,8 +101,12 @@ def test_find_songs_is_recursive_and_takes_every_decodable_extension(tmp_path):
         find_songs(tmp_path / "missing")
 
 
-def test_no_model_is_a_configuration_error():
-    with pytest.raises(ConfigurationError, match="no model given: pass --run_folder RUN or --weights W --configuration C"):
+def test_without_a_default_model_no_model_is_an_error_saying_what_to_pass(tmp_path, monkeypatch):
+    from unmix import default_model
+    from unmix.errors import ModelError
+
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL", tmp_path / "nothing-here")
+    with pytest.raises(ModelError, match="no built-in default model .*: pass --run_folder RUN or --weights W --configuration C"):
         command(songs=[Path("x.wav")])
 
 
