@@ -74,6 +74,37 @@ def sdr_history_plot(
     return _save(figure, path)
 
 
+def spectrogram_plot(path: str | Path, signals: Mapping[str, "np.ndarray"], *, sample_rate: int, n_fft: int = 2048) -> Path:
+    """Log-magnitude spectrograms (first channel) of several signals, side by side.
+
+    Args:
+        path: the PNG file; its folder is created.
+        signals: ``{title: float (channels, samples)}``, e.g. mix, vocals, instrumental.
+        sample_rate: rate of every signal, in Hz (for the frequency axis).
+        n_fft: FFT size of the display (hop n_fft/4).
+
+    Returns:
+        `path`.
+    """
+    import numpy as np
+
+    from unmix.dsp.stft import StftOptions, stft
+
+    options = StftOptions(n_fft=n_fft, hop_length=n_fft // 4)
+    figure, _ = _figure(width=4.0 * len(signals), height=3.6)
+    figure.clear()
+    axes = figure.subplots(1, len(signals), sharey=True, squeeze=False)[0]
+    for axis, (title, samples) in zip(axes, signals.items()):
+        magnitude = np.abs(stft(np.asarray(samples, dtype=np.float32)[:1], options=options))[0]
+        seconds = samples.shape[-1] / sample_rate
+        axis.imshow(20 * np.log10(magnitude + 1e-6), origin="lower", aspect="auto", cmap="magma", vmin=-60, vmax=30,
+                    extent=(0.0, seconds, 0.0, sample_rate / 2000.0))
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel("time (s)")
+    axes[0].set_ylabel("frequency (kHz)")
+    return _save(figure, path)
+
+
 def _figure(*, width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -1,0 +1,86 @@
+"""The README's first command: its Python part on a tiny model, and the install script's reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+TINY = {
+    "base": "mini/dummy.jsonc",
+    "collection": {"sample_rate": 16000},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    import keras
+
+    from unmix.config import load
+    from unmix.models.registry import build_model
+    from unmix.runfolder import RunFolder
+
+    root = tmp_path_factory.mktemp("quickstart")
+    source = root / "tiny.jsonc"
+    source.write_text(json.dumps(TINY))
+    folder = RunFolder(root / "run")
+    folder.weights.mkdir(parents=True)
+    folder.write_configuration(load(source, environ={}).to_json())
+    keras.utils.set_random_seed(1)
+    build_model("dummy", {}, input_shape=(129, 16, 2), output="mask").save_weights(folder.weights / "weights.weights.h5")
+    return folder.path
+
+
+def test_quickstart_separates_the_stempeg_clip_and_scores_it(tmp_path, tiny_run, capsys):
+    from unmix.quickstart import main
+
+    assert main(["--run_folder", str(tiny_run), "--output", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    song = tmp_path / "out" / "The Easton Ellises - Falcon 69"
+    for name in ("mixture.wav", "vocals.wav", "instrumental.wav", "spectrograms.png"):
+        assert (song / name).is_file(), name
+        assert str(song / name) in out
+    assert "SDR (museval v4" in out and "mixture floor" in out
+    assert "x real time" in out
+
+
+def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
+    """A second run of scripts/install.sh (what quickstart.sh calls first) installs nothing."""
+    copy = tmp_path / "checkout"
+    (copy / "scripts").mkdir(parents=True)
+    for name in ("requirements.txt", "pyproject.toml"):
+        shutil.copy(REPOSITORY / name, copy / name)
+    shutil.copy(REPOSITORY / "scripts" / "install.sh", copy / "scripts" / "install.sh")
+    (copy / ".venv" / "bin").mkdir(parents=True)
+    fake_python = copy / ".venv" / "bin" / "python"
+    fake_python.write_text("#!/bin/sh\necho pip-was-called >&2\nexit 1\n")
+    fake_python.chmod(0o755)
+    digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
+    (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
+    started = time.perf_counter()
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "pip-was-called" not in result.stderr
+    assert time.perf_counter() - started < 10
+
+
+def test_install_script_installs_when_requirements_change(tmp_path):
+    copy = tmp_path / "checkout"
+    (copy / "scripts").mkdir(parents=True)
+    for name in ("requirements.txt", "pyproject.toml"):
+        shutil.copy(REPOSITORY / name, copy / name)
+    shutil.copy(REPOSITORY / "scripts" / "install.sh", copy / "scripts" / "install.sh")
+    (copy / ".venv" / "bin").mkdir(parents=True)
+    fake_python = copy / ".venv" / "bin" / "python"
+    fake_python.write_text("#!/bin/sh\necho pip-was-called \"$@\" >&2\nexit 0\n")
+    fake_python.chmod(0o755)
+    (copy / ".venv" / ".unmix-requirements").write_text("stale\n")
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "pip-was-called -m pip install" in result.stderr and "-r requirements.txt" in result.stderr
