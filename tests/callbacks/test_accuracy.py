@@ -189,7 +189,7 @@ def test_repeated_evaluations_do_not_accumulate_memory(songs, run):
 @pytest.mark.parametrize(
     ("options", "message"),
     [({"every": -1}, r"collection.test_frequency: Received: -1"), ({"save_count": 1.5}, r"test_save_count: Received: 1.5"),
-     ({"metric": "sdr"}, r"Unknown metric. Received: metric='sdr'")],
+     ({"metric": "sdr"}, r"^metric: unknown metric 'sdr'; known: museval, mir_eval, global$")],
 )  # fmt: skip
 def test_bad_options_are_configuration_errors(run, options, message):
     arguments = {"every": 1, "save_count": 1, "metric": "global", **options}

@@ -107,7 +107,7 @@ def test_bad_metric_is_a_usage_error_with_a_suggestion(tiny, tmp_path, capsys):
                           "--workingdir", str(tmp_path)])  # fmt: skip
     err = capsys.readouterr().err
     assert code == EXIT_USAGE
-    assert "error: Unknown metric. Received: metric='mir-eval'" in err and "Did you mean 'mir_eval'" in err
+    assert "error: metric: unknown metric 'mir-eval'; known: museval, mir_eval, global; did you mean 'mir_eval'?" in err
     assert not (tmp_path / "cache").exists()  # nothing was prepared
 
 

@@ -23,9 +23,9 @@ def test_registry_names_case_and_aliases():
 
 
 def test_unknown_name_lists_names_and_suggests():
-    with pytest.raises(ConfigurationError, match=r"normalizer='norm_maxx'.*none, norm_max.*did you mean 'norm_max'"):
+    with pytest.raises(ConfigurationError, match=r"^transformation\.options\.normalizer: unknown normalizer 'norm_maxx'; known: .*none, norm_max.*; did you mean 'norm_max'\?$"):
         get_normalizer("norm_maxx")
-    with pytest.raises(ConfigurationError, match="expected one of"):
+    with pytest.raises(ConfigurationError, match=r"^transformation\.options\.normalizer: unknown normalizer 'banana'; known: [^;]*$"):
         get_normalizer("banana")
 
 

@@ -61,7 +61,7 @@ def test_seed_hann_name_is_an_alias():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ConfigurationError, match=r"unknown transformer 'windw'.*known transformers: mask, .*did you mean 'window'"):
+    with pytest.raises(ConfigurationError, match=r"^transformation\.name: unknown transformer 'windw'; known: mask, .*; did you mean 'window'\?$"):
         make("windw")
 
 

@@ -23,7 +23,7 @@ def test_unknown_metric() -> None:
     assert available_metrics() == ["max_pred", "mean_pred"]
     with pytest.raises(
         ConfigurationError,
-        match=r"training\.metrics: unknown metric 'mean_prd'; known metrics: max_pred, mean_pred; did you mean 'mean_pred'\?",
+        match=r"training\.metrics: unknown metric 'mean_prd'; known: max_pred, mean_pred; did you mean 'mean_pred'\?",
     ):
         get_metric("mean_prd")
 

@@ -59,7 +59,7 @@ def test_dataclass_options_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"name": "adamm"}, r"training\.optimizer\.name: unknown optimizer 'adamm'; known optimizers: adam, adamw, rmsprop, sgd; did you mean 'adam'\?"),
+        ({"name": "adamm"}, r"training\.optimizer\.name: unknown optimizer 'adamm'; known: adam, adamw, rmsprop, sgd; did you mean 'adam'\?"),
         ({"lr": 0.1}, r"training\.optimizer\.name: unknown optimizer None"),
         ({"name": "adam", "learningrate": 0.1}, r"training\.optimizer\.learningrate: unknown option for optimizer 'adam'; .*did you mean 'learning_rate'\?"),
         ({"name": "adam", "weight_decay": 0.1}, r"training\.optimizer\.weight_decay: unknown option for optimizer 'adam'; known: name, lr, learning_rate, clipnorm"),

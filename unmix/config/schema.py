@@ -10,7 +10,6 @@ and validated by the registry that consumes them.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 import types
 import typing
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from unmix.config.jsonc import origin_of
-from unmix.errors import ConfigurationError
+from unmix.errors import ConfigurationError, did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -232,8 +231,7 @@ def build_section(cls: type, data: Mapping[str, Any], *, key_path: str, origins:
         if key not in hints:
             if key == "base":
                 continue
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, names)
             logger.warning("unknown configuration key %s in %s (ignored)%s", dotted, origin_of(dotted, origins), hint)
             continue
         annotation = hints[key]

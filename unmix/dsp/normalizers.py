@@ -13,7 +13,6 @@ of the training songs, :class:`ZmuvStats`, stored in the run folder) and
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unmix.errors import ConfigurationError, DataError
+from unmix.errors import ConfigurationError, DataError, unknown_name
 
 __all__ = [
     "Normalizer",
@@ -248,12 +247,7 @@ def get_normalizer(name: str) -> Normalizer:
     key = _ALIASES.get(key, key)
     if key in _NORMALIZERS:
         return _NORMALIZERS[key]
-    close = difflib.get_close_matches(key, available_normalizers(), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigurationError(
-        f"Received: transformation.normalizer={name!r}; expected one of "
-        f"{', '.join(available_normalizers())}{hint}"
-    )
+    raise unknown_name("transformation.options.normalizer", "normalizer", name, available_normalizers())
 
 
 def _identity(mix_window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

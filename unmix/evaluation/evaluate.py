@@ -17,7 +17,6 @@ Files of one evaluation, under `<folder>/<label>_<metric>/` (e.g.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import math
@@ -31,7 +30,7 @@ import numpy as np
 
 from unmix.data.cache import CachedSong, read_stems
 from unmix.progress import count_bar
-from unmix.errors import ConfigurationError, DataError
+from unmix.errors import DataError
 from unmix.evaluation import metrics, scores_io
 from unmix.evaluation.oracles import Oracle
 from unmix.evaluation.plots import sdr_box_plot
@@ -88,18 +87,8 @@ class EvaluationResult:
         return scores_io.median_table(self.aggregated())
 
 
-def check_metric(metric: str) -> str:
-    """The metric name in lower case, checked before any song is separated.
-
-    Raises:
-        ConfigurationError: the name is not one of `metrics.METRICS`.
-    """
-    key = str(metric).strip().lower()
-    if key not in metrics.METRICS:
-        close = difflib.get_close_matches(key, metrics.METRICS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(f"Unknown metric. Received: metric={metric!r}; expected one of {list(metrics.METRICS)}.{hint}")
-    return key
+# Re-exported: callers check the metric here before any song is separated.
+check_metric = metrics.check_metric
 
 
 def track_name(song_id: str) -> str:

@@ -11,7 +11,6 @@ because museval pulls in pandas and musdb.
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata
 import logging
 import warnings
@@ -21,7 +20,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from unmix.errors import ConfigurationError, DataError
+from unmix.errors import ConfigurationError, DataError, unknown_name
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +244,18 @@ def score_global(
 _SCORERS = {"museval": score_museval, "mir_eval": score_mir_eval, "global": score_global}
 
 
+def check_metric(metric: str) -> str:
+    """The metric name stripped and in lower case, so a typo fails before any work is done.
+
+    Raises:
+        ConfigurationError: the name is not one of `METRICS`.
+    """
+    key = str(metric).strip().lower()
+    if key not in METRICS:
+        raise unknown_name("metric", "metric", metric, METRICS)
+    return key
+
+
 def score(
     references: Mapping[str, np.ndarray],
     estimates: Mapping[str, np.ndarray],
@@ -267,12 +278,7 @@ def score(
         ConfigurationError: the metric is unknown.
         DataError: the inputs disagree in keys or shape, or are not finite 2-D floats.
     """
-    scorer = _SCORERS.get(str(metric).lower())
-    if scorer is None:
-        close = difflib.get_close_matches(str(metric).lower(), METRICS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(f"Unknown metric. Received: metric={metric!r}; expected one of {list(METRICS)}.{hint}")
-    return scorer(references, estimates, sample_rate=sample_rate)
+    return _SCORERS[check_metric(metric)](references, estimates, sample_rate=sample_rate)
 
 
 def aggregate(tracks: Sequence[TrackScores]) -> dict[str, dict[str, dict[str, float]]]:

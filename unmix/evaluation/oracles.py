@@ -18,14 +18,13 @@ the ceiling is that of the model's own time-frequency representation. TensorFlow
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
 from unmix.dsp import masks
 from unmix.dsp.stft import StftOptions, istft, stft
-from unmix.errors import ConfigurationError, DataError
+from unmix.errors import DataError, unknown_name
 
 ORACLES = ("irm", "ibm", "mixture")
 
@@ -119,8 +118,6 @@ def _stft(audio: np.ndarray, options: StftOptions) -> np.ndarray:
 def _check_kind(kind: str) -> str:
     key = str(kind).strip().lower()
     if key not in ORACLES:
-        close = difflib.get_close_matches(key, ORACLES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(f"Unknown oracle. Received: oracle={kind!r}; expected one of {list(ORACLES)}.{hint}")
+        raise unknown_name("oracle", "oracle", kind, ORACLES)
     return key
 

@@ -11,14 +11,13 @@ wrong types with the key path) and calls the builder for the transformer's input
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import keras
 
-from unmix.errors import ConfigurationError
+from unmix.errors import ConfigurationError, unknown_name
 
 OUTPUTS = ("mask", "magnitude")
 
@@ -74,12 +73,7 @@ def available_models() -> dict[str, str]:
 
 def _lookup(name: str) -> _Entry:
     if not isinstance(name, str) or name.lower() not in _MODELS:
-        known = sorted(entry.name for entry in _MODELS.values())
-        close = difflib.get_close_matches(str(name).lower(), list(_MODELS), n=1)
-        hint = f"; did you mean {_MODELS[close[0]].name!r}?" if close else ""
-        raise ConfigurationError(
-            f"training.model.name: unknown model {name!r}; known models: {', '.join(known)}{hint}"
-        )
+        raise unknown_name("training.model.name", "model", name, sorted(entry.name for entry in _MODELS.values()))
     return _MODELS[name.lower()]
 
 
@@ -159,9 +153,7 @@ def options_from_mapping(
     values: dict[str, Any] = {}
     for key, value in mapping.items():
         if key not in fields:
-            close = difflib.get_close_matches(str(key), sorted(fields), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(fields))}"
-            raise ConfigurationError(f"{key_path}.{key}: unknown option{hint}")
+            raise unknown_name(f"{key_path}.{key}", "option", key, sorted(fields))
         values[key] = _convert(value, hints[key], f"{key_path}.{key}")
     return cls(**values)
 

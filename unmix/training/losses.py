@@ -15,13 +15,12 @@ pipeline whether to pack.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable
 
 import keras
 from keras import ops
 
-from unmix.errors import ConfigurationError
+from unmix.errors import unknown_name
 
 Loss = Callable[..., object]
 
@@ -62,12 +61,7 @@ def _add(name: str, function: Loss, *, packs_mix: bool = False) -> None:
 
 def _lookup(name: str) -> _Entry:
     if not isinstance(name, str) or name.lower() not in _LOSSES:
-        known = sorted(entry.name for entry in _LOSSES.values())
-        close = difflib.get_close_matches(str(name).lower(), list(_LOSSES), n=1)
-        hint = f"; did you mean {_LOSSES[close[0]].name!r}?" if close else ""
-        raise ConfigurationError(
-            f"training.loss_function: unknown loss {name!r}; known losses: {', '.join(known)}{hint}"
-        )
+        raise unknown_name("training.loss_function", "loss", name, sorted(entry.name for entry in _LOSSES.values()))
     return _LOSSES[name.lower()]
 
 

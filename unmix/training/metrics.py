@@ -6,13 +6,12 @@ serializable under ``unmix>``, so saved models load in safe mode without custom 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 import keras
 from keras import ops
 
-from unmix.errors import ConfigurationError
+from unmix.errors import unknown_name
 
 Metric = Callable[..., object]
 
@@ -40,12 +39,7 @@ def get_metric(name: str) -> Metric:
         ConfigurationError: for an unknown name, listing the known ones and a "did you mean".
     """
     if not isinstance(name, str) or name.lower() not in _METRICS:
-        known = sorted(canonical for canonical, _ in _METRICS.values())
-        close = difflib.get_close_matches(str(name).lower(), list(_METRICS), n=1)
-        hint = f"; did you mean {_METRICS[close[0]][0]!r}?" if close else ""
-        raise ConfigurationError(
-            f"training.metrics: unknown metric {name!r}; known metrics: {', '.join(known)}{hint}"
-        )
+        raise unknown_name("training.metrics", "metric", name, available_metrics())
     return _METRICS[name.lower()][1]
 
 

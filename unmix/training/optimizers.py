@@ -8,13 +8,12 @@ rather than ignored, so a typo never silently trains with a default.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import keras
 
-from unmix.errors import ConfigurationError
+from unmix.errors import ConfigurationError, did_you_mean, unknown_name
 
 _KEY = "training.optimizer"
 _COMMON = ("name", "lr", "learning_rate", "clipnorm")
@@ -71,20 +70,14 @@ def build_optimizer(options: Mapping[str, Any] | Any) -> keras.optimizers.Optimi
         raise ConfigurationError(f"{_KEY}: expected an object with a name; received {options!r}")
     name = options.get("name")
     if not isinstance(name, str) or name.lower() not in _OPTIMIZERS:
-        close = difflib.get_close_matches(str(name).lower(), list(_OPTIMIZERS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(
-            f"{_KEY}.name: unknown optimizer {name!r}; known optimizers: "
-            f"{', '.join(available_optimizers())}{hint}"
-        )
+        raise unknown_name(f"{_KEY}.name", "optimizer", name, available_optimizers())
     entry = _OPTIMIZERS[name.lower()]
     allowed = _COMMON + entry.extra_keys
     for key in options:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), list(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(
-                f"{_KEY}.{key}: unknown option for optimizer {name!r}; known: {', '.join(allowed)}{hint}"
+                f"{_KEY}.{key}: unknown option for optimizer {name!r}; known: {', '.join(allowed)}"
+                f"{did_you_mean(key, allowed)}"
             )
     if "lr" in options and "learning_rate" in options:
         raise ConfigurationError(

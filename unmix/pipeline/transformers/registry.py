@@ -7,13 +7,12 @@ with ``-`` read as ``_`` (the seed spelled one ``mask-ibm``); an unknown name is
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
-from unmix.errors import ConfigurationError
+from unmix.errors import unknown_name
 
 if TYPE_CHECKING:
     from unmix.pipeline.transformers.base import Transformer
@@ -78,10 +77,5 @@ def get_transformer(name: str, *, options: TransformOptions, stft: StftOptions) 
     key = _key(name) if isinstance(name, str) else ""
     key = _ALIASES.get(key, key)
     if key not in _TRANSFORMERS:
-        known = available_transformers()
-        close = difflib.get_close_matches(key or str(name), known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(
-            f"transformation.name: unknown transformer {name!r}; known transformers: {', '.join(known)}{hint}"
-        )
+        raise unknown_name("transformation.name", "transformer", name, available_transformers())
     return _TRANSFORMERS[key](options=options, stft=stft)
