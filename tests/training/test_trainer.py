@@ -53,6 +53,12 @@ def test_mini_run_writes_every_run_folder_file(tmp_path, collection, monkeypatch
     environment = json.loads((run / "environment.json").read_text())
     assert environment["devices"] and set(environment["variables"]) <= {k for k in os.environ if k.startswith("UNMIX_")}
 
+    fresh = subprocess.run(  # a user's fresh interpreter: no unmix import, no custom objects
+        [sys.executable, "-c", "import sys, keras; m = keras.saving.load_model(sys.argv[1], safe_mode=True); print(len(m.outputs))", str(run / "model.keras")],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert fresh.stdout.strip().splitlines()[-1] == "2"
     import keras
 
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)

@@ -31,7 +31,7 @@ from unmix.pipeline.transformers import get_transformer
 from unmix.runfolder import RunFolder, start_run
 from unmix.training.callback_list import build_callbacks
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
-from unmix.training.distribute import configure_precision, make_strategy
+from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, make_strategy, worker_working_directory
 from unmix.training.losses import get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
 from unmix.training.optimizers import build_optimizer
@@ -80,11 +80,13 @@ def train(config: Config, *, working_directory: Path, resume: Path | None = None
         prepare_collection(config, working_directory=working_directory)
         logger.info("collection prepared in %s", cache_folder(config, working_directory=working_directory))
         return None
+    check_distribution(config.training.distribution)
     if resume is not None:
         run = RunFolder.open(resume)
         run.log_handler = log.add_log_file(run.logs)
         logger.info("resuming %s", run.path)
     else:
+        working_directory = worker_working_directory(working_directory, distribution=config.training.distribution)
         run = start_run(config, working_directory=working_directory)
         logger.info("run folder: %s", run.path)
     try:
@@ -97,6 +99,7 @@ def train(config: Config, *, working_directory: Path, resume: Path | None = None
 
 def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None) -> None:
     training = config.training
+    strategy = make_strategy(training.distribution)  # first: a multi-worker strategy must precede any TF op
     prepared = prepare_collection(config, working_directory=working_directory)
     keras.utils.set_random_seed(training.seed)
     configure_precision(mixed_precision=training.mixed_precision)
@@ -105,7 +108,6 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     packs_mix = loss_packs_mix(training.loss_function)
     stats = _zmuv_stats(transformer, prepared, run, stft=stft, n_channels=config.collection.n_channels)
     datasets = _datasets(config, prepared, transformer, stft=stft, packs_mix=packs_mix, stats=stats)
-    strategy = make_strategy(training.distribution)
     with strategy.scope():
         model = build_model(
             training.model.name,
@@ -122,6 +124,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
             metrics=[[]] * (n_outputs - 1) + [metrics] if n_outputs > 1 else metrics,
             jit_compile=training.jit_compile,
         )
+    adapt_to_strategy(model, strategy)
     logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, transformer.input_shape(config.collection.n_channels))
     if initial_weights is not None:
         model.load_weights(initial_weights)
