@@ -39,7 +39,6 @@ model by ``adapt_to_strategy``; see there.
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
@@ -49,7 +48,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from unmix.errors import ConfigurationError
+from unmix.errors import ConfigurationError, unknown_name
 
 logger = logging.getLogger(__name__)
 NAMES = ("none", "mirrored", "multi_worker", "auto")
@@ -63,9 +62,7 @@ def check_distribution(name: str) -> str:
     """
     key = str(name).lower()
     if key not in NAMES:
-        close = difflib.get_close_matches(key, NAMES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(f"training.distribution: unknown strategy {name!r}; known: {', '.join(NAMES)}{hint}")
+        raise unknown_name("training.distribution", "strategy", name, NAMES)
     return key
 
 
