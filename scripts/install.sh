@@ -4,16 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v ffmpeg >/dev/null 2>&1; then
-    echo "unmix: installing ffmpeg (needed to decode mp4/m4a/webm/opus and STEMS files)" >&2
+# System packages: ffmpeg decodes mp4/m4a/webm/opus and STEMS files; graphviz draws plots/model.png.
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "unmix: installing ${missing[*]} with apt-get" >&2
     if command -v apt-get >/dev/null 2>&1; then
         SUDO=""
         [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
-        if ! { $SUDO apt-get install -y -qq ffmpeg >/dev/null 2>&1 || { $SUDO apt-get update -qq >/dev/null 2>&1 && $SUDO apt-get install -y -qq ffmpeg >/dev/null; }; }; then
-            echo "unmix: could not install ffmpeg with apt-get: install it yourself (sudo apt-get install -y ffmpeg) and run this again" >&2
-            exit 1
+        if ! { $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { $SUDO apt-get update -qq >/dev/null 2>&1 && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; }; }; then
+            if ! command -v ffmpeg >/dev/null 2>&1; then
+                echo "unmix: could not install ffmpeg with apt-get: install it yourself (sudo apt-get install -y ffmpeg) and run this again" >&2
+                exit 1
+            fi
+            echo "unmix: could not install graphviz: training will skip plots/model.png" >&2
         fi
-    else
+    elif ! command -v ffmpeg >/dev/null 2>&1; then
         echo "unmix: ffmpeg is missing and apt-get is not available: install ffmpeg (e.g. brew install ffmpeg) and run this again" >&2
         exit 1
     fi
