@@ -44,6 +44,7 @@ def test_mini_run_writes_every_run_folder_file(tmp_path, collection, monkeypatch
     best = json.loads((run / "weights" / "best.json").read_text())
     assert (run / "weights" / best["file"]).is_file() and best["file"].startswith("callback_weights_")
     assert (run / "plots" / "loss.png").is_file()
+    assert (run / "plots" / "model.png").is_file()  # scripts/install.sh installs graphviz
     assert list((run / "plots").glob("spectrogram_epoch_*.png"))
     assert list((run / "tensorboard").rglob("*")), "TensorBoard logs belong inside the run folder"
     rows = _results(run)
