@@ -261,3 +261,14 @@ def test_script_check_prints_json_without_tensorflow(tmp_path: Path) -> None:
     script = run_script("train.py", "--configuration", "configurations/default-hourglass.jsonc", "--workingdir", str(tmp_path), "--check")
     assert script.returncode == 0, script.stderr
     assert commentjson.loads(script.stdout) == commentjson.loads(result.stdout)
+
+
+def test_list_models_prints_one_line_per_registered_model(capsys):
+    from unmix.cli.train import main as train_main
+
+    assert train_main(["--list-models", "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    names = [line.split()[0] for line in lines]
+    assert names == sorted(names)
+    assert {"hourglass", "unet", "rnn", "leakyrelu", "largeleakyrelu", "mask", "dummy"} <= set(names)
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)  # a name and a description
