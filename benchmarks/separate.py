@@ -1,15 +1,18 @@
 """Separation speed and memory: real-time factors and peak RSS on generated songs.
 
-For each model (a run folder, configurations, or by default the untrained
-``default-unet`` and ``default-hourglass``) on a generated stereo 44.1 kHz song:
+For each model (a run folder, configurations, or by default the built-in default model, then the
+untrained ``default-hourglass``) on a generated stereo 44.1 kHz song:
 
 - end-to-end real-time factor (seconds of audio per wall second): decode, resample, STFT,
-  network, overlap-add, inverse STFT, resample back, write; with and without the model load;
+  network, overlap-add, inverse STFT, resample back, write; the median of ``--repeats`` runs
+  after a warm-up run (which traces the model's graph once), with and without the model load;
 - network-only real-time factor: the same number of windows through the model alone;
 - peak RSS of a whole ``predict`` run on 3-, 30- and 60-minute songs, each measured in a fresh
   subprocess (``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``).
 
-Prints figures, never asserts. The first model is the "default" of the tracking lines
+The default model is ``unmix/pretrained/default`` (the shipped run folder) when it exists, else
+``configurations/pretrained/default.jsonc`` built untrained (same architecture, so the same
+speed). Prints figures, never asserts. The first model is the "default" of the tracking lines
 ``end-to-end real-time factor: <N>x`` and ``peak RSS 60 min: <N> MB``.
 
 Run: ``python benchmarks/separate.py [--run_folder RUN | --configuration C ...] [--quick]``.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +37,15 @@ import numpy as np  # noqa: E402
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))  # run from a checkout without installing
 SAMPLE_RATE = 44100
-DEFAULT_CONFIGURATIONS = ("configurations/default-unet.jsonc", "configurations/default-hourglass.jsonc")
+DEFAULT_RUN_FOLDER = REPOSITORY / "unmix" / "pretrained" / "default"
+DEFAULT_CONFIGURATION = "configurations/pretrained/default.jsonc"
+OTHER_CONFIGURATIONS = ("configurations/default-hourglass.jsonc",)
+
+
+def default_models() -> list[tuple[str, str]]:
+    """The built-in default model (its run folder, else its configuration untrained), then the hourglass."""
+    first = (str(DEFAULT_RUN_FOLDER), "run") if (DEFAULT_RUN_FOLDER / "configuration.jsonc").is_file() else (DEFAULT_CONFIGURATION, "configuration")
+    return [first, *((c, "configuration") for c in OTHER_CONFIGURATIONS)]
 
 
 def write_song(path: Path, *, minutes: float, sample_rate: int = SAMPLE_RATE) -> float:
@@ -80,7 +92,7 @@ def network_only(separator, n_seconds: float) -> float:
     return time.perf_counter() - begin
 
 
-def speed(model: str, kind: str, *, minutes: float, folder: Path) -> float:
+def speed(model: str, kind: str, *, minutes: float, folder: Path, repeats: int) -> float:
     song = folder / f"song-{minutes:g}min.wav"
     if not song.exists():
         write_song(song, minutes=minutes)
@@ -91,12 +103,15 @@ def speed(model: str, kind: str, *, minutes: float, folder: Path) -> float:
     warm = folder / "warm.wav"
     write_song(warm, minutes=5 / 60)
     separator.separate_file(warm, folder / "out")  # traces the model once
-    begin = time.perf_counter()
-    separator.separate_file(song, folder / "out")
-    total_s = time.perf_counter() - begin
+    runs = []
+    for _ in range(max(1, repeats)):
+        begin = time.perf_counter()
+        separator.separate_file(song, folder / "out")
+        runs.append(time.perf_counter() - begin)
+    total_s = statistics.median(runs)
     network_s = network_only(separator, seconds)
-    print(f"{model}: {seconds:.0f} s of stereo {SAMPLE_RATE} Hz at a model rate of {separator.sample_rate} Hz, batch {separator.batch_size}")
-    print(f"  model load {load_s:.1f} s; end to end {total_s:.1f} s; network only {network_s:.1f} s")
+    print(f"{model}: {seconds:.0f} s of stereo {SAMPLE_RATE} Hz at a model rate of {separator.sample_rate} Hz, batch {separator.batch_size}, {separator.workers} worker(s)")
+    print(f"  model load {load_s:.1f} s; end to end {total_s:.2f} s (median of {len(runs)}: {', '.join(f'{r:.2f}' for r in runs)}); network only {network_s:.2f} s")
     print(f"  end to end  {seconds / total_s:8.1f}x real time ({seconds / (total_s + load_s):.1f}x with the model load)")
     print(f"  network     {seconds / network_s:8.1f}x real time")
     return seconds / total_s
@@ -133,9 +148,10 @@ def _peak_rss_kb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
-    models.add_argument("--run_folder", help="a trained run folder (default: the untrained default configurations)")
+    models.add_argument("--run_folder", help="a trained run folder (default: the built-in default model, then the untrained hourglass)")
     models.add_argument("--configuration", action="append", help="configuration(s) to build untrained (repeatable)")
-    parser.add_argument("--quick", action="store_true", help="30 s songs and peak RSS for 1 and 3 minutes only")
+    parser.add_argument("--quick", action="store_true", help="the default model only, 30 s songs, one run, and peak RSS for 1 and 3 minutes only")
+    parser.add_argument("--repeats", type=int, default=3, help="timed end-to-end runs per model; the median is reported (default 3)")
     parser.add_argument("--minutes", type=float, default=3.0, help="song length of the speed test (default 3)")
     parser.add_argument("--rss_minutes", type=float, nargs="*", default=[3, 30, 60], help="song lengths of the RSS test")
     parser.add_argument("--rss_configuration", help="model of the RSS test (default: the first model; a light one such as configurations/default-dummy.jsonc measures the pipeline alone)")
@@ -146,14 +162,17 @@ def main() -> None:
         return
     if args.run_folder:
         chosen = [(args.run_folder, "run")]
+    elif args.configuration:
+        chosen = [(c, "configuration") for c in args.configuration]
     else:
-        chosen = [(c, "configuration") for c in (args.configuration or DEFAULT_CONFIGURATIONS)]
+        chosen = default_models()[:1] if args.quick else default_models()
     minutes = 0.5 if args.quick else args.minutes
+    repeats = 1 if args.quick else args.repeats
     rss_minutes = [1, 3] if args.quick else args.rss_minutes
     print(f"CPUs: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="unmix-bench-") as temporary:
         folder = Path(temporary)
-        factors = [speed(model, kind, minutes=minutes, folder=folder) for model, kind in chosen]
+        factors = [speed(model, kind, minutes=minutes, folder=folder, repeats=repeats) for model, kind in chosen]
         model, kind = (args.rss_configuration, "configuration") if args.rss_configuration else chosen[0]
         rss = {m: peak_rss_mb(model, kind, minutes=m, folder=folder) for m in rss_minutes}
     for m, mb in rss.items():

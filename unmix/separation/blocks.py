@@ -12,6 +12,8 @@ iterations >= 1, whose covariances are estimated over a block, differs slightly)
 
 Vocals are resampled back with a second streaming resampler; ``instrumental = input - vocals`` is
 formed against the input samples kept since, so peak memory is a few blocks whatever the length.
+Up to ``separator.workers`` blocks are separated at once on worker threads (each block alone is
+computed exactly as before, so the result does not depend on the number of workers).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,17 +179,32 @@ def iter_separate(
     down, up = _Resampler(sample_rate, model_rate, n_channels), _Resampler(model_rate, sample_rate, n_channels)
     pending, model_audio, vocals = _Fifo(n_channels), _Fifo(n_channels), _Fifo(n_channels)
     core_start = 0
+    # Blocks are separated on worker threads, `workers` at a time: NumPy, SciPy's FFT and
+    # TensorFlow release the GIL, so one block's STFT or overlap-add runs beside another's model.
+    workers = max(1, int(getattr(separator, "workers", 1)))
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unmix-block") if workers > 1 else None
+    in_flight: deque[tuple[Future[np.ndarray], int, int]] = deque()  # (vocals of a segment, core start, core stop in it)
 
-    def separate_core(stop: int, *, final: bool) -> None:
+    def submit_core(stop: int, *, final: bool) -> None:
         # Separate [first, last) and keep only the core [core_start, stop) of it.
         nonlocal core_start
         first = max(0, core_start - layout.margin_samples)
         last = model_audio.end if final else stop + layout.margin_samples
         segment = model_audio.read(first, last)
-        separated = separator.vocals_at_model_rate(segment)
-        vocals.push(up(separated[:, core_start - first : stop - first]))
+        if executor is None:
+            job: Future[np.ndarray] = Future()
+            job.set_result(separator.vocals_at_model_rate(segment))
+        else:
+            job = executor.submit(separator.vocals_at_model_rate, segment)
+        in_flight.append((job, core_start - first, stop - first))
         core_start = stop
         model_audio.drop_before(core_start - layout.margin_samples)
+
+    def collect(limit: int) -> None:
+        # Wait (in order) until at most `limit` blocks are in flight; take finished ones anyway.
+        while in_flight and (len(in_flight) > limit or in_flight[0][0].done()):
+            job, begin, end = in_flight.popleft()
+            vocals.push(up(job.result()[:, begin:end]))
 
     def ready(final: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = min(pending.size, vocals.size) if not final else pending.size
@@ -202,23 +221,33 @@ def iter_separate(
             progress(done / sample_rate, max(done, total_samples or 0) / sample_rate)
         yield v, mix - v
 
-    for block in blocks:
-        block = np.asarray(block, dtype=np.float32)
-        if block.ndim != 2 or block.shape[0] != n_channels:
-            raise AudioError(f"received an audio block of shape {block.shape}; expected ({n_channels}, samples)")
-        pending.push(block)
-        model_audio.push(down(block))
-        while layout.core_samples is not None and model_audio.end >= core_start + layout.core_samples + layout.margin_samples:
-            separate_core(core_start + layout.core_samples, final=False)
+    try:
+        for block in blocks:
+            block = np.asarray(block, dtype=np.float32)
+            if block.ndim != 2 or block.shape[0] != n_channels:
+                raise AudioError(f"received an audio block of shape {block.shape}; expected ({n_channels}, samples)")
+            pending.push(block)
+            model_audio.push(down(block))
+            while layout.core_samples is not None and model_audio.end >= core_start + layout.core_samples + layout.margin_samples:
+                collect(workers - 1)
+                submit_core(core_start + layout.core_samples, final=False)
+            collect(workers)
             yield from ready(final=False)
-    model_audio.push(down.flush())
-    n_model = model_audio.end
-    while core_start < n_model:
-        stop = n_model if layout.core_samples is None else min(n_model, core_start + layout.core_samples)
-        separate_core(stop, final=True)
+        model_audio.push(down.flush())
+        n_model = model_audio.end
+        while core_start < n_model:
+            stop = n_model if layout.core_samples is None else min(n_model, core_start + layout.core_samples)
+            collect(workers - 1)
+            submit_core(stop, final=True)
+            collect(workers)
+            yield from ready(final=False)
+        collect(0)
         yield from ready(final=False)
-    vocals.push(up.flush())  # the resamplers' rounding may leave a sample more or less: cut or padded
-    yield from ready(final=True)
+        vocals.push(up.flush())  # the resamplers' rounding may leave a sample more or less: cut or padded
+        yield from ready(final=True)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def separate_stream(

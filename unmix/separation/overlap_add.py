@@ -2,9 +2,11 @@
 
 Windows of ``size`` frames start every ``step`` frames (see
 :func:`unmix.dsp.windows.window_starts`); the last one may run past the end.
-Their outputs are summed with a taper and divided by the summed taper of each
-frame, so the effective weights are exactly 1 at every frame, including the
-first and last: an identity model reconstructs its input exactly. The seed's
+Each frame of the result is the taper-weighted mean of the windows covering it
+(the effective weights sum to exactly 1 at every frame, including the first and
+last): an identity model reconstructs its input exactly. :class:`Stitcher`
+blends windows one by one as a separator's batches arrive; :func:`stitch` does
+it for all windows at once. The seed's
 Hann overlap-add used a symmetric window (weights summing to about 0.98 with
 ripple) and dropped the windows that ran past the end (a fade at the song's
 end).
@@ -17,7 +19,7 @@ import numpy as np
 from unmix.dsp.windows import window_starts
 from unmix.errors import ConfigurationError
 
-__all__ = ["plan", "stitch", "weights"]
+__all__ = ["Stitcher", "plan", "stitch", "weights"]
 
 
 def plan(n_frames: int, *, size: int, step: int) -> np.ndarray:
@@ -68,9 +70,10 @@ def stitch(
 ) -> np.ndarray:
     """Overlap-add window outputs into one channels-last spectrogram.
 
-    Accumulates in float64 (complex128 for complex windows) so that frames
-    covered by one window come back bit-exact and overlapped frames to
-    float64 precision, then returns the windows' dtype.
+    Each frame is the taper-weighted mean of the windows covering it, formed
+    as a running mean in the windows' precision (see :class:`Stitcher`): a
+    frame covered by one window, or by windows that agree on it, comes back
+    bit-exact; other frames are exact to float precision.
 
     Args:
         windows: model outputs (n_windows, bins, size, channels), real or complex.
@@ -80,38 +83,100 @@ def stitch(
         taper: (size,) positive weights, e.g. from :func:`weights`.
 
     Returns:
-        (bins, n_frames, channels) of the windows' dtype, where each frame is
-        the taper-weighted mean of the windows covering it.
+        (bins, n_frames, channels) of the windows' dtype (float32 for other
+        dtypes), where each frame is the taper-weighted mean of the windows
+        covering it.
 
     Raises:
         ValueError: when shapes disagree or a frame is covered by no window.
     """
     windows = np.asarray(windows)
     starts = np.asarray(starts, dtype=np.int64)
-    taper = np.asarray(taper, dtype=np.float64)
-    if windows.ndim != 4 or windows.shape[0] != starts.shape[0] or windows.shape[2] != taper.shape[0]:
+    if windows.ndim != 4 or windows.shape[0] != starts.shape[0] or windows.shape[2] != np.shape(taper)[0]:
         raise ValueError(
-            f"Received: windows {windows.shape}, starts {starts.shape}, taper {taper.shape}; "
+            f"Received: windows {windows.shape}, starts {starts.shape}, taper {np.shape(taper)}; "
             "expected (n_windows, bins, size, channels), (n_windows,) and (size,)"
         )
-    if np.any(taper <= 0):
-        raise ValueError("Received: a taper with weights ≤ 0; expected strictly positive weights")
-    _, n_bins, size, n_channels = windows.shape
-    accumulator = np.complex128 if np.iscomplexobj(windows) else np.float64
-    total = np.zeros((n_bins, n_frames, n_channels), dtype=accumulator)
-    weight = np.zeros(n_frames, dtype=np.float64)
-    for window, start in zip(windows, starts):
-        first, last = max(int(start), 0), min(int(start) + size, n_frames)
+    _, n_bins, _, n_channels = windows.shape
+    dtype = windows.dtype if windows.dtype.kind in "fc" else np.float32
+    stitcher = Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=n_channels, taper=taper, dtype=dtype)
+    for index in np.argsort(starts, kind="stable"):
+        stitcher.add(windows[index], int(starts[index]))
+    return stitcher.result()
+
+
+class Stitcher:
+    """Incremental overlap-add: add window outputs one by one, read the stitched spectrogram once.
+
+    Holds only the result (not every window), so a separator can stitch each batch of model
+    outputs as it arrives. Frame ``f`` keeps the running taper-weighted mean
+    ``m += (x - m) * t / (c + t)`` of the windows added so far (``c``: their summed taper at
+    ``f``), which is exact where one window covers a frame (the factor is then exactly 1) and
+    needs no second pass to divide by the summed weights. Windows added in order of their
+    starts take a fast path: the frames no earlier window reached are copied, not blended.
+
+    Args:
+        n_bins: height of the windows.
+        n_frames: frames of the result.
+        n_channels: channels of the windows (last axis).
+        taper: (size,) strictly positive weights, e.g. from :func:`weights`.
+        dtype: dtype of the result and of the blending arithmetic (float32 for
+            magnitudes, complex64 for spectra).
+
+    Raises:
+        ValueError: for a taper with weights <= 0.
+    """
+
+    def __init__(self, *, n_bins: int, n_frames: int, n_channels: int, taper: np.ndarray, dtype: np.dtype | type = np.float32) -> None:
+        taper = np.asarray(taper, dtype=np.float64)
+        if taper.ndim != 1 or np.any(taper <= 0):
+            raise ValueError("Received: a taper with weights ≤ 0; expected strictly positive weights")
+        self.taper = taper
+        self.size = taper.shape[0]
+        self.n_frames = int(n_frames)
+        self.total = np.zeros((n_bins, self.n_frames, n_channels), dtype=dtype)
+        self.weight = np.zeros(self.n_frames, dtype=np.float64)
+        self._ordered = True  # every window so far started no earlier than the one before
+        self._last_start: int | None = None
+        self._reach = 0  # end of the frames reached so far (while ordered)
+        self._real = np.finfo(self.total.dtype).dtype  # float32 for complex64
+
+    def add(self, window: np.ndarray, start: int) -> None:
+        """Blend one window ``(bins, size, channels)`` whose first frame is ``start``."""
+        first, last = max(int(start), 0), min(int(start) + self.size, self.n_frames)
         if first >= last:
-            continue
-        part = taper[first - start : last - start]
-        total[:, first:last, :] += window[:, first - start : last - start, :] * part[:, np.newaxis]
-        weight[first:last] += part
-    if np.any(weight <= 0):
-        missing = int(np.flatnonzero(weight <= 0)[0])
-        raise ValueError(
-            f"Received: windows that leave frame {missing} of {n_frames} uncovered; "
-            "plan the starts with plan(n_frames, size=..., step=...)"
-        )
-    total /= weight[np.newaxis, :, np.newaxis]
-    return total.astype(windows.dtype if windows.dtype.kind in "fc" else np.float32)
+            return
+        part = self.taper[first - start : last - start]
+        source = window[:, first - start : last - start, :]
+        target = self.total[:, first:last, :]
+        if self._last_start is not None and start < self._last_start:
+            self._ordered = False  # from now on every window is blended over its whole range
+        self._last_start = start
+        if self._ordered:
+            # Earlier windows started no later, so they reached exactly [first, _reach):
+            # blend that part, copy the rest (its factor would be exactly 1).
+            n = max(0, min(self._reach, last) - first)
+            if n:
+                factor = (part[:n] / (self.weight[first : first + n] + part[:n])).astype(self._real)
+                blended = target[:, :n]
+                blended += (source[:, :n] - blended) * factor[:, np.newaxis]
+            target[:, n:] = source[:, n:]
+            self._reach = max(self._reach, last)
+        else:
+            factor = (part / (self.weight[first:last] + part)).astype(self._real)
+            target += (source - target) * factor[:, np.newaxis]
+        self.weight[first:last] += part
+
+    def result(self) -> np.ndarray:
+        """The stitched ``(bins, n_frames, channels)`` array (not a copy).
+
+        Raises:
+            ValueError: when a frame is covered by no window.
+        """
+        if np.any(self.weight <= 0):
+            missing = int(np.flatnonzero(self.weight <= 0)[0])
+            raise ValueError(
+                f"Received: windows that leave frame {missing} of {self.n_frames} uncovered; "
+                "plan the starts with plan(n_frames, size=..., step=...)"
+            )
+        return self.total
