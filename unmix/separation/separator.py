@@ -30,10 +30,10 @@ import numpy as np
 from unmix.dsp.stft import StftOptions, istft, stft
 from unmix.errors import AudioError, ConfigurationError, ModelError
 from unmix.separation import blocks
+from unmix.separation.model import Predict, keras_predict, load_model
 
 logger = logging.getLogger(__name__)
 
-Predict = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[float, float], None]
 STEMS = ("vocals", "instrumental")
 
@@ -91,7 +91,7 @@ class Separator:
         if not isinstance(sample_rate, int) or sample_rate <= 0:
             raise ConfigurationError(f"sample_rate must be a positive integer (Hz), received {sample_rate!r}")
         self.model = predict if hasattr(predict, "predict_on_batch") else None
-        self._predict: Predict = _keras_predict(predict) if self.model is not None else predict
+        self._predict: Predict = keras_predict(predict) if self.model is not None else predict
         self.transformer = transformer
         self.stft_options = stft_options
         self.sample_rate = sample_rate
@@ -339,57 +339,6 @@ def channel_groups(n_input: int, n_model: int) -> list[tuple[int, ...]]:
         members = list(range(first, min(first + n_model, n_input)))
         groups.append(tuple(members[i % len(members)] for i in range(n_model)))
     return groups
-
-
-def load_model(weights: str | Path | None, config: Any, *, input_shape: tuple[int, ...], output: str) -> Any:
-    """Build the configured model (or load a ``.keras`` file) and load the weights; only the last output is kept.
-
-    Raises:
-        ModelError: a missing weights file, an unknown suffix, or weights that do not fit.
-    """
-    import keras
-
-    from unmix.models.registry import build_model, prediction_model
-
-    model_section = config.training.model
-    if weights is not None:
-        weights = Path(weights)
-        if not weights.is_file():
-            raise ModelError(f"weights file not found: {weights}")
-    try:
-        if weights is not None and weights.suffix == ".keras":
-            model = keras.saving.load_model(weights, compile=False, safe_mode=True)
-        else:
-            model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output)
-            if weights is not None:
-                if not weights.name.endswith(".h5"):
-                    raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
-                model.load_weights(weights)
-    except (ValueError, OSError, KeyError, TypeError) as error:
-        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {first}; check that --configuration matches the weights") from None
-    return prediction_model(model)
-
-
-def _keras_predict(model: Any) -> Predict:
-    """The model's forward pass as one graph for every batch size (traced once, never retraced)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return lambda x: np.asarray(model.predict_on_batch(x))
-    import tensorflow as tf
-
-    signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]
-
-    def forward(x: Any) -> Any:
-        return model(x, training=False)
-
-    graph = tf.function(forward, input_signature=signature, autograph=False)
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        return np.asarray(graph(x))
-
-    return predict
 
 
 def _stats_file(path: Path) -> Any:
