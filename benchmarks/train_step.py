@@ -103,24 +103,10 @@ def pipeline_for(config, folder: Path, *, seconds: float):
 
 
 def compiled_model(config, input_shape: tuple[int, ...], output: str):
-    """The model as the trainer builds and compiles it (default strategy)."""
-    from unmix.models.registry import build_model
-    from unmix.training.losses import get_loss
-    from unmix.training.metrics import get_metric
-    from unmix.training.optimizers import build_optimizer
+    """The model exactly as the trainer builds and compiles it (default strategy)."""
+    from unmix.training.trainer import compiled_model as build
 
-    training = config.training
-    model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output)
-    n_outputs = len(model.outputs)
-    loss = get_loss(training.loss_function)
-    metrics = [get_metric(name) for name in training.metrics]
-    model.compile(
-        optimizer=build_optimizer(training.optimizer),
-        loss=[loss] * n_outputs if n_outputs > 1 else loss,
-        metrics=[[]] * (n_outputs - 1) + [metrics] if n_outputs > 1 else metrics,
-        jit_compile=training.jit_compile,
-    )
-    return model
+    return build(config.training, input_shape=tuple(input_shape), output=output)
 
 
 def timed(function, *, repeats: int, budget_s: float) -> list[float]:

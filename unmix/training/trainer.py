@@ -21,6 +21,7 @@ from unmix.callbacks.accuracy import accuracy_callback
 from unmix.callbacks.final_model import save_final_model
 from unmix.callbacks.plots import SpectrogramPlot, plot_model_diagram
 from unmix.config import Config
+from unmix.config.schema import TrainingOptions
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, TrainingError
@@ -61,6 +62,21 @@ class RepeatTargets(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.dataset.on_epoch_end()
+
+
+def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str) -> keras.Model:
+    """Build the configured model and compile it with its loss (on every output), metrics and optimizer."""
+    model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output)
+    n_outputs = len(model.outputs)
+    loss = get_loss(training.loss_function)
+    metrics = [get_metric(name) for name in training.metrics]
+    model.compile(
+        optimizer=build_optimizer(training.optimizer),
+        loss=[loss] * n_outputs if n_outputs > 1 else loss,
+        metrics=[[]] * (n_outputs - 1) + [metrics] if n_outputs > 1 else metrics,  # metrics on the final output
+        jit_compile=training.jit_compile,
+    )
+    return model
 
 
 def train(config: Config, *, working_directory: Path, resume: Path | None = None, initial_weights: Path | None = None, prepare_only: bool = False) -> RunFolder | None:
@@ -109,21 +125,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     stats = _zmuv_stats(transformer, prepared, run, stft=stft, n_channels=config.collection.n_channels)
     datasets = _datasets(config, prepared, transformer, stft=stft, packs_mix=packs_mix, stats=stats)
     with strategy.scope():
-        model = build_model(
-            training.model.name,
-            training.model.options,
-            input_shape=transformer.input_shape(config.collection.n_channels),
-            output=transformer.output_kind,
-        )
+        model = compiled_model(training, input_shape=transformer.input_shape(config.collection.n_channels), output=transformer.output_kind)
         n_outputs = len(model.outputs)
-        loss = get_loss(training.loss_function)
-        metrics = [get_metric(name) for name in training.metrics]
-        model.compile(
-            optimizer=build_optimizer(training.optimizer),
-            loss=[loss] * n_outputs if n_outputs > 1 else loss,
-            metrics=[[]] * (n_outputs - 1) + [metrics] if n_outputs > 1 else metrics,
-            jit_compile=training.jit_compile,
-        )
     adapt_to_strategy(model, strategy)
     logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, transformer.input_shape(config.collection.n_channels))
     if initial_weights is not None:
