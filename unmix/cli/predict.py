@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--stems", default="vocals,instrumental", help="comma-separated stems to write (default: %(default)s)")
     compute = parser.add_argument_group("computation")
     compute.add_argument("--batch_size", type=int, help="windows per model call (default: the configuration's batch size × 4)")
-    compute.add_argument("--overlap", type=float, help="fraction of a window shared with the next, 0 ≤ x < 1 (default: 0.5)")
+    compute.add_argument("--overlap", type=float, help="fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)")
     compute.add_argument("--wiener", type=int, metavar="ITERATIONS", help="multichannel Wiener post-filter iterations (0 soft masks; default off)")
     compute.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is visible")
     add_logging_flags(parser)
