@@ -1,0 +1,55 @@
+"""The shipped default model: it loads, separates a real clip better than the mixture, and predict.py uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unmix.default_model import DEFAULT_MODEL, default_model_folder
+
+
+def test_the_default_model_ships_with_its_run_files():
+    folder = default_model_folder()
+    for name in ("configuration.jsonc", "environment.json", "results.csv", "MODEL_CARD.md"):
+        assert (folder / name).is_file(), name
+    assert list(folder.glob("accuracy_*.csv"))
+    best = json.loads((folder / "weights" / "best.json").read_text())
+    weights = folder / "weights" / best["file"]
+    assert weights.is_file() and weights.stat().st_size < 50 * 2**20
+
+
+@pytest.mark.slow
+def test_default_model_beats_the_mixture_floor_on_the_stempeg_clip():
+    """A real check: vocals SDR (museval v4 median) clearly above the unprocessed mixture's."""
+    from unmix.evaluation.metrics import score_museval
+    from unmix.quickstart import example_song
+    from unmix.separation.separator import Separator
+
+    _, vocals, instrumental, rate = example_song()
+    mix = vocals + instrumental
+    estimates = Separator.from_run_folder(DEFAULT_MODEL).separate(mix, rate)
+    assert estimates["vocals"].shape == mix.shape
+    np.testing.assert_allclose(estimates["vocals"] + estimates["instrumental"], mix, atol=1e-5)
+    references = {"vocals": vocals, "instrumental": instrumental}
+    model = score_museval(references, estimates, sample_rate=rate).medians()
+    floor = score_museval(references, {"vocals": mix, "instrumental": mix}, sample_rate=rate).medians()
+    # Measured 2026-11-27: vocals -0.92 dB against a floor of -6.23 dB. (The instrumental,
+    # 5.96 dB, is 0.27 dB under its floor on this quiet-vocals clip: see the model card.)
+    assert model["vocals"]["SDR"] > floor["vocals"]["SDR"] + 3.0
+
+
+def test_predict_without_a_model_argument_uses_the_default_model(tmp_path, tone, capsys, caplog):
+    import soundfile
+
+    from unmix.cli.predict import main
+
+    song = tmp_path / "x.wav"
+    soundfile.write(song, tone(frequency_hz=440, duration_s=1.0, sample_rate=22050).T, 22050)
+    assert main(["--song", str(song), "--output", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "built-in default model" in captured.err
+    vocals, rate = soundfile.read(tmp_path / "out" / "x" / "vocals.wav", always_2d=True)
+    assert rate == 22050 and vocals.shape == (22050, 2)
