@@ -178,7 +178,8 @@ def main() -> None:
     for m, mb in rss.items():
         print(f"{model}: peak RSS {m:g} min: {mb:.0f} MB")
     print(f"end-to-end real-time factor: {factors[0]:.1f}x")
-    print(f"peak RSS {max(rss):g} min: {rss[max(rss)]:.0f} MB")
+    if rss:  # `--rss_minutes` with no value skips the memory test
+        print(f"peak RSS {max(rss):g} min: {rss[max(rss)]:.0f} MB")
 
 
 if __name__ == "__main__":
