@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -41,3 +42,16 @@ def make_tone(
 @pytest.fixture
 def tone():
     return make_tone
+
+
+@pytest.fixture(autouse=True)
+def _restore_unmix_logger():
+    """A CLI's main() installs handlers on the unmix logger; every test starts with the same logger."""
+    logger = logging.getLogger("unmix")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    for handler in [h for h in logger.handlers if h not in saved[0]]:
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(saved[1])
+    logger.propagate = saved[2]

@@ -50,8 +50,8 @@ def test_quickstart_separates_the_stempeg_clip_and_scores_it(tmp_path, tiny_run,
     assert "x real time" in out
 
 
-def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
-    """A second run of scripts/install.sh (what quickstart.sh calls first) installs nothing."""
+def _checkout_with_fake_python(tmp_path: Path, script: str) -> Path:
+    """What install.sh reads, plus a .venv whose python is a shell script that reports being called."""
     copy = tmp_path / "checkout"
     (copy / "scripts").mkdir(parents=True)
     for name in ("requirements.txt", "pyproject.toml"):
@@ -59,8 +59,14 @@ def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
     shutil.copy(REPOSITORY / "scripts" / "install.sh", copy / "scripts" / "install.sh")
     (copy / ".venv" / "bin").mkdir(parents=True)
     fake_python = copy / ".venv" / "bin" / "python"
-    fake_python.write_text("#!/bin/sh\necho pip-was-called >&2\nexit 1\n")
+    fake_python.write_text(script)
     fake_python.chmod(0o755)
+    return copy
+
+
+def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
+    """A second run of scripts/install.sh (what quickstart.sh calls first) installs nothing."""
+    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho pip-was-called >&2\nexit 1\n")
     digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
     (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
     started = time.perf_counter()
@@ -71,15 +77,7 @@ def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
 
 
 def test_install_script_installs_when_requirements_change(tmp_path):
-    copy = tmp_path / "checkout"
-    (copy / "scripts").mkdir(parents=True)
-    for name in ("requirements.txt", "pyproject.toml"):
-        shutil.copy(REPOSITORY / name, copy / name)
-    shutil.copy(REPOSITORY / "scripts" / "install.sh", copy / "scripts" / "install.sh")
-    (copy / ".venv" / "bin").mkdir(parents=True)
-    fake_python = copy / ".venv" / "bin" / "python"
-    fake_python.write_text("#!/bin/sh\necho pip-was-called \"$@\" >&2\nexit 0\n")
-    fake_python.chmod(0o755)
+    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho pip-was-called \"$@\" >&2\nexit 0\n")
     (copy / ".venv" / ".unmix-requirements").write_text("stale\n")
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

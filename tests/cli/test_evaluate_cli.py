@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -28,14 +27,7 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
         monkeypatch.delenv(name)
     monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-    logger = logging.getLogger("unmix")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
-    yield
-    for handler in [h for h in logger.handlers if h not in saved[0]]:
-        logger.removeHandler(handler)
-        handler.close()
-    logger.setLevel(saved[1])
-    logger.propagate = saved[2]
+    yield  # the unmix logger is restored by tests/conftest.py
 
 
 def write_configuration(path: Path, collection: Path | str, **collection_options) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -42,20 +41,13 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No UNMIX_* variables, no project-root .env, and the unmix logger restored after main()."""
+    """No UNMIX_* variables and no project-root or working-directory .env."""
     for name in [k for k in os.environ if k.startswith("UNMIX_")]:
         monkeypatch.delenv(name)
     monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # the working directory's .env is read too
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))  # --cpu writes it
-    logger = logging.getLogger("unmix")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
-    yield
-    for handler in [h for h in logger.handlers if h not in saved[0]]:
-        logger.removeHandler(handler)
-        handler.close()
-    logger.setLevel(saved[1])
-    logger.propagate = saved[2]
+    yield  # the unmix logger is restored by tests/conftest.py
 
 
 def error_line(text: str, prog: str = "predict.py") -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +43,3 @@ def write_configuration(path: Path, *, base: str = "mini/hourglass.jsonc", **tra
 @pytest.fixture
 def collection(tmp_path: Path) -> Path:
     return write_collection(tmp_path / "collection")
-
-
-@pytest.fixture(autouse=True)
-def _restore_unmix_logger():
-    """cli.main installs handlers on the unmix logger; give the next test a clean one."""
-    logger = logging.getLogger("unmix")
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-    logger.propagate, logger.level = propagate, level
