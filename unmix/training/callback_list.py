@@ -13,6 +13,7 @@ from typing import Any
 
 import keras
 
+from unmix.callbacks.backup import AtomicBackupAndRestore
 from unmix.callbacks.checkpoint import BestCheckpoint
 from unmix.callbacks.epoch_summary import EpochSummary, LearningRateLogger
 from unmix.callbacks.plots import LossPlot
@@ -76,7 +77,7 @@ def build_callbacks(
         )
     if csv := _section(callbacks, "csv_logger"):
         result.append(keras.callbacks.CSVLogger(str(run_folder.path / csv.get("file", "results.csv")), separator=csv.get("separator", ";"), append=True))
-    result.append(keras.callbacks.BackupAndRestore(backup_dir=str(run_folder.backup), save_freq="epoch", delete_checkpoint=False))
+    result.append(AtomicBackupAndRestore(backup_dir=str(run_folder.backup), save_freq="epoch", delete_checkpoint=False))
     if board := _section(callbacks, "tensorboard"):
         result.append(
             keras.callbacks.TensorBoard(
