@@ -81,6 +81,34 @@ def test_a_child_may_replace_an_object_with_a_scalar_and_back() -> None:
     assert origins == {"a": Path("child.jsonc"), "c": Path("child.jsonc"), "c.d": Path("child.jsonc")}
 
 
+def test_a_child_naming_another_model_drops_the_parents_model_options() -> None:
+    parent = {"training": {"model": {"name": "rnn", "options": {"hidden_size": 128, "layers": 2}}}}
+    child = {"training": {"model": {"name": "unet", "options": {"filters": [8, 16]}}}}
+    origins = {"training.model.options.hidden_size": Path("parent.jsonc")}
+    merged = deep_merge(parent, child, origins, source=Path("child.jsonc"))
+    assert merged["training"]["model"] == {"name": "unet", "options": {"filters": [8, 16]}}
+    assert "training.model.options.hidden_size" not in origins
+
+
+def test_a_child_naming_another_model_without_options_gets_its_defaults() -> None:
+    parent = {"training": {"model": {"name": "rnn", "options": {"hidden_size": 128}}}}
+    merged = deep_merge(parent, {"training": {"model": {"name": "unet"}}}, {}, source=Path("child.jsonc"))
+    assert merged["training"]["model"] == {"name": "unet"}
+
+
+def test_a_child_keeping_the_model_merges_its_options_key_by_key() -> None:
+    parent = {"training": {"model": {"name": "rnn", "options": {"hidden_size": 128, "layers": 2}}}}
+    for child_model in ({"name": "rnn", "options": {"layers": 3}}, {"options": {"layers": 3}}):
+        merged = deep_merge(parent, {"training": {"model": child_model}}, {}, source=Path("child.jsonc"))
+        assert merged["training"]["model"] == {"name": "rnn", "options": {"hidden_size": 128, "layers": 3}}
+
+
+def test_optimizer_settings_still_merge_when_the_optimizer_changes() -> None:
+    parent = {"training": {"optimizer": {"name": "adam", "lr": 0.001, "clipnorm": 1.0}}}
+    merged = deep_merge(parent, {"training": {"optimizer": {"name": "sgd"}}}, {}, source=Path("child.jsonc"))
+    assert merged["training"]["optimizer"] == {"name": "sgd", "lr": 0.001, "clipnorm": 1.0}
+
+
 def test_merge_does_not_modify_its_inputs() -> None:
     parent = {"training": {"optimizer": {"lr": 1}}}
     child = {"training": {"optimizer": {"name": "sgd"}}}

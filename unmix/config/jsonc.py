@@ -149,11 +149,25 @@ def deep_merge(parent: dict[str, Any], child: dict[str, Any], origins: dict[str,
     for key, value in child.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            _drop_options_of_another_model(dotted, merged[key], value, origins)
             merged[key] = deep_merge(merged[key], value, origins, source=source, prefix=dotted + ".")
         else:
             merged[key] = copy.deepcopy(value)
             _record_origins(value, dotted, source, origins)
     return merged
+
+
+# Objects whose "options" belong to the object's "name": a child that names another model
+# starts from that model's defaults instead of inheriting options the new model does not have.
+OPTIONS_FOLLOW_NAME = ("training.model",)
+
+
+def _drop_options_of_another_model(dotted: str, parent: dict[str, Any], child: dict[str, Any], origins: dict[str, Path]) -> None:
+    if dotted not in OPTIONS_FOLLOW_NAME or "name" not in child or child["name"] == parent.get("name"):
+        return
+    parent.pop("options", None)
+    for stale in [k for k in origins if k.startswith(dotted + ".options")]:
+        del origins[stale]
 
 
 def _record_origins(value: Any, dotted: str, source: Path, origins: dict[str, Path]) -> None:
