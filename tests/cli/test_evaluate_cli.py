@@ -116,7 +116,8 @@ def test_missing_run_folder_is_a_usage_error(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv",
     [[], ["--run_folder", "r", "--configuration", "c"], ["--configuration", "c", "--collection", "d", "--songs", "all"],
-     ["--configuration", "c", "--oracle", "wiener"]],
+     ["--configuration", "c", "--oracle", "wiener"], ["--configuration", "c", "--oracle", "irm", "--weights", "w.h5"],
+     ["--run_folder", "r", "--oracle", "irm", "--weights", "w.h5"]],
 )  # fmt: skip
 def test_parser_errors_exit_2(argv):
     with pytest.raises(SystemExit) as caught:
@@ -163,6 +164,16 @@ def test_a_run_folder_with_a_tiny_model_scores_its_test_song(tiny, tmp_path, cap
     with (run / "accuracy_tiny.csv").open() as handle:
         (row,) = list(csv.DictReader(handle, delimiter=";"))
     assert row["epoch"] == "3" and row["type"] == "test"
+
+    # An earlier checkpoint, by name inside weights/: its epoch goes into a second accuracy row.
+    model.save_weights(run / "weights" / "callback_weights_01.weights.h5")
+    argv = ["--run_folder", str(run), "--metric", "global", "--workingdir", str(tmp_path), "--quiet"]
+    assert evaluate.main([*argv, "--weights", "callback_weights_01.weights.h5"]) == EXIT_OK
+    with (run / "accuracy_tiny.csv").open() as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle, delimiter=";")] == ["3", "1"]
+    capsys.readouterr()
+    assert evaluate.main([*argv, "--weights", "callback_weights_09.weights.h5"]) == EXIT_USAGE
+    assert "--weights: no file callback_weights_09.weights.h5" in capsys.readouterr().err
 
 
 @pytest.mark.shared_data

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what = parser.add_argument_group("what to score")
     what.add_argument("--run_folder", help="a training run: its configuration, split and best weights")
+    what.add_argument("--weights", metavar="FILE",
+                      help="with --run_folder: score this checkpoint (a path, or a file name in the run's weights/) "
+                      "instead of the best one")
     what.add_argument("--configuration", help="a .jsonc configuration, for --oracle without a run")
     what.add_argument("--oracle", type=str.lower, choices=ORACLE_CHOICES,
                       help="score an oracle instead of the model: irm (ceiling), ibm, mixture (floor)")
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if bool(args.run_folder) == bool(args.configuration):
         parser.error("give --run_folder (a trained run) or --configuration (with --oracle), not both")
+    if args.weights and (not args.run_folder or args.oracle):
+        parser.error("--weights picks a checkpoint of --run_folder; it needs --run_folder and no --oracle")
     if args.collection and args.songs:
         parser.error("--songs picks songs of the configured collection; with --collection every song is scored")
     if args.cpu:
@@ -155,9 +160,17 @@ def _estimator(args: argparse.Namespace, config, run):
         return oracle, oracle.label, 0
     from unmix.separation.separator import Separator
 
-    weights = run.best_weights()
-    separator = Separator.from_run_folder(run.path)
+    weights = _checkpoint(args.weights, run) if args.weights else run.best_weights()
+    separator = Separator.from_run_folder(run.path, weights=weights)
     return separator.separate, "model", _weights_epoch(weights)
+
+
+def _checkpoint(name: str, run) -> Path:
+    """``--weights`` as given, else the file of that name in the run's ``weights/``."""
+    for candidate in (Path(name), run.weights / name):
+        if candidate.is_file():
+            return candidate
+    raise ConfigurationError(f"--weights: no file {name} (nor {run.weights / name}): give a .weights.h5 checkpoint of this run")
 
 
 def _weights_epoch(weights: Path) -> int:

@@ -107,11 +107,12 @@ class Separator:
 
     # === Construction ===
     @classmethod
-    def from_run_folder(cls, path: str | Path, **overrides: Any) -> "Separator":
+    def from_run_folder(cls, path: str | Path, *, weights: str | Path | None = None, **overrides: Any) -> "Separator":
         """Load a training run: its resolved configuration and its best weights.
 
         Args:
             path: the run folder.
+            weights: a checkpoint to load instead of the best one (e.g. to score an earlier epoch).
             **overrides: ``sample_rate``, ``batch_size``, ``overlap``, ``wiener_iterations``,
                 ``block_seconds``, ``workers``, ``stats`` (see the class).
 
@@ -124,7 +125,7 @@ class Separator:
 
         folder = RunFolder.open(path)
         config = load_resolved(folder.configuration)
-        weights = folder.best_weights()
+        weights = Path(weights) if weights is not None else folder.best_weights()
         overrides.setdefault("stats", _stats_file(folder.zmuv_stats))
         logger.info("model: %s (weights %s)", config.training.model.name, weights.name)
         return cls.from_config(weights, config, **overrides)
