@@ -48,3 +48,16 @@ def test_mini_configuration_builds_for_its_window(name: str) -> None:
     model = build_model(name, resolved["training"]["model"]["options"], input_shape=shape)
     x = np.ones((1, *shape), dtype=np.float32)
     assert keras.ops.convert_to_numpy(model(x)).shape == (1, *shape)
+
+
+SHIPPED = sorted(path.relative_to(CONFIGURATIONS).as_posix() for path in CONFIGURATIONS.rglob("*.jsonc"))
+
+
+@pytest.mark.parametrize("relative", SHIPPED)
+def test_every_shipped_configuration_loads_with_valid_model_options(relative: str, tmp_path: Path) -> None:
+    """The whole chain, through the real loader: a child that switches models must not inherit stale options."""
+    from unmix.config import load, thaw
+
+    config = load(CONFIGURATIONS / relative, environ={"UNMIX_COLLECTION_DIR": str(tmp_path)})
+    model = config.training.model
+    options_from_mapping(options_class(model.name), thaw(model.options))
