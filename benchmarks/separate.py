@@ -78,7 +78,7 @@ def load(model: str, kind: str):
 def network_only(separator, n_seconds: float) -> float:
     """Seconds the model alone needs for the windows of ``n_seconds`` of stereo audio."""
     from unmix.separation import overlap_add
-    from unmix.separation.separator import channel_groups
+    from unmix.separation.arrays import channel_groups
 
     hop = separator.stft_options.hop_length
     n_frames = 1 + int(n_seconds * separator.sample_rate) // hop

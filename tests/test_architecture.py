@@ -41,7 +41,9 @@ LAYERS = {
 ALLOWED_SIBLINGS = {("training", "callbacks")}
 # The modules STYLE marks "never" for TensorFlow/Keras, beyond whole never-TF packages.
 NEVER_TF_PACKAGES = {"errors", "log", "progress", "config", "audio", "dsp", "data", "runfolder", "default_model"}
-NEVER_TF_MODULES = {"unmix", "unmix.separation.overlap_add", "unmix.evaluation.metrics"}
+NEVER_TF_MODULES = {
+    "unmix", "unmix.separation.overlap_add", "unmix.separation.arrays", "unmix.evaluation.metrics", "unmix.evaluation.track_scores",
+}
 TF_ALLOWED_IN_PIPELINE = {"unmix.pipeline.generator"}
 # Always present since issue 2; the others are checked when they exist.
 CORE = ["unmix", "unmix.errors", "unmix.log", "unmix.config", "unmix.runfolder", "unmix.cli.train", "unmix.cli.predict"]

@@ -9,14 +9,7 @@ import numpy as np
 import pytest
 
 from unmix.errors import ConfigurationError, DataError
-from unmix.evaluation.metrics import (
-    TrackScores,
-    aggregate,
-    score,
-    score_global,
-    score_mir_eval,
-    score_museval,
-)
+from unmix.evaluation.metrics import score, score_global, score_mir_eval, score_museval
 
 SAMPLE_RATE = 8000
 
@@ -187,31 +180,6 @@ def test_dispatcher_is_case_insensitive_and_rejects_unknown(signals):
     assert score(references, estimates, sample_rate=SAMPLE_RATE, metric="GLOBAL").metric == "global"
     with pytest.raises(ConfigurationError, match=r"^metric: unknown metric 'mireval'; known: museval, mir_eval, global; did you mean 'mir_eval'\?$"):
         score(references, estimates, sample_rate=SAMPLE_RATE, metric="mireval")
-
-
-def _scores(values: dict[str, list[float]]) -> TrackScores:
-    frames = {source: {"SDR": np.array(v, dtype=np.float64)} for source, v in values.items()}
-    nan = {source: int(np.isnan(v).sum()) for source, v in values.items()}
-    return TrackScores("museval", frames, len(next(iter(values.values()))), nan, 1.0, 1.0)
-
-
-def test_aggregate_median_and_mean_of_track_medians_skipping_nan_tracks():
-    tracks = [
-        _scores({"vocals": [1.0, 2.0, 9.0]}),  # median 2
-        _scores({"vocals": [4.0, np.nan, 6.0]}),  # median 5
-        _scores({"vocals": [np.nan, np.nan, np.nan]}),  # NaN track
-        _scores({"vocals": [8.0, 8.0, 8.0]}),  # median 8
-    ]
-    result = aggregate(tracks)["vocals"]["SDR"]
-    assert result == {"median": 5.0, "mean": 5.0, "n_tracks": 3, "n_nan_tracks": 1}
-
-
-def test_aggregate_rejects_empty_and_mixed_metrics():
-    with pytest.raises(DataError, match="no track scores"):
-        aggregate([])
-    other = TrackScores("global", {"vocals": {"SDR": np.array([1.0])}}, 1, {"vocals": 0}, 1.0, 1.0)
-    with pytest.raises(DataError, match=r"metrics \['global', 'museval'\]"):
-        aggregate([_scores({"vocals": [1.0]}), other])
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from unmix.errors import DataError
-from unmix.evaluation.metrics import TrackScores, aggregate
+from unmix.evaluation.track_scores import TrackScores, aggregate
 from unmix.evaluation.scores_io import (
     ACCURACY_COLUMNS,
     median_table,

@@ -11,7 +11,7 @@ from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
 from unmix.errors import AudioError, ConfigurationError, ModelError
 from unmix.pipeline.transformers import get_transformer
-from unmix.separation.separator import Separator, channel_groups
+from unmix.separation.separator import Separator
 
 MODEL_RATE = 8000
 STFT = StftOptions(n_fft=256, hop_length=64)
@@ -118,14 +118,6 @@ def test_mono_input_into_a_stereo_model_is_duplicated(rng):
     mono = make_separator(soft).separate(audio, MODEL_RATE)
     stereo = make_separator(soft).separate(np.concatenate([audio, audio]), MODEL_RATE)
     np.testing.assert_allclose(mono["vocals"][0], stereo["vocals"][0], atol=1e-6)
-
-
-def test_channel_groups():
-    assert channel_groups(2, 2) == [(0, 1)]
-    assert channel_groups(1, 2) == [(0, 0)]
-    assert channel_groups(6, 2) == [(0, 1), (2, 3), (4, 5)]
-    assert channel_groups(3, 2) == [(0, 1), (2, 2)]
-    assert channel_groups(2, 1) == [(0,), (1,)]
 
 
 def test_silence_in_silence_out_even_when_the_model_returns_nan():

@@ -31,7 +31,7 @@ import numpy as np
 from unmix.data.cache import CachedSong, read_stems
 from unmix.progress import count_bar
 from unmix.errors import DataError
-from unmix.evaluation import metrics, scores_io
+from unmix.evaluation import metrics, scores_io, track_scores
 from unmix.evaluation.oracles import Oracle
 from unmix.evaluation.plots import sdr_box_plot
 
@@ -61,13 +61,13 @@ class EvaluationResult:
     """
 
     metric: str
-    tracks: tuple[tuple[str, metrics.TrackScores], ...]
+    tracks: tuple[tuple[str, track_scores.TrackScores], ...]
     failed: tuple[tuple[str, str], ...] = ()
     separation_s: float = 0.0
     scoring_s: float = 0.0
 
     def aggregated(self) -> dict[str, dict[str, dict[str, float]]]:
-        """`metrics.aggregate` of the tracks: median and mean over tracks of track medians.
+        """`track_scores.aggregate` of the tracks: median and mean over tracks of track medians.
 
         Raises:
             DataError: no song was scored.
@@ -76,7 +76,7 @@ class EvaluationResult:
 
     @functools.cached_property
     def _aggregate(self) -> dict[str, dict[str, dict[str, float]]]:
-        return metrics.aggregate([scores for _, scores in self.tracks])
+        return track_scores.aggregate([scores for _, scores in self.tracks])
 
     def medians(self) -> dict[str, dict[str, float]]:
         """`{source: {metric_name: median over tracks}}`, the published figure.
@@ -137,7 +137,7 @@ def evaluate_songs(
     metric = check_metric(metric)
     items = list(songs) if not isinstance(songs, Sequence) else songs
     bar = count_bar("scoring", len(items), unit="songs") if progress else None
-    tracks: list[tuple[str, metrics.TrackScores]] = []
+    tracks: list[tuple[str, track_scores.TrackScores]] = []
     failed: list[tuple[str, str]] = []
     names: set[str] = set()
     separation_s = scoring_s = 0.0
@@ -234,7 +234,7 @@ def format_table(result: EvaluationResult, *, title: str) -> list[str]:
     lines = [title]
     if result.tracks:
         aggregated = result.aggregated()
-        names = [n for n in metrics.METRIC_NAMES if any(n in aggregated[s] for s in SOURCES if s in aggregated)]
+        names = [n for n in track_scores.METRIC_NAMES if any(n in aggregated[s] for s in SOURCES if s in aggregated)]
         lines.append(f"{'median over songs':<20}" + "".join(f"{n:>9}" for n in names))
         for statistic in ("median", "mean"):
             for source in SOURCES:

@@ -6,100 +6,26 @@ seed's whole-track numbers for comparison with older runs; global SDR is the MDX
 challenge's filter-free measure, cheap enough for frequent checks. All three take
 float `(channels, samples)` arrays keyed by source name ("vocals", "instrumental")
 and never import TensorFlow. museval and mir_eval are imported when first used,
-because museval pulls in pandas and musdb.
+because museval pulls in pandas and musdb. The scorers return `TrackScores`, which
+lives with its aggregation in `track_scores`.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 
 from unmix.errors import ConfigurationError, DataError, unknown_name
+from unmix.evaluation.track_scores import METRIC_NAMES, TrackScores
 
 log = logging.getLogger(__name__)
 
 METRICS = ("museval", "mir_eval", "global")
-METRIC_NAMES = ("SDR", "SIR", "SAR", "ISR")
-# museval and MUSDB18 call the instrumental stem "accompaniment".
-MUSEVAL_NAMES = {"instrumental": "accompaniment"}
 # MDX challenge: keeps log10 finite for silent errors; negligible for real audio.
 GLOBAL_SDR_EPSILON = 1e-7
-
-
-@dataclass(frozen=True)
-class TrackScores:
-    """The scores of one track, per source and metric, window by window.
-
-    Attributes:
-        metric: "museval", "mir_eval" or "global".
-        frames: `{source: {metric_name: float64 array of shape (n_windows,)}}`;
-            metric names are "SDR", "SIR", "SAR" and "ISR" (mir_eval has no ISR,
-            global has SDR only). NaN marks a window without score: a silent
-            reference or estimate, or an infinite ratio, which museval's
-            `TrackStore` also writes as NaN.
-        n_windows: windows per source (1 for the whole-track metrics).
-        n_nan_windows: `{source: windows whose SDR is NaN}`.
-        window_s: window length in seconds (the track length for whole-track
-            metrics; NaN when the sample rate was not given).
-        hop_s: hop between windows in seconds.
-    """
-
-    metric: str
-    frames: dict[str, dict[str, np.ndarray]]
-    n_windows: int
-    n_nan_windows: dict[str, int]
-    window_s: float
-    hop_s: float
-
-    def medians(self) -> dict[str, dict[str, float]]:
-        """Median over windows, NaN windows skipped (museval's `np.nanmedian`).
-
-        Returns:
-            `{source: {metric_name: float}}`; NaN where every window is NaN.
-        """
-        return {
-            source: {name: _nanmedian(values) for name, values in metrics.items()}
-            for source, metrics in self.frames.items()
-        }
-
-    def to_museval_json(self, track_name: str) -> dict:
-        """The scores in museval's per-track JSON layout (`museval.TrackStore.scores`).
-
-        Values are quantised to 5 decimals as museval does; "instrumental" becomes
-        "accompaniment"; a metric this score lacks (ISR of mir_eval) is NaN, so
-        `museval.aggregate.json2df` can read every file.
-
-        Args:
-            track_name: the track; museval keeps it out of the JSON (the file name
-                carries it), so it only names the track in the log.
-
-        Returns:
-            `{"targets": [{"name", "frames": [{"time", "duration", "metrics"}]}],
-            "museval_version"}`, ready for `json.dump(..., allow_nan=True)`.
-        """
-        targets = []
-        for source, metrics in self.frames.items():
-            frames = [
-                {
-                    "time": index * self.hop_s,
-                    "duration": self.window_s,
-                    "metrics": {
-                        name: _quantize(metrics[name][index]) if name in metrics else float("nan")
-                        for name in METRIC_NAMES
-                    },
-                }
-                for index in range(self.n_windows)
-            ]
-            targets.append({"name": MUSEVAL_NAMES.get(source, source), "frames": frames})
-        if any(self.n_nan_windows.values()):
-            log.info("%s: windows without score written as NaN: %s", track_name, self.n_nan_windows)
-        return {"targets": targets, "museval_version": importlib.metadata.version("museval")}
 
 
 def score_museval(
@@ -281,42 +207,6 @@ def score(
     return _SCORERS[check_metric(metric)](references, estimates, sample_rate=sample_rate)
 
 
-def aggregate(tracks: Sequence[TrackScores]) -> dict[str, dict[str, dict[str, float]]]:
-    """Median (the published figure) and mean over tracks of the per-track medians.
-
-    Tracks whose median is NaN (every window silent) are left out and counted.
-
-    Args:
-        tracks: scores of one metric for several tracks.
-
-    Returns:
-        `{source: {metric_name: {"median", "mean", "n_tracks", "n_nan_tracks"}}}`,
-        where `n_tracks` counts the tracks that entered median and mean.
-
-    Raises:
-        DataError: no tracks, or tracks scored with different metrics.
-    """
-    if not tracks:
-        raise DataError("aggregate: Received: no track scores; score at least one track first.")
-    kinds = sorted({track.metric for track in tracks})
-    if len(kinds) > 1:
-        raise DataError(f"aggregate: Received: scores of metrics {kinds}; aggregate one metric at a time.")
-    medians = [track.medians() for track in tracks]
-    result: dict[str, dict[str, dict[str, float]]] = {}
-    for source, metrics in medians[0].items():
-        result[source] = {}
-        for name in metrics:
-            values = np.array([m.get(source, {}).get(name, np.nan) for m in medians], dtype=np.float64)
-            finite = values[~np.isnan(values)]
-            result[source][name] = {
-                "median": float(np.median(finite)) if finite.size else float("nan"),
-                "mean": float(np.mean(finite)) if finite.size else float("nan"),
-                "n_tracks": int(finite.size),
-                "n_nan_tracks": int(values.size - finite.size),
-            }
-    return result
-
-
 def _validate(references: Mapping[str, np.ndarray], estimates: Mapping[str, np.ndarray]) -> tuple[list[str], int]:
     """Check keys, types and shapes before any scorer sees the arrays.
 
@@ -383,15 +273,3 @@ def _whole_track(
 ) -> TrackScores:
     duration_s = n_samples / sample_rate if sample_rate else float("nan")
     return _track_scores(metric, names, values, window_s=duration_s, hop_s=duration_s, keep=keep)
-
-
-def _nanmedian(values: np.ndarray) -> float:
-    finite = values[~np.isnan(values)]
-    return float(np.median(finite)) if finite.size else float("nan")
-
-
-def _quantize(value: float) -> float:
-    # museval.TrackStore._q: 5 decimals, half-even on the exact binary value; inf -> NaN.
-    if not np.isfinite(value):
-        return float("nan")
-    return float(Decimal(float(value)).quantize(Decimal(".00001")))

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from unmix.evaluation.metrics import TrackScores
+from unmix.evaluation.track_scores import TrackScores
 
 SOURCES = ("vocals", "instrumental")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from unmix.errors import DataError
-from unmix.evaluation.metrics import METRIC_NAMES, TrackScores
+from unmix.evaluation.track_scores import METRIC_NAMES, TrackScores
 
 # Column prefix per source, in column order.
 SOURCE_PREFIXES = {"vocals": "voc", "instrumental": "inst"}
@@ -98,7 +98,7 @@ def write_museval_json(path: str | Path, track_scores: TrackScores, track_name: 
 
 
 def median_table(aggregated: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
-    """Pick the medians out of `metrics.aggregate`'s result for `write_accuracy_row`.
+    """Pick the medians out of `track_scores.aggregate`'s result for `write_accuracy_row`.
 
     Args:
         aggregated: `{source: {metric_name: {"median": float, ...}}}`.

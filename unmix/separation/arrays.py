@@ -1,0 +1,86 @@
+"""Array plumbing of the separator: input checks, channel groups, magnitudes, batches, the mask ratio.
+
+Pure NumPy helpers the ``Separator`` runs around its model, kept apart so that the class module
+holds only the model-facing logic and these stay testable (and importable) without Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from unmix.errors import AudioError
+
+
+def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
+    """The input of ``Separator.separate`` as float32 ``(channels, samples)``, checked before any work.
+
+    Args:
+        samples: audio ``(channels, samples)``, any numeric dtype.
+        sample_rate: its rate in Hz.
+
+    Returns:
+        ``samples`` as float32 (no copy when it already is).
+
+    Raises:
+        AudioError: for a sample rate that is not a positive integer, an array that is not 2-D
+            with at least one channel, or NaN/infinite samples.
+    """
+    if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or sample_rate <= 0:
+        raise AudioError(f"received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise AudioError(f"received audio of shape {samples.shape}; expected (channels, samples) with at least one channel")
+    samples = samples.astype(np.float32, copy=False)
+    if not np.isfinite(samples).all():
+        raise AudioError("received audio containing NaN or infinity; expected finite samples")
+    return samples
+
+
+def channel_groups(n_input: int, n_model: int) -> list[tuple[int, ...]]:
+    """Which input channels feed the model's channel slots, one tuple per model run.
+
+    Consecutive channels form a group; the last group is filled up by repeating its channels
+    (mono into a stereo model: ``(0, 0)``), and outputs of repeated channels are averaged.
+    """
+    groups = []
+    for first in range(0, n_input, n_model):
+        members = list(range(first, min(first + n_model, n_input)))
+        groups.append(tuple(members[i % len(members)] for i in range(n_model)))
+    return groups
+
+
+def mix_ratio(vocals_mag: np.ndarray, mix_mag: np.ndarray) -> np.ndarray:
+    """``vocals_mag / |mix|``, computed in place of ``vocals_mag`` (already in ``[0, |mix|]``); 0 where |mix| is 0."""
+    # |mix| = 0 only where vocals_mag = 0; the smallest subnormal leaves every other |mix| as it is.
+    tiny = np.float32(np.finfo(np.float32).smallest_subnormal)
+    return np.divide(vocals_mag, np.maximum(mix_mag, tiny), out=vocals_mag)
+
+
+def magnitude_channels_last(spec: np.ndarray, *, chunk: int = 64) -> np.ndarray:
+    """``|spec|`` as a ``(channels, bins, frames)`` view of a channels-last ``(bins, frames, channels)`` array.
+
+    Computed ``chunk`` frames at a time, so the transposition stays in the CPU cache (2-3x faster
+    than one full-size copy, and far faster than a ufunc writing across memory layouts).
+    """
+    n_channels, n_bins, n_frames = spec.shape
+    out = np.moveaxis(np.empty((n_bins, n_frames, n_channels), dtype=np.float32), -1, 0)
+    for start in range(0, n_frames, chunk):
+        out[:, :, start : start + chunk] = np.abs(spec[:, :, start : start + chunk])
+    return out
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """Batches of ``size`` items; the last two share their items evenly (38 + 38 runs faster than 64 + 12)."""
+    n = len(items)
+    full = max(0, -(-n // size) - 2) * size  # items in the batches before the last two
+    for start in range(0, full, size):
+        yield items[start : start + size]
+    rest = n - full
+    if rest > size:
+        yield items[full : full + (rest + 1) // 2]
+        full += (rest + 1) // 2
+    if full < n:
+        yield items[full:]
