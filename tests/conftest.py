@@ -55,3 +55,65 @@ def _restore_unmix_logger():
         handler.close()
     logger.setLevel(saved[1])
     logger.propagate = saved[2]
+
+
+@pytest.fixture
+def hermetic_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No UNMIX_* variable from the real environment and no developer .env (project root or working directory)."""
+    import unmix.config
+
+    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # load() reads the working directory's .env too
+
+
+def write_dummy_run(folder: Path, configuration: dict | Path, *, weights_file: str, seed: int | None = None, set_weights=None):
+    """A run folder as training leaves it, for the dummy model: resolved configuration and weights.
+
+    Args:
+        folder: the run folder to create.
+        configuration: a configuration document, or the path of a .jsonc file.
+        weights_file: the name of the weights file in ``weights/``.
+        seed: seeds the model's initial weights when given.
+        set_weights: called with the built model before it is saved (e.g. to fix its mask).
+
+    Returns:
+        ``(RunFolder, model)``.
+    """
+    import json
+
+    import keras
+
+    from unmix.config import load
+    from unmix.dsp.stft import StftOptions
+    from unmix.models.registry import build_model
+    from unmix.pipeline.transformers import get_transformer
+    from unmix.runfolder import RunFolder
+
+    source = configuration
+    if not isinstance(configuration, Path):
+        source = folder.parent / f"{folder.name}-source.jsonc"
+        source.write_text(json.dumps(configuration))
+    config = load(source, environ={})
+    run = RunFolder(folder)
+    for sub in (run.path, run.weights, run.predictions):
+        sub.mkdir(parents=True, exist_ok=True)
+    run.write_configuration(config.to_json())
+    section = config.transformation
+    stft = StftOptions(n_fft=section.fft_window, hop_length=section.hop_length)
+    transformer = get_transformer(section.name, options=section.options, stft=stft)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = build_model(config.training.model.name, config.training.model.options,
+                        input_shape=transformer.input_shape(config.collection.n_channels), output=transformer.output_kind)  # fmt: skip
+    if set_weights is not None:
+        set_weights(model)
+    model.save_weights(run.weights / weights_file)
+    return run, model
+
+
+@pytest.fixture(scope="session")
+def dummy_run():
+    """``write_dummy_run``, for tests and module-scoped fixtures."""
+    return write_dummy_run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -19,22 +18,9 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    import keras
-
-    from unmix.config import load
-    from unmix.models.registry import build_model
-    from unmix.runfolder import RunFolder
-
-    root = tmp_path_factory.mktemp("quickstart")
-    source = root / "tiny.jsonc"
-    source.write_text(json.dumps(TINY))
-    folder = RunFolder(root / "run")
-    folder.weights.mkdir(parents=True)
-    folder.write_configuration(load(source, environ={}).to_json())
-    keras.utils.set_random_seed(1)
-    build_model("dummy", {}, input_shape=(129, 16, 2), output="mask").save_weights(folder.weights / "weights.weights.h5")
-    return folder.path
+def tiny_run(tmp_path_factory, dummy_run) -> Path:
+    run, _ = dummy_run(tmp_path_factory.mktemp("quickstart") / "run", TINY, weights_file="weights.weights.h5", seed=1)
+    return run.path
 
 
 def test_quickstart_separates_the_stempeg_clip_and_scores_it(tmp_path, tiny_run, capsys):

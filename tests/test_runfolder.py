@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import unmix.config
 from unmix import log
 from unmix.config import Config, load
 from unmix.errors import ConfigurationError, ModelError
@@ -22,13 +21,7 @@ from unmix.runfolder import RunFolder, atomic_write_text, environment_info, git_
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No UNMIX_* variable from the real environment and no developer .env in the project root."""
-    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # the working directory's .env is read too
+pytestmark = pytest.mark.usefixtures("hermetic_environment")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import soundfile
 
-import unmix.config
 from unmix.cli import evaluate
 from unmix.cli.common import EXIT_OK, EXIT_USAGE
 
@@ -20,14 +19,7 @@ SAMPLE_RATE = 8000
 SONGS = ("Alpha", "Bravo", "Charlie")
 
 
-@pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No UNMIX_* variables or .env, and the unmix logger restored after main() installs its handler."""
-    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-    yield  # the unmix logger is restored by tests/conftest.py
+pytestmark = pytest.mark.usefixtures("hermetic_environment")
 
 
 def write_configuration(path: Path, collection: Path | str, **collection_options) -> Path:
@@ -141,20 +133,9 @@ def test_oracles_never_import_tensorflow(tiny, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_folder_with_a_tiny_model_scores_its_test_song(tiny, tmp_path, capsys):
-    from unmix.dsp.stft import StftOptions
-    from unmix.models.registry import build_model
-    from unmix.pipeline.transformers import get_transformer
-
-    config = unmix.config.load(tiny)
-    run = tmp_path / "runs" / "tiny-run"
-    (run / "weights").mkdir(parents=True)
-    (run / "configuration.jsonc").write_text(config.to_json(), encoding="utf-8")
-    section = config.transformation
-    transformer = get_transformer(section.name, options=section.options,
-                                  stft=StftOptions(n_fft=section.fft_window, hop_length=section.hop_length))  # fmt: skip
-    model = build_model("dummy", {}, input_shape=transformer.input_shape(2), output=transformer.output_kind)
-    model.save_weights(run / "weights" / "callback_weights_03.weights.h5")
+def test_a_run_folder_with_a_tiny_model_scores_its_test_song(tiny, tmp_path, capsys, dummy_run):
+    folder, model = dummy_run(tmp_path / "runs" / "tiny-run", tiny, weights_file="callback_weights_03.weights.h5")
+    run = folder.path
 
     code = evaluate.main(["--run_folder", str(run), "--metric", "global", "--workingdir", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import unmix.config
 from unmix.cli import predict
 from unmix.cli.common import EXIT_USAGE
 from unmix.errors import ConfigurationError
@@ -40,14 +39,9 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No UNMIX_* variables and no project-root or working-directory .env."""
-    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # the working directory's .env is read too
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))  # --cpu writes it
-    yield  # the unmix logger is restored by tests/conftest.py
+def hermetic(hermetic_environment, monkeypatch: pytest.MonkeyPatch):
+    """No UNMIX_* variables or developer .env; CUDA_VISIBLE_DEVICES restored, since --cpu writes it."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
 
 
 def error_line(text: str, prog: str = "predict.py") -> str:

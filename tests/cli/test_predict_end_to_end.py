@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,25 +26,11 @@ TINY_CONFIGURATION = {
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tmp_path_factory, dummy_run) -> Path:
     """A run folder holding the resolved configuration and seeded weights of the dummy model."""
-    import keras
-
-    from unmix.config import load
-    from unmix.models.registry import build_model
-    from unmix.runfolder import RunFolder
-
-    root = tmp_path_factory.mktemp("runs")
-    source = root / "tiny.jsonc"
-    source.write_text(json.dumps(TINY_CONFIGURATION))
-    folder = RunFolder(root / "20240101-000000-tiny")
-    for sub in (folder.path, folder.weights, folder.predictions):
-        sub.mkdir(parents=True)
-    folder.write_configuration(load(source).to_json())
-    keras.utils.set_random_seed(3)
-    model = build_model("dummy", {}, input_shape=(129, 16, 2), output="mask")
-    model.save_weights(folder.weights / "callback_weights_02.weights.h5")
-    return folder.path
+    folder = tmp_path_factory.mktemp("runs") / "20240101-000000-tiny"
+    run, _ = dummy_run(folder, TINY_CONFIGURATION, weights_file="callback_weights_02.weights.h5", seed=3)
+    return run.path
 
 
 def song(path: Path, *, seconds: float = 1.0, sample_rate: int = 16000, n_channels: int = 2) -> Path:

@@ -11,7 +11,6 @@ from pathlib import Path
 import commentjson
 import pytest
 
-import unmix.config
 from unmix.cli import train
 from unmix.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, guarded, not_available
 from unmix.errors import ConfigurationError, DataError, ModelError
@@ -47,14 +46,7 @@ def run_script(*args: str, environ: dict[str, str] | None = None) -> subprocess.
     )
 
 
-@pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No UNMIX_* variables and no project-root or working-directory .env."""
-    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # the working directory's .env is read too
-    yield  # the unmix logger is restored by tests/conftest.py
+pytestmark = pytest.mark.usefixtures("hermetic_environment")
 
 
 def one_line(text: str) -> str:

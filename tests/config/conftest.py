@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-import unmix.config
 
 TINY_MASTER = """
 // A small master for tests: a few known keys and env values with defaults.
@@ -32,12 +30,8 @@ TINY_MASTER = """
 
 
 @pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No UNMIX_* variable from the real environment and no developer .env (project root or cwd)."""
-    for name in [k for k in os.environ if k.startswith("UNMIX_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path_factory.mktemp("project-root"))
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # load() reads the working directory's .env too
+def hermetic(hermetic_environment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No UNMIX_* variable or developer .env (the root conftest), and unmix records reach caplog."""
     # log.setup() (run by in-process CLI tests) stops propagation, which hides records from caplog.
     monkeypatch.setattr(logging.getLogger("unmix"), "propagate", True)
 

@@ -206,29 +206,23 @@ def test_a_model_of_the_wrong_shape_is_a_model_error(rng):
 # --- loading a Keras model -----------------------------------------------------------------
 
 
-def write_tiny_run(folder, *, identity: bool, stereo: bool = True):
-    """A run folder with the dummy model; identity weights make its mask exactly 1."""
-    from unmix.config import load
-    from unmix.models.registry import build_model
-    from unmix.runfolder import RunFolder
+@pytest.fixture
+def write_tiny_run(dummy_run):
+    """Writes a run folder with the dummy model; identity weights make its mask exactly 1."""
 
-    configuration = dict(TINY_CONFIGURATION, collection={"sample_rate": MODEL_RATE, "stereo": stereo})
-    source = folder.parent / f"{folder.name}-source.jsonc"
-    source.write_text(json.dumps(configuration))
-    config = load(source)
-    run = RunFolder(folder)
-    for sub in (run.path, run.weights, run.predictions):
-        sub.mkdir(parents=True, exist_ok=True)
-    run.write_configuration(config.to_json())
-    model = build_model("dummy", {}, input_shape=(129, 16, 2 if stereo else 1), output="mask")
-    kernel, bias = model.get_layer("prediction").get_weights()
-    model.get_layer("prediction").set_weights([np.zeros_like(kernel), np.full_like(bias, 40.0 if identity else -40.0)])
-    model.save_weights(run.weights / "callback_weights_03.weights.h5")
-    return run, model
+    def write(folder, *, identity: bool, stereo: bool = True):
+        def fixed_mask(model):
+            kernel, bias = model.get_layer("prediction").get_weights()
+            model.get_layer("prediction").set_weights([np.zeros_like(kernel), np.full_like(bias, 40.0 if identity else -40.0)])
+
+        configuration = dict(TINY_CONFIGURATION, collection={"sample_rate": MODEL_RATE, "stereo": stereo})
+        return dummy_run(folder, configuration, weights_file="callback_weights_03.weights.h5", set_weights=fixed_mask)
+
+    return write
 
 
 @pytest.mark.slow
-def test_from_run_folder_uses_the_best_weights(tmp_path, rng):
+def test_from_run_folder_uses_the_best_weights(tmp_path, rng, write_tiny_run):
     from unmix.models.registry import build_model
 
     run, _ = write_tiny_run(tmp_path / "run", identity=True)
@@ -243,7 +237,7 @@ def test_from_run_folder_uses_the_best_weights(tmp_path, rng):
 
 
 @pytest.mark.slow
-def test_from_weights_with_weights_h5_and_keras_files(tmp_path, rng):
+def test_from_weights_with_weights_h5_and_keras_files(tmp_path, rng, write_tiny_run):
     run, model = write_tiny_run(tmp_path / "run", identity=False)
     model.save(tmp_path / "model.keras")
     audio = noise(rng, 2, 3000)
@@ -256,7 +250,7 @@ def test_from_weights_with_weights_h5_and_keras_files(tmp_path, rng):
 
 
 @pytest.mark.slow
-def test_weights_that_do_not_fit_are_a_model_error(tmp_path):
+def test_weights_that_do_not_fit_are_a_model_error(tmp_path, write_tiny_run):
     mono, _ = write_tiny_run(tmp_path / "mono", identity=True, stereo=False)
     stereo, _ = write_tiny_run(tmp_path / "stereo", identity=True)
     with pytest.raises(ModelError, match="check that --configuration matches the weights"):
