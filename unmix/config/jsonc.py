@@ -166,7 +166,7 @@ def _drop_options_of_another_model(dotted: str, parent: dict[str, Any], child: d
     if dotted not in OPTIONS_FOLLOW_NAME or "name" not in child or child["name"] == parent.get("name"):
         return
     parent.pop("options", None)
-    for stale in [k for k in origins if k.startswith(dotted + ".options")]:
+    for stale in [k for k in origins if k == f"{dotted}.options" or k.startswith(f"{dotted}.options.")]:
         del origins[stale]
 
 
