@@ -141,6 +141,8 @@ class TransformationOptions:
     window: str = "hann"
     overlap: float = 0.5
     wiener_iterations: int = -1
+    # Models with several target outputs: ratio masks m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps).
+    mask_exponent: float = 2.0
     options: TransformOptions = TransformOptions()
     normalizers: Mapping[str, Any] = field(default_factory=dict)
 
