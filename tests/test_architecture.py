@@ -212,3 +212,60 @@ def test_the_import_reader_itself(tmp_path: Path, source: str, expected: list[st
     path = tmp_path / "probe.py"
     path.write_text(source)
     assert [imp.name for imp in imports_of("unmix.probe", path)] == expected
+
+
+# Inside unmix/separation each module imports only those before it (issue 11: one direction).
+SEPARATION_ORDER = ["outputs", "arrays", "overlap_add", "kernel", "streaming", "loading", "separator", "batch"]
+
+
+def test_separation_modules_import_only_those_below_them() -> None:
+    names = {f"unmix.separation.{module}" for module in SEPARATION_ORDER}
+    actual = {name for name in MODULES if name.startswith("unmix.separation.")}
+    assert actual == names, f"unmix/separation/ has modules outside SEPARATION_ORDER: {sorted(actual - names)}; place them in the order"
+    offenders = []
+    for position, module in enumerate(SEPARATION_ORDER):
+        name = f"unmix.separation.{module}"
+        for imp in imports_of(name, MODULES[name]):
+            target = imp.name.removeprefix("unmix.separation.")
+            if imp.name.startswith("unmix.separation.") and target in SEPARATION_ORDER and SEPARATION_ORDER.index(target) >= position:
+                offenders.append(f"{MODULES[name].relative_to(REPOSITORY)}:{imp.line} imports {imp.name} (not below {module})")
+    assert not offenders, "; ".join(offenders)
+
+
+def import_cycles() -> list[list[str]]:
+    """Cycles in the graph of every import between unmix modules (function-level imports included)."""
+    graph = {name: sorted({imp.name for imp in imports_of(name, path) if imp.name in MODULES and imp.name != name}) for name, path in MODULES.items()}
+    # A package's __init__ re-exporting its modules lazily is not a dependency of those modules on it.
+    for name in graph:
+        graph[name] = [other for other in graph[name] if not (MODULES[other].name == "__init__.py" and name.startswith(other + "."))]
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for other in graph[node]:
+            if state.get(other) == "open":
+                cycles.append(stack[stack.index(other) :] + [other])
+            elif other not in state:
+                visit(other, stack)
+        stack.pop()
+        state[node] = "done"
+
+    for node in graph:
+        if node not in state:
+            visit(node, [])
+    return cycles
+
+
+def test_no_import_cycles_in_the_package() -> None:
+    cycles = import_cycles()
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_the_cycle_finder_finds_a_cycle(monkeypatch, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("def f():\n    from unmix.probe_b import g\n")
+    b.write_text("from unmix.probe_a import f\n")
+    monkeypatch.setitem(MODULES, "unmix.probe_a", a)
+    monkeypatch.setitem(MODULES, "unmix.probe_b", b)
+    assert ["unmix.probe_a", "unmix.probe_b", "unmix.probe_a"] in import_cycles()

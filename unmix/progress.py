@@ -30,3 +30,33 @@ def count_bar(label: str, total: int, *, unit: str) -> Any:
 
     widgets = [f"{label} ", progressbar.Counter(), f"/{total} {unit} ", progressbar.Bar(), " ", progressbar.ETA()]
     return progressbar.ProgressBar(max_value=max(total, 1), widgets=widgets, fd=CurrentStderr()).start()
+
+
+class SecondsBar:
+    """``progress(done_seconds, total_seconds)`` of one song: counts the seconds done and, when shown, draws a bar.
+
+    The bar starts at the first call, so a song that fails before any audio is decoded leaves no
+    empty bar behind.
+    """
+
+    def __init__(self, name: str, *, show: bool) -> None:
+        self.name = name
+        self.show = show
+        self.done_seconds = 0.0
+        self._bar: Any = None
+
+    def __call__(self, done_seconds: float, total_seconds: float) -> None:
+        self.done_seconds = done_seconds
+        if not self.show:
+            return
+        if self._bar is None:
+            import progressbar
+
+            widgets = [f"{self.name[:40]} ", progressbar.Percentage(), " ", progressbar.Bar(), " ", progressbar.SimpleProgress(format="%(value)d/%(max_value)d s"), " ", progressbar.ETA()]
+            self._bar = progressbar.ProgressBar(max_value=max(1, int(total_seconds)), widgets=widgets, fd=CurrentStderr(), max_error=False)
+            self._bar.start()
+        self._bar.update(min(int(done_seconds), self._bar.max_value))
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.finish()

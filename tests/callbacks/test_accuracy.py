@@ -99,7 +99,7 @@ def test_real_separation_with_current_weights_every_epoch(songs, run, tmp_path, 
     stft = StftOptions(n_fft=256, hop_length=64)
     transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
     callback = AccuracyCallback(
-        run, songs=songs, separator_factory=separator_for_training(config, transformer=transformer, stft=stft, stats=None),
+        run, songs=songs, separator_factory=separator_for_training(config, stats=None),
         every=1, save_count=1, metric="global", collection_name="tiny",
     )  # fmt: skip
     fit(tiny_model(), callback, epochs=2)

@@ -12,6 +12,7 @@ import pytest
 from unmix.cli import predict
 from unmix.cli.common import EXIT_USAGE
 from unmix.errors import ConfigurationError
+from unmix.separation.outputs import parse_stems
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -94,7 +95,7 @@ def test_nothing_to_separate(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["--weights", "w.weights.h5", "--song", "a.wav"], "--weights and --configuration go together"),
         (["--configuration", "c.jsonc", "--song", "a.wav"], "--weights and --configuration go together"),
-        (["--run_folder", "r", "--weights", "w", "--configuration", "c", "--song", "a.wav"], "either --run_folder or --weights"),
+        (["--run_folder", "r", "--weights", "w", "--configuration", "c", "--song", "a.wav"], "give one model: --run_folder and --weights were both given"),
         (["--run_folder", "r", "--song", "a.wav", "--format", "ogg"], "--format"),
     ],
 )
@@ -108,7 +109,7 @@ def test_model_flag_errors(argv: list[str], message: str, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--stems", "drums"], "--stems: expected vocals and/or instrumental, received 'drums'"),
+        (["--stems", "drums"], "--stems: expected vocals and/or instrumental (each once), received 'drums'"),
         (["--stems", ","], "--stems: expected vocals and/or instrumental"),
         (["--overlap", "1.5"], "--overlap must be in [0, 1), received 1.5"),
         (["--overlap", "-0.1"], "--overlap must be in [0, 1)"),
@@ -123,10 +124,10 @@ def test_option_errors_are_one_line_exit_2(extra: list[str], message: str, tmp_p
 
 
 def test_parse_stems() -> None:
-    assert predict.parse_stems("vocals, instrumental") == ("vocals", "instrumental")
-    assert predict.parse_stems("instrumental") == ("instrumental",)
-    with pytest.raises(ConfigurationError, match="--stems: expected vocals and/or instrumental, received 'bass'"):
-        predict.parse_stems("bass")
+    assert parse_stems("vocals, instrumental") == ("vocals", "instrumental")
+    assert parse_stems("instrumental") == ("instrumental",)
+    with pytest.raises(ConfigurationError, match="--stems: expected vocals and/or instrumental \\(each once\\), received 'bass'"):
+        parse_stems("bass")
 
 
 # === The entry script, in a fresh interpreter ===
@@ -147,3 +148,75 @@ def test_script_weights_without_configuration(tmp_path: Path) -> None:
     result = run_script("--weights", str(tmp_path / "w.weights.h5"), "--song", str(tmp_path / "a.wav"))
     assert result.returncode == 2
     assert "--weights and --configuration go together" in error_line(result.stderr)
+
+
+# === Model choice: which loader the flags reach, with which overrides ===
+@pytest.fixture
+def fake_loaders(monkeypatch):
+    """Replace model loading by a NumPy separator; records the overrides each loader got."""
+    import numpy as np
+
+    from unmix.config.schema import TransformOptions
+    from unmix.dsp.stft import StftOptions
+    from unmix.pipeline.transformers import get_transformer
+    from unmix.separation.separator import Separator
+
+    stft = StftOptions(n_fft=256, hop_length=64)
+    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
+    calls = []
+
+    def loader(kind):
+        def load(*args, **overrides):
+            calls.append((kind, args, overrides))
+            return Separator(lambda x: np.full_like(x, 0.5), transformer=transformer, stft_options=stft, sample_rate=8000, n_channels=2, batch_size=4)
+
+        return staticmethod(load)
+
+    monkeypatch.setattr(Separator, "from_run_folder", loader("run"))
+    monkeypatch.setattr(Separator, "from_weights", loader("weights"))
+    return calls
+
+
+def write_song(path: Path) -> Path:
+    import numpy as np
+
+    from unmix import audio
+
+    t = np.arange(4000) / 8000
+    audio.save(path, np.stack([0.3 * np.sin(2 * np.pi * 330 * t)] * 2).astype(np.float32), 8000)
+    return path
+
+
+def test_overrides_and_output_folders(tmp_path: Path, fake_loaders, capsys: pytest.CaptureFixture[str]) -> None:
+    song = write_song(tmp_path / "s.wav")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "configuration.jsonc").write_text("{}")
+    assert predict.main(["--run_folder", str(run), "--song", str(song), "--batch_size", "3", "--overlap", "0.25", "--wiener", "0", "--sample_rate", "16000", "--quiet"]) == 0
+    assert (run / "predictions" / "s" / "vocals.wav").is_file()
+    assert fake_loaders[-1] == ("run", (str(run),), {"batch_size": 3, "overlap": 0.25, "wiener_iterations": 0, "sample_rate": 16000})
+    weights, configuration = tmp_path / "w.weights.h5", tmp_path / "c.jsonc"
+    assert predict.main(["--weights", str(weights), "--configuration", str(configuration), "--workingdir", str(tmp_path / "wd"), "--song", str(song), "--quiet"]) == 0
+    assert (tmp_path / "wd" / "s" / "instrumental.wav").is_file()
+    assert fake_loaders[-1] == ("weights", (str(weights), str(configuration)), {"working_directory": tmp_path / "wd"})
+
+
+def test_bad_template_fails_before_the_model_loads(tmp_path: Path, fake_loaders, capsys: pytest.CaptureFixture[str]) -> None:
+    assert predict.main(["--run_folder", str(tmp_path), "--song", "s.wav", "--filename", "{song}.{ext}"]) == EXIT_USAGE
+    assert capsys.readouterr().err.strip().splitlines() == ["error: --filename '{song}.{ext}' has no {stem}: every stem would be written to the same file"]
+    assert fake_loaders == []
+
+
+@pytest.mark.parametrize("layout", ["empty folder", "folder without audio"])
+def test_a_run_that_separates_nothing_is_exit_1(tmp_path: Path, fake_loaders, capsys: pytest.CaptureFixture[str], layout: str) -> None:
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    if layout == "folder without audio":
+        (folder / "notes.txt").write_text("no audio here")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "configuration.jsonc").write_text("{}")
+    assert predict.main(["--run_folder", str(run), "--songs", str(folder), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"error: nothing was separated: no audio file was found in {folder}; give audio files")

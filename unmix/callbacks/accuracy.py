@@ -187,16 +187,15 @@ def read_sdr_history(path: Path, *, metric: str, kind: str) -> tuple[list[int], 
     return epochs, sdr
 
 
-def separator_for_training(config: Any, *, transformer: Any, stft: Any, stats: Any) -> SeparatorFactory:
+def separator_for_training(config: Any, *, stats: Any) -> SeparatorFactory:
     """The factory `AccuracyCallback` needs: a `Separator` around the training model.
 
-    The separator shares the model's weights (its final output for models with several),
-    so each evaluation uses the weights of that moment.
+    The separator shares the model's weights (its final output for models with several
+    intermediate ones), so each evaluation uses the weights of that moment. It is built by
+    `Separator.for_model`, the same path (and the same defaults) as `predict.py`.
 
     Args:
         config: the run's `Config`.
-        transformer: the training transformer.
-        stft: the training `StftOptions`.
         stats: the ZMUV statistics, or None.
     """
 
@@ -204,18 +203,7 @@ def separator_for_training(config: Any, *, transformer: Any, stft: Any, stats: A
         from unmix.models.registry import prediction_model
         from unmix.separation.separator import Separator
 
-        separator = Separator(
-            prediction_model(model),
-            transformer=transformer,
-            stft_options=stft,
-            sample_rate=config.collection.sample_rate,
-            n_channels=config.collection.n_channels,
-            stats=stats,
-            batch_size=config.training.batch_size * 4,
-            overlap=config.transformation.overlap,
-            wiener_iterations=config.transformation.wiener_iterations,
-        )
-        return separator.separate
+        return Separator.for_model(prediction_model(model), config, stats=stats).separate
 
     return factory
 
@@ -226,7 +214,7 @@ def accuracy_callback(run_folder: RunFolder, *, config: Any, prepared: Any, tran
     return AccuracyCallback(
         run_folder,
         songs=prepared.songs("test"),
-        separator_factory=separator_for_training(config, transformer=transformer, stft=stft, stats=stats),
+        separator_factory=separator_for_training(config, stats=stats),
         every=collection.test_frequency,
         save_count=collection.test_save_count,
         collection_name=prepared.collection_name,

@@ -1,21 +1,26 @@
 """``predict.py`` / ``unmix-predict``: split songs into vocals and instrumental.
 
-TensorFlow is imported only after the arguments parse. One model load serves
-every song of the call; one bad song is an error line and the others go on.
+TensorFlow is imported only after the arguments parse. The command chooses the model (a run
+folder, weights with their configuration, or a built-in model by name), loads it once, and hands
+it with every song to ``unmix.separation.separate_songs``; one bad song is an error line and the
+others go on.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, not_available
-from unmix.errors import ConfigurationError
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded
+from unmix.errors import ConfigurationError, UnmixError
+from unmix.separation.outputs import DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 
-FORMATS = ("wav", "flac", "mp3")
-DEFAULT_TEMPLATE = "{song}/{stem}.{ext}"
+logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="predict.py",
         description="Separate songs into vocals and instrumental with a trained model.",
     )
-    model = parser.add_argument_group("model (a run folder, or weights and a configuration)")
+    model = parser.add_argument_group("model (a run folder, or weights and a configuration; default: the built-in model)")
     model.add_argument("--run_folder", help="a training run folder: its configuration and best weights are used")
     model.add_argument("--weights", help="a weights file (.weights.h5 or .keras); needs --configuration")
     model.add_argument("--configuration", help="the configuration the weights were trained with")
@@ -37,22 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--output", help="output folder (default: the run's predictions/ or the working directory)")
     output.add_argument("--format", choices=FORMATS, default="wav", help="audio format of the stems (default: wav)")
     output.add_argument("--filename", default=DEFAULT_TEMPLATE, help="file name template with {song}, {stem}, {ext} (default: %(default)s)")
-    output.add_argument("--stems", default="vocals,instrumental", help="comma-separated stems to write (default: %(default)s)")
+    output.add_argument("--stems", default=",".join(STEMS), help="comma-separated stems to write (default: %(default)s)")
     compute = parser.add_argument_group("computation")
     compute.add_argument("--batch_size", type=int, help="windows per model call (default: the configuration's batch size × 4)")
     compute.add_argument("--overlap", type=float, help="fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)")
-    compute.add_argument("--wiener", type=int, metavar="ITERATIONS", help="multichannel Wiener post-filter iterations (0 soft masks; default off)")
+    compute.add_argument("--wiener", type=int, metavar="ITERATIONS", help="multichannel Wiener post-filter iterations (0 soft masks; default: the configuration's, off unless it says so)")
     compute.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is visible")
     add_logging_flags(parser)
     return parser
-
-
-def parse_stems(text: str) -> tuple[str, ...]:
-    stems = tuple(s.strip() for s in text.split(",") if s.strip())
-    unknown = [s for s in stems if s not in ("vocals", "instrumental")]
-    if not stems or unknown:
-        raise ConfigurationError(f"--stems: expected vocals and/or instrumental, received {text!r}")
-    return stems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.song or args.songs or args.youtube):
         parser.error("nothing to separate: give --song FILE, --songs FOLDER or --youtube URL")
-    if args.run_folder and (args.weights or args.configuration):
-        parser.error("give either --run_folder or --weights with --configuration, not both")
+    chosen = [flag for flag, given in (("--run_folder", args.run_folder), ("--weights", args.weights or args.configuration)) if given]
+    if len(chosen) > 1:
+        parser.error(f"give one model: {' and '.join(chosen)} were both given (--run_folder RUN, or --weights W with --configuration C)")
     if bool(args.weights) != bool(args.configuration):
         parser.error("--weights and --configuration go together")
     if args.cpu:
@@ -73,35 +71,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    stems = parse_stems(args.stems)
     if args.overlap is not None and not 0 <= args.overlap < 1:
         raise ConfigurationError(f"--overlap must be in [0, 1), received {args.overlap}")
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigurationError(f"--batch_size must be a positive integer, received {args.batch_size}")
-    try:
-        from unmix.separation.files import separate_command
-    except ImportError:
-        raise not_available("separation") from None
-    report = separate_command(
-        run_folder=Path(args.run_folder) if args.run_folder else None,
-        weights=Path(args.weights) if args.weights else None,
-        configuration=Path(args.configuration) if args.configuration else None,
-        working_directory=Path(args.workingdir) if args.workingdir else Path.cwd(),
-        sample_rate=args.sample_rate,
-        songs=[Path(p) for p in args.song],
-        song_folders=[Path(p) for p in args.songs],
-        youtube=list(args.youtube),
-        output=Path(args.output) if args.output else None,
-        file_format=args.format,
-        filename=args.filename,
-        stems=stems,
-        batch_size=args.batch_size,
-        wiener_iterations=args.wiener,
-        overlap=args.overlap,
-    )
+    working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
+    # Checked first: a typo in --stems or --filename costs no model load.
+    output = OutputSpec(folder=Path(args.output) if args.output else working_directory, file_format=args.format, filename=args.filename, stems=parse_stems(args.stems))
+    if args.run_folder and not args.output:
+        from unmix.runfolder import RunFolder
+
+        output = dataclasses.replace(output, folder=RunFolder.open(args.run_folder).predictions)
+    separator = _separator(args, working_directory)
+    from unmix.separation.batch import separate_songs
+
+    report = separate_songs(separator, output, songs=[Path(p) for p in args.song], folders=[Path(p) for p in args.songs], youtube=list(args.youtube))
     for line in report.summary_lines():
         sys.stdout.write(line + "\n")
+    if not report.done and not report.failed:
+        raise UnmixError("nothing was separated: no audio file was found in " + ", ".join(map(str, [*args.song, *args.songs])) + "; give audio files (wav, flac, mp3, ogg, m4a, ...)")
     return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
+    """The model the flags name: a run folder, weights with a configuration, or a built-in model."""
+    from unmix.separation.separator import Separator
+
+    overrides = {"batch_size": args.batch_size, "wiener_iterations": args.wiener, "overlap": args.overlap, "sample_rate": args.sample_rate}
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if args.run_folder:
+        return Separator.from_run_folder(args.run_folder, **overrides)
+    if args.weights:
+        return Separator.from_weights(args.weights, args.configuration, working_directory=working_directory, **overrides)
+    from unmix.default_model import default_model_folder
+
+    folder = default_model_folder()
+    logger.info("using the built-in default model (%s); pass --run_folder or --weights for another", folder.name)
+    return Separator.from_run_folder(folder, **overrides)
 
 
 if __name__ == "__main__":

@@ -205,9 +205,10 @@ def prediction_model(model: keras.Model) -> keras.Model:
     """The model itself, or for several outputs a model sharing its weights with only the last.
 
     Models with intermediate supervision (stacked hourglasses) output one prediction per module;
-    inference uses the final one.
+    inference uses the final one. A model whose outputs are named targets (a dict, such as
+    ``{"vocals": …, "instrumental": …}``) is returned as it is: every output is a prediction.
     """
-    if len(model.outputs) == 1:
+    if len(model.outputs) == 1 or isinstance(model.output, dict):
         return model
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, model.outputs[-1], name=f"{model.name}_prediction")

@@ -1,10 +1,12 @@
-"""``Separator``: a trained model plus everything needed to split audio into vocals and instrumental.
+"""``Separator``: a trained model plus everything needed to split audio into its stems.
 
-The separator holds the model, the transformer, the STFT options and the normaliser statistics of
-one run, so one load serves any number of songs. Separation runs at the model's sample rate and
-is resampled back: outputs always have the input's sample rate, length and channel count.
+The separator composes the pieces below it and nothing calls back up: ``loading`` builds the
+model and reads the run folder, ``kernel`` turns one block of model-rate audio into an estimate
+per stem, ``streaming`` feeds it blocks in bounded memory and resamples, ``outputs`` names the
+files. One load serves any number of songs. Separation runs at the model's sample rate and is
+resampled back: outputs always have the input's sample rate, length and channel count.
 ``instrumental = input - vocals``, so the two stems sum to the input to float precision and keep
-the full bandwidth (everything above the model's Nyquist frequency lands in the instrumental).
+the full bandwidth (everything above the model's band lands in the instrumental).
 
 Channels: a mono model runs on every input channel alone. A stereo model runs on consecutive
 channel pairs (0, 1), (2, 3), ... (for 5.1 in WAV order: FL FR | FC LFE | BL BR); a channel left
@@ -20,32 +22,38 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unmix.dsp.stft import StftOptions, istft, stft
+from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError
-from unmix.separation import blocks
-from unmix.separation.arrays import batches, channel_groups, check_audio, magnitude_channels_last, mix_ratio
-from unmix.separation.model import Predict, keras_predict, load_model
+from unmix.separation import streaming
+from unmix.separation.arrays import check_audio
+from unmix.separation.kernel import Kernel, Plan, plan_from_sections
+from unmix.separation.loading import keras_predict, load_model, open_run, stats_beside, targets_of
+from unmix.separation.outputs import DEFAULT_TEMPLATE, STEMS, check_stems, song_name_of, stem_paths
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float], None]
-STEMS = ("vocals", "instrumental")
+# Input-rate seconds per decoded block when reading a file.
+READ_BLOCK_SECONDS = 10.0
 
 
 class Separator:
     """A loaded model that separates audio arrays and files.
 
     Args:
-        predict: the model: a ``keras.Model`` (its last output is used), or any function mapping
-            a float32 batch ``(batch, n_bins, size, n_channels)`` to predictions of that shape
-            (tests inject one).
+        predict: the model: a ``keras.Model`` (its named outputs are targets, else its output
+            is the vocals), or any function mapping a float32 batch
+            ``(batch, n_bins, size, n_channels)`` to predictions of that shape, or to
+            ``{target: prediction}`` (tests inject one).
         transformer: the pipeline transformer the model was trained with.
         stft_options: the STFT of training.
         sample_rate: rate the model runs at, in Hz.
@@ -54,6 +62,9 @@ class Separator:
         batch_size: windows per model call.
         overlap: fraction of a window shared with the next, in [0, 1).
         wiener_iterations: -1 mask × mixture phase; 0 soft masks; >= 1 multichannel Wiener filter.
+        mask_exponent: exponent of the ratio masks that combine several targets.
+        targets: the target names of a plain function ``predict`` (default: those of a Keras
+            model, else ``("vocals",)``).
         block_seconds: seconds of model-rate audio per block (bounded memory); None processes the
             whole input as one block.
         workers: blocks separated at once on threads (one block's STFT runs beside another's
@@ -61,7 +72,7 @@ class Separator:
 
     Raises:
         ConfigurationError: for a batch size < 1, an overlap outside [0, 1),
-            wiener_iterations < -1 or workers < 1.
+            wiener_iterations < -1, workers < 1 or a bad sample rate.
     """
 
     def __init__(
@@ -76,40 +87,34 @@ class Separator:
         batch_size: int = 32,
         overlap: float = 0.5,
         wiener_iterations: int = -1,
+        mask_exponent: float = 2.0,
+        targets: Sequence[str] | None = None,
         block_seconds: float | None = 30.0,
         workers: int = 2,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigurationError(f"batch_size must be a positive integer, received {batch_size!r}")
-        if not 0 <= overlap < 1:
-            raise ConfigurationError(f"overlap must be in [0, 1), received {overlap!r}")
-        if not isinstance(wiener_iterations, int) or wiener_iterations < -1:
-            raise ConfigurationError(f"wiener_iterations must be -1 (off), 0 or more, received {wiener_iterations!r}")
         if block_seconds is not None and block_seconds <= 0:
             raise ConfigurationError(f"block_seconds must be positive or None, received {block_seconds!r}")
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ConfigurationError(f"workers must be a positive integer, received {workers!r}")
-        if not isinstance(sample_rate, int) or sample_rate <= 0:
+        if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate <= 0:
             raise ConfigurationError(f"sample_rate must be a positive integer (Hz), received {sample_rate!r}")
+        plan = Plan(
+            stft=stft_options, transformer=transformer, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
+            overlap=overlap, wiener_iterations=wiener_iterations, mask_exponent=mask_exponent,
+        )  # fmt: skip
         self.model = predict if hasattr(predict, "predict_on_batch") else None
-        self._predict: Predict = keras_predict(predict) if self.model is not None else predict
-        self.transformer = transformer
-        self.stft_options = stft_options
+        if self.model is not None:
+            targets = targets_of(self.model) if targets is None else targets
+            predict = keras_predict(self.model)
+        self.kernel = Kernel(predict, plan, targets=targets or ("vocals",))
         self.sample_rate = sample_rate
-        self.n_channels = int(n_channels)
-        self.stats = stats
-        self.batch_size = batch_size
-        self.overlap = float(overlap)
-        self.wiener_iterations = wiener_iterations
         self.block_seconds = block_seconds
         self.workers = workers
-        self.size = int(transformer.size)
-        self.step = max(1, int(round(self.size * (1.0 - self.overlap))))
 
     # === Construction ===
     @classmethod
     def from_run_folder(cls, path: str | Path, *, weights: str | Path | None = None, **overrides: Any) -> "Separator":
-        """Load a training run: its resolved configuration and its best weights.
+        """Load a training run (or an installed pretrained model): its resolved configuration and best weights.
 
         Args:
             path: the run folder.
@@ -121,15 +126,10 @@ class Separator:
             ConfigurationError: not a run folder, or a bad configuration or override.
             ModelError: no weights, or weights that do not fit the configured model.
         """
-        from unmix.config import load_resolved
-        from unmix.runfolder import RunFolder
-
-        folder = RunFolder.open(path)
-        config = load_resolved(folder.configuration)
-        weights = Path(weights) if weights is not None else folder.best_weights()
-        overrides.setdefault("stats", _stats_file(folder.zmuv_stats))
-        logger.info("model: %s (weights %s)", config.training.model.name, weights.name)
-        return cls.from_config(weights, config, **overrides)
+        run = open_run(path, weights=weights)
+        overrides.setdefault("stats", run.stats)
+        logger.info("model: %s (weights %s)", run.config.training.model.name, run.weights.name)
+        return cls.from_config(run.weights, run.config, **overrides)
 
     @classmethod
     def from_weights(
@@ -154,45 +154,102 @@ class Separator:
             ModelError: a missing or unfit weights file.
         """
         from unmix.config import load
-        from unmix.runfolder import ZMUV_STATS
 
         weights = Path(weights)
         config = load(configuration, working_directory=working_directory)
         if "stats" not in overrides:
-            candidates = (weights.parent / ZMUV_STATS, weights.parent.parent / ZMUV_STATS)
-            overrides["stats"] = next((s for s in map(_stats_file, candidates) if s is not None), None)
+            overrides["stats"] = stats_beside(weights)
         return cls.from_config(weights, config, sample_rate=sample_rate, **overrides)
 
     @classmethod
-    def from_config(
-        cls, weights: str | Path | None, config: Any, *, sample_rate: int | None = None, batch_size: int | None = None,
-        overlap: float | None = None, wiener_iterations: int | None = None, **options: Any,
-    ) -> "Separator":  # fmt: skip
+    def from_pretrained(cls, name: str | None = None, **overrides: Any) -> "Separator":
+        """Load a built-in model by name (``unmix.pretrained.catalog``; None: the default one).
+
+        Raises:
+            ModelError: an unknown name, or a model that is not installed (the message says
+                what to run).
+        """
+        from unmix.pretrained import catalog
+
+        name = name or catalog.default_name()
+        logger.info("using the built-in model %s", name)
+        return cls.from_run_folder(catalog.folder(name), **overrides)
+
+    @classmethod
+    def from_config(cls, weights: str | Path | None, config: Any, **overrides: Any) -> "Separator":
         """Build the configured model, load ``weights`` into it (None keeps it untrained) and wrap it.
 
         Raises:
             ConfigurationError: a bad configuration or override.
             ModelError: a missing or unfit weights file, or missing ZMUV statistics.
         """
-        from unmix.pipeline.transformers import get_transformer
+        probe = plan_from_sections(config.transformation, n_channels=config.collection.n_channels, batch_size=1)
+        model = load_model(weights, config.training.model, input_shape=tuple(probe.transformer.input_shape(probe.n_channels)), output=probe.transformer.output_kind)
+        return cls.for_model(model, config, **overrides)
 
-        transformation = config.transformation
-        stft_options = StftOptions(n_fft=transformation.fft_window, hop_length=transformation.hop_length, window=transformation.window)
-        transformer = get_transformer(transformation.name, options=transformation.options, stft=stft_options)
-        n_channels = config.collection.n_channels
-        if getattr(transformer, "normalizer_name", None) == "zmuv" and options.get("stats") is None:
-            raise ModelError("the zmuv normaliser needs zmuv.json (the run's statistics); none was found beside the weights")
-        model = load_model(weights, config, input_shape=tuple(transformer.input_shape(n_channels)), output=transformer.output_kind)
-        return cls(
-            model, transformer=transformer, stft_options=stft_options, sample_rate=sample_rate or config.collection.sample_rate,
-            n_channels=n_channels, batch_size=batch_size or config.training.batch_size * 4,
-            overlap=transformation.overlap if overlap is None else overlap,
-            wiener_iterations=transformation.wiener_iterations if wiener_iterations is None else wiener_iterations, **options,
+    @classmethod
+    def for_model(
+        cls, model: Any, config: Any, *, stats: Any = None, sample_rate: int | None = None, batch_size: int | None = None,
+        overlap: float | None = None, wiener_iterations: int | None = None, **options: Any,
+    ) -> "Separator":  # fmt: skip
+        """Wrap a built model with the configuration's separation defaults (the one place they are chosen).
+
+        The training accuracy callback uses this with the model being trained, so scores during
+        training separate exactly as ``predict.py`` will.
+
+        Raises:
+            ConfigurationError: a bad configuration or override.
+            ModelError: the ``zmuv`` normaliser without statistics.
+        """
+        plan = plan_from_sections(
+            config.transformation, n_channels=config.collection.n_channels, stats=stats,
+            batch_size=batch_size or config.training.batch_size * 4, overlap=overlap, wiener_iterations=wiener_iterations,
         )  # fmt: skip
+        if getattr(plan.transformer, "normalizer_name", None) == "zmuv" and stats is None:
+            raise ModelError("the zmuv normaliser needs zmuv.json (the run's statistics); none was found beside the weights")
+        return cls(
+            model, transformer=plan.transformer, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
+            n_channels=plan.n_channels, stats=stats, batch_size=plan.batch_size, overlap=plan.overlap,
+            wiener_iterations=plan.wiener_iterations, mask_exponent=plan.mask_exponent, **options,
+        )  # fmt: skip
+
+    # === What it separates into ===
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The stems of every separation, the residual (``instrumental``) last."""
+        return self.kernel.stems
+
+    @property
+    def plan(self) -> Plan:
+        return self.kernel.plan
+
+    @property
+    def stft_options(self) -> StftOptions:
+        return self.kernel.plan.stft
+
+    @property
+    def transformer(self) -> Any:
+        return self.kernel.plan.transformer
+
+    @property
+    def n_channels(self) -> int:
+        return self.kernel.plan.n_channels
+
+    @property
+    def batch_size(self) -> int:
+        return self.kernel.plan.batch_size
+
+    @property
+    def size(self) -> int:
+        return self.kernel.plan.size
+
+    @property
+    def step(self) -> int:
+        return self.kernel.plan.step
 
     # === Separation ===
     def separate(self, samples: np.ndarray, sample_rate: int, *, progress: Progress | None = None) -> dict[str, np.ndarray]:
-        """Split audio into vocals and instrumental.
+        """Split audio into its stems.
 
         Args:
             samples: float audio ``(channels, samples)``, any channel count.
@@ -201,7 +258,7 @@ class Separator:
 
         Returns:
             ``{"vocals": …, "instrumental": …}``, float32 arrays of the input's shape at the
-            input's sample rate; ``vocals + instrumental == samples`` to float precision.
+            input's sample rate; the stems sum to ``samples`` to float precision.
 
         Raises:
             AudioError: for input that is not a 2-D array of finite numbers, or a bad sample rate.
@@ -210,15 +267,36 @@ class Separator:
         n_samples = samples.shape[1]
         block = max(1, int(sample_rate * 10))
         chunks = (samples[:, start : start + block] for start in range(0, n_samples, block))
-        vocals = np.empty_like(samples)
+        out = {stem: np.empty_like(samples) for stem in self.stems}
         done = 0
-        for v, _ in blocks.iter_separate(self, chunks, sample_rate=sample_rate, n_channels=samples.shape[0], total_samples=n_samples, progress=progress):
-            vocals[:, done : done + v.shape[1]] = v
-            done += v.shape[1]
-        return {"vocals": vocals, "instrumental": samples - vocals}
+        for stems in self.stream(chunks, sample_rate=sample_rate, n_channels=samples.shape[0], total_samples=n_samples, progress=progress):
+            n = stems[self.kernel.residual].shape[1]
+            for stem, block_out in stems.items():
+                out[stem][:, done : done + n] = block_out
+            done += n
+        return out
+
+    def stream(
+        self, blocks: Iterable[np.ndarray], *, sample_rate: int, n_channels: int, total_samples: int | None = None, progress: Progress | None = None
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Separate consecutive ``(n_channels, n)`` blocks at ``sample_rate``, yielding ``{stem: block}`` as they are ready.
+
+        Raises:
+            AudioError: a block of the wrong shape.
+        """
+        plan = self.kernel.plan
+        layout = streaming.block_layout(
+            n_fft=plan.stft.n_fft, hop_length=plan.stft.hop_length, size=plan.size, step=plan.step,
+            sample_rate=self.sample_rate, block_seconds=self.block_seconds,
+        )  # fmt: skip
+        return streaming.iter_separate(
+            self.kernel, blocks, layout=layout, estimated=self.kernel.estimated, residual=self.kernel.residual,
+            model_rate=self.sample_rate, sample_rate=sample_rate, n_channels=n_channels, workers=self.workers,
+            total_samples=total_samples, progress=progress,
+        )  # fmt: skip
 
     def separate_file(
-        self, path: str | Path, output_dir: str | Path, *, file_format: str = "wav", filename: str = "{song}/{stem}.{ext}",
+        self, path: str | Path, output_dir: str | Path, *, file_format: str = "wav", filename: str = DEFAULT_TEMPLATE,
         stems: Sequence[str] = STEMS, song_name: str | None = None, progress: Progress | None = None,
     ) -> dict[str, Path]:  # fmt: skip
         """Separate an audio file in bounded memory and write the stems incrementally.
@@ -240,99 +318,30 @@ class Separator:
                 is left behind).
             ConfigurationError: a bad template, format or stem name.
         """
-        return blocks.separate_file(self, Path(path), Path(output_dir), file_format=file_format, filename=filename, stems=tuple(stems), song_name=song_name, progress=progress)
+        from unmix import audio
 
-    def vocals_at_model_rate(self, audio: np.ndarray) -> np.ndarray:
-        """Vocals of audio that is already at the model's rate (one block; no resampling).
+        path = Path(path)
+        stems = check_stems(stems)
+        missing = [stem for stem in stems if stem not in self.stems]
+        if missing:
+            raise ConfigurationError(f"stems: this model separates {', '.join(self.stems)}, not {', '.join(missing)}")
+        targets = stem_paths(Path(output_dir), song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
+        details = audio.info(path)
+        rate, n_channels = details.sample_rate, details.n_channels
+        chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
+        started = time.time_ns()
+        try:
+            with contextlib.ExitStack() as stack:
+                writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels)) for stem, target in targets.items()}
+                streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress), writers)
+        except BaseException:
+            for target in targets.values():  # a stem finished before another failed must not stay alone
+                with contextlib.suppress(OSError):
+                    if target.stat().st_mtime_ns >= started:
+                        target.unlink()
+            raise
+        return targets
 
-        Args:
-            audio: float32 ``(channels, samples)`` at ``self.sample_rate``, any channel count.
-
-        Returns:
-            float32 vocals of the same shape: STFT → windows → model → overlap-add →
-            mixture phase (or Wiener filter) → inverse STFT.
-        """
-        n_input, n_samples = audio.shape
-        spec = stft(audio, options=self.stft_options)
-        # |mix| is stored channels-last, the model's layout, so model windows are plain slices.
-        mix_mag = magnitude_channels_last(spec)
-        vocals_mag = self._vocals_magnitude(mix_mag)
-        # The model may only remove energy: this also turns any NaN of a broken model into 0
-        # (the sum is finite exactly when every value is, short of an overflow: a cheap test).
-        if not np.isfinite(np.sum(vocals_mag, dtype=np.float64)):
-            np.nan_to_num(vocals_mag, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        np.minimum(vocals_mag, mix_mag, out=vocals_mag)
-        np.maximum(vocals_mag, 0.0, out=vocals_mag)
-        if self.wiener_iterations >= 0:
-            return istft(self._wiener(vocals_mag, mix_mag, spec), options=self.stft_options, length=n_samples)
-        # vocals_mag × e^{i∠mix} = spec × vocals_mag / |mix|, the product formed inside istft.
-        return istft(spec, options=self.stft_options, length=n_samples, gain=mix_ratio(vocals_mag, mix_mag))
-
-    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+    def predict_batch(self, batch: np.ndarray) -> Any:
         """One model call on ``(batch, n_bins, size, n_channels)`` float32 inputs (for benchmarks)."""
-        return self._predict(batch)
-
-    # === Internals ===
-    def _vocals_magnitude(self, mix_mag: np.ndarray) -> np.ndarray:
-        """Model every channel group window by window and overlap-add each batch as it arrives."""
-        from unmix.dsp import windows
-        from unmix.separation import overlap_add
-
-        n_input, n_bins, n_frames = mix_mag.shape
-        groups = channel_groups(n_input, self.n_channels)
-        layout = windows.to_model_layout(mix_mag)  # (bins, frames, channels)
-        layouts = [layout[:, :, group[0] : group[-1] + 1] if list(group) == list(range(group[0], group[-1] + 1)) else layout[:, :, list(group)] for group in groups]
-        starts = [int(start) for start in overlap_add.plan(n_frames, size=self.size, step=self.step)]
-        taper = overlap_add.weights(self.size, self.step)
-        stitchers = [overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=self.n_channels, taper=taper) for _ in groups]
-        jobs = [(g, start) for g in range(len(groups)) for start in starts]
-        buffer = np.empty((min(self.batch_size, len(jobs)), n_bins, self.size, self.n_channels), dtype=np.float32)
-        for batch_jobs in batches(jobs, self.batch_size):
-            mix_windows = buffer[: len(batch_jobs)]
-            for window, (g, start) in zip(mix_windows, batch_jobs):
-                valid = min(self.size, n_frames - start)
-                window[:, :valid] = layouts[g][:, start : start + valid]
-                window[:, valid:] = 0.0
-            x = np.asarray(self.transformer.prepare(mix_windows, stats=self.stats), dtype=np.float32)
-            prediction = self._call_model(x)
-            out = self.transformer.to_vocals_magnitude(prediction, mix_windows, stats=self.stats)
-            for window, (g, start) in zip(out, batch_jobs):
-                stitchers[g].add(window, start)
-        if len(groups) == 1 and groups[0] == tuple(range(n_input)):
-            return windows.from_model_layout(stitchers[0].result())  # channels-last memory, like mix_mag
-        vocals_mag = np.zeros_like(mix_mag)
-        counts = np.zeros(n_input, dtype=np.float32)
-        for group, stitcher in zip(groups, stitchers):
-            stitched = windows.from_model_layout(stitcher.result())
-            for slot, channel in enumerate(group):
-                vocals_mag[channel] += stitched[slot]
-                counts[channel] += 1
-        if np.any(counts > 1):
-            vocals_mag /= counts[:, None, None]
-        return vocals_mag
-
-    def _call_model(self, x: np.ndarray) -> np.ndarray:
-        """Run the model (a Keras model runs as one graph for every batch size: no padding needed)."""
-        y = np.asarray(self._predict(x), dtype=np.float32)
-        if y.shape != x.shape:
-            raise ModelError(f"the model returned shape {y.shape} for input {x.shape}; expected the input's shape")
-        return y
-
-    def _wiener(self, vocals_mag: np.ndarray, mix_mag: np.ndarray, spec: np.ndarray) -> np.ndarray:
-        from unmix.dsp.wiener import wiener
-
-        instrumental_mag = np.maximum(mix_mag - vocals_mag, 0.0)
-        vocals_spec = np.empty_like(spec)
-        # Covariances are estimated within one model group (a stereo pair), never across 5.1.
-        for group in channel_groups(spec.shape[0], self.n_channels):
-            channels = sorted(set(group))
-            vocals_spec[channels] = wiener(vocals_mag[channels], instrumental_mag[channels], spec[channels], iterations=self.wiener_iterations)[0]
-        return vocals_spec
-
-
-def _stats_file(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    from unmix.dsp.normalizers import ZmuvStats
-
-    return ZmuvStats.from_json(path)
+        return self.kernel.predict(batch)

@@ -1,4 +1,4 @@
-"""Block-wise separation equals whole-input separation; files are written incrementally and atomically."""
+"""Streaming: block-wise separation equals whole-input separation; files are written incrementally and atomically."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
 from unmix.errors import AudioError, ConfigurationError
 from unmix.pipeline.transformers import get_transformer
-from unmix.separation.blocks import block_layout, iter_separate, separate_stream
+from unmix.separation.kernel import Kernel
+from unmix.separation.streaming import block_layout, write_stream
 from unmix.separation.separator import Separator
 
 MODEL_RATE = 8000
@@ -60,9 +61,10 @@ def test_block_wise_equals_whole_for_input_blocks_of_any_size(rng):
     separator = make_separator(block_seconds=0.5)
     cuts = np.cumsum(rng.integers(1, 3000, size=200))
     pieces = np.split(samples, cuts[cuts < samples.shape[1]], axis=1)
-    out = list(iter_separate(separator, pieces, sample_rate=16000, n_channels=2))
-    vocals = np.concatenate([v for v, _ in out], axis=1)
-    instrumental = np.concatenate([i for _, i in out], axis=1)
+    out = list(separator.stream(pieces, sample_rate=16000, n_channels=2))
+    assert all(set(block) == {"vocals", "instrumental"} for block in out)
+    vocals = np.concatenate([block["vocals"] for block in out], axis=1)
+    instrumental = np.concatenate([block["instrumental"] for block in out], axis=1)
     assert vocals.shape == samples.shape
     np.testing.assert_allclose(vocals, whole["vocals"], atol=1e-5)
     np.testing.assert_allclose(vocals + instrumental, samples, atol=1e-6)
@@ -78,7 +80,7 @@ def test_blocks_hold_bounded_memory(rng):
             consumed.append(1)
             yield noise(rng, 2, 800)  # 0.1 s each
 
-    stream = iter_separate(separator, source(), sample_rate=MODEL_RATE, n_channels=2)
+    stream = separator.stream(source(), sample_rate=MODEL_RATE, n_channels=2)
     next(stream)
     assert len(consumed) < 20
 
@@ -91,17 +93,17 @@ class CollectingWriter:
         self.blocks.append(np.array(block))
 
 
-def test_separate_stream_writes_only_the_requested_stems(rng):
+def test_write_stream_writes_only_the_requested_stems(rng):
     samples = noise(rng, 2, 9000)
     writers = {"vocals": CollectingWriter()}
-    n = separate_stream(make_separator(block_seconds=0.3), iter([samples]), writers, sample_rate=MODEL_RATE, n_channels=2)
+    n = write_stream(make_separator(block_seconds=0.3).stream(iter([samples]), sample_rate=MODEL_RATE, n_channels=2), writers)
     assert n == 9000
     assert np.concatenate(writers["vocals"].blocks, axis=1).shape == samples.shape
 
 
 def test_a_block_of_the_wrong_shape_is_an_audio_error(rng):
     with pytest.raises(AudioError, match=r"expected \(2, samples\)"):
-        list(iter_separate(make_separator(block_seconds=1.0), iter([noise(rng, 1, 100)]), sample_rate=MODEL_RATE, n_channels=2))
+        list(make_separator(block_seconds=1.0).stream(iter([noise(rng, 1, 100)]), sample_rate=MODEL_RATE, n_channels=2))
 
 
 def test_separate_file_writes_at_the_input_rate_and_channels(tmp_path, rng):
@@ -136,15 +138,15 @@ def test_a_failure_leaves_no_partial_outputs(tmp_path, rng, monkeypatch):
     audio.save(song, noise(rng, 2, 8000 * 3), 8000)
     separator = make_separator(block_seconds=0.5)
     calls = []
-    original = separator.vocals_at_model_rate
+    original = Kernel.__call__
 
-    def failing(segment):
+    def failing(kernel, segment):
         calls.append(1)
         if len(calls) == 3:
             raise AudioError("boom")
-        return original(segment)
+        return original(kernel, segment)
 
-    monkeypatch.setattr(separator, "vocals_at_model_rate", failing)
+    monkeypatch.setattr(Kernel, "__call__", failing)
     with pytest.raises(AudioError, match="boom"):
         separator.separate_file(song, tmp_path / "out")
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []

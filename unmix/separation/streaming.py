@@ -1,4 +1,4 @@
-"""Block-wise separation: bounded memory for songs of any length, identical to processing them whole.
+"""Block-wise streaming: bounded memory for songs of any length, identical to processing them whole.
 
 Audio arrives in blocks at its own rate, is resampled to the model's rate with one streaming
 resampler, and is cut into *core* blocks (``block_seconds`` of model-rate audio) that are
@@ -10,37 +10,28 @@ block's own zero padding. The core is then cut out exactly: no crossfade, and th
 separating the whole song at once to float precision (only the multichannel Wiener filter with
 iterations >= 1, whose covariances are estimated over a block, differs slightly).
 
-Vocals are resampled back with a second streaming resampler; ``instrumental = input - vocals`` is
-formed against the input samples kept since, so peak memory is a few blocks whatever the length.
-Up to ``separator.workers`` blocks are separated at once on worker threads (each block alone is
-computed exactly as before, so the result does not depend on the number of workers).
+The block function is a plain callable (model-rate audio → ``{stem: estimate}``); this module knows
+no separator. Each estimated stem is resampled back with its own streaming resampler, and the
+residual stem (``instrumental``) is formed as ``input - the others`` against the input samples
+kept since, so the stems sum to the input and peak memory is a few blocks whatever the length.
+Up to ``workers`` blocks are separated at once on worker threads (each block alone is computed
+exactly as before, so the result does not depend on the number of workers).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from unmix.errors import AudioError
 
-if TYPE_CHECKING:
-    from unmix.separation.separator import Separator
-
-logger = logging.getLogger(__name__)
-
 Progress = Callable[[float, float], None]
-# Input-rate seconds per decoded block when reading a file.
-READ_BLOCK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -145,45 +136,59 @@ class _Resampler:
         return self(np.zeros((self._n_channels, 0), np.float32), last=True)
 
 
+
+#: Model-rate audio ``(channels, samples)`` → ``{stem: estimate of that shape}``.
+BlockFunction = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+
+
 def iter_separate(
-    separator: "Separator",
+    separate_block: BlockFunction,
     blocks: Iterable[np.ndarray],
     *,
+    layout: BlockLayout,
+    estimated: Sequence[str],
+    residual: str,
+    model_rate: int,
     sample_rate: int,
     n_channels: int,
+    workers: int = 1,
     total_samples: int | None = None,
     progress: Progress | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Separate a stream of audio blocks, yielding ``(vocals, instrumental)`` blocks as they are ready.
+) -> Iterator[dict[str, np.ndarray]]:
+    """Separate a stream of audio blocks, yielding ``{stem: block}`` as they are ready.
 
     Args:
-        separator: the loaded model.
+        separate_block: the kernel: model-rate audio → an estimate of each stem of ``estimated``.
         blocks: float32 ``(n_channels, n)`` blocks at ``sample_rate``, consecutive in time.
+        layout: core and margin lengths (:func:`block_layout`).
+        estimated: the stems ``separate_block`` returns.
+        residual: the stem formed as ``input - sum of the estimated stems``.
+        model_rate: the rate ``separate_block`` works at, in Hz.
         sample_rate: rate of the blocks (and of the output) in Hz.
         n_channels: channels of every block.
+        workers: blocks separated at once on threads.
         total_samples: expected length, only for ``progress`` (an estimate is fine).
         progress: called as ``progress(done_seconds, total_seconds)`` after each yielded block.
 
     Returns:
-        An iterator of float32 ``(n_channels, m)`` pairs whose concatenation has exactly the
-        input's length; ``vocals + instrumental`` equals the input.
+        An iterator of ``{stem: float32 (n_channels, m)}`` for every stem of ``estimated`` and
+        ``residual``, whose concatenation has exactly the input's length; the stems of each
+        block sum to the input block.
 
     Raises:
         AudioError: a block of the wrong shape.
     """
-    model_rate = separator.sample_rate
-    layout = block_layout(
-        n_fft=separator.stft_options.n_fft, hop_length=separator.stft_options.hop_length, size=separator.size,
-        step=separator.step, sample_rate=model_rate, block_seconds=separator.block_seconds,
-    )  # fmt: skip
-    down, up = _Resampler(sample_rate, model_rate, n_channels), _Resampler(model_rate, sample_rate, n_channels)
-    pending, model_audio, vocals = _Fifo(n_channels), _Fifo(n_channels), _Fifo(n_channels)
+    estimated = tuple(estimated)
+    down = _Resampler(sample_rate, model_rate, n_channels)
+    ups = {stem: _Resampler(model_rate, sample_rate, n_channels) for stem in estimated}
+    pending, model_audio = _Fifo(n_channels), _Fifo(n_channels)
+    outputs = {stem: _Fifo(n_channels) for stem in estimated}
     core_start = 0
-    # Blocks are separated on worker threads, `workers` at a time: NumPy, SciPy's FFT and
-    # TensorFlow release the GIL, so one block's STFT or overlap-add runs beside another's model.
-    workers = max(1, int(getattr(separator, "workers", 1)))
+    # NumPy, SciPy's FFT and TensorFlow release the GIL, so one block's STFT or overlap-add
+    # runs beside another's model.
+    workers = max(1, int(workers))
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unmix-block") if workers > 1 else None
-    in_flight: deque[tuple[Future[np.ndarray], int, int]] = deque()  # (vocals of a segment, core start, core stop in it)
+    in_flight: deque[tuple[Future[Mapping[str, np.ndarray]], int, int]] = deque()  # (estimates of a segment, core start, core stop in it)
 
     def submit_core(stop: int, *, final: bool) -> None:
         # Separate [first, last) and keep only the core [core_start, stop) of it.
@@ -192,10 +197,10 @@ def iter_separate(
         last = model_audio.end if final else stop + layout.margin_samples
         segment = model_audio.read(first, last)
         if executor is None:
-            job: Future[np.ndarray] = Future()
-            job.set_result(separator.vocals_at_model_rate(segment))
+            job: Future[Mapping[str, np.ndarray]] = Future()
+            job.set_result(separate_block(segment))
         else:
-            job = executor.submit(separator.vocals_at_model_rate, segment)
+            job = executor.submit(separate_block, segment)
         in_flight.append((job, core_start - first, stop - first))
         core_start = stop
         model_audio.drop_before(core_start - layout.margin_samples)
@@ -204,22 +209,30 @@ def iter_separate(
         # Wait (in order) until at most `limit` blocks are in flight; take finished ones anyway.
         while in_flight and (len(in_flight) > limit or in_flight[0][0].done()):
             job, begin, end = in_flight.popleft()
-            vocals.push(up(job.result()[:, begin:end]))
+            estimates = job.result()
+            for stem in estimated:
+                outputs[stem].push(ups[stem](np.asarray(estimates[stem])[:, begin:end]))
 
-    def ready(final: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        n = min(pending.size, vocals.size) if not final else pending.size
+    def ready(final: bool) -> Iterator[dict[str, np.ndarray]]:
+        available = min((fifo.size for fifo in outputs.values()), default=pending.size)
+        n = pending.size if final else min(pending.size, available)
         if n == 0:
             return
         mix = pending.pop(n)
-        if final:
-            v = vocals.pop(min(n, vocals.size))
-            v = np.pad(v, ((0, 0), (0, n - v.shape[1])))
-        else:
-            v = vocals.pop(n)
+        out: dict[str, np.ndarray] = {}
+        rest = mix.copy()
+        for stem in estimated:
+            fifo = outputs[stem]
+            block = fifo.pop(min(n, fifo.size))
+            if block.shape[1] < n:  # the resamplers' rounding may leave a sample less: padded
+                block = np.pad(block, ((0, 0), (0, n - block.shape[1])))
+            out[stem] = block
+            rest -= block
+        out[residual] = rest
         done = pending.start
         if progress is not None:
             progress(done / sample_rate, max(done, total_samples or 0) / sample_rate)
-        yield v, mix - v
+        yield out
 
     try:
         for block in blocks:
@@ -243,70 +256,23 @@ def iter_separate(
             yield from ready(final=False)
         collect(0)
         yield from ready(final=False)
-        vocals.push(up.flush())  # the resamplers' rounding may leave a sample more or less: cut or padded
+        for stem in estimated:  # a sample more is cut, one less padded (ready(final=True))
+            outputs[stem].push(ups[stem].flush())
         yield from ready(final=True)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def separate_stream(
-    separator: "Separator",
-    blocks: Iterable[np.ndarray],
-    writers: Mapping[str, Any],
-    *,
-    sample_rate: int,
-    n_channels: int,
-    total_samples: int | None = None,
-    progress: Progress | None = None,
-) -> int:
-    """Separate a stream of blocks into writers (``{"vocals": w, …}``, each with ``write(block)``).
+def write_stream(stems: Iterable[Mapping[str, np.ndarray]], writers: Mapping[str, Any]) -> int:
+    """Write each block's stems into ``writers`` (``{stem: writer with write(block)}``; stems without one are dropped).
 
     Returns:
-        The number of input samples processed.
+        The number of samples of each stem processed.
     """
     n = 0
-    for v, i in iter_separate(separator, blocks, sample_rate=sample_rate, n_channels=n_channels, total_samples=total_samples, progress=progress):
-        for stem, block in (("vocals", v), ("instrumental", i)):
-            if stem in writers:
-                writers[stem].write(block)
-        n += v.shape[1]
+    for block in stems:
+        for stem, writer in writers.items():
+            writer.write(block[stem])
+        n += next(iter(block.values())).shape[1]
     return n
-
-
-def separate_file(
-    separator: "Separator",
-    path: Path,
-    output_dir: Path,
-    *,
-    file_format: str,
-    filename: str,
-    stems: Sequence[str],
-    song_name: str | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Path]:
-    """Decode ``path`` block by block, separate it and write the stems (see ``Separator.separate_file``).
-
-    Raises:
-        AudioError: decoding or writing failed; stems written by this call are removed.
-        ConfigurationError: a bad template, format or stem.
-    """
-    from unmix import audio
-    from unmix.separation.files import song_name_of, stem_paths
-
-    targets = stem_paths(output_dir, song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
-    details = audio.info(path)
-    rate, n_channels = details.sample_rate, details.n_channels
-    chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
-    started = time.time_ns()
-    try:
-        with contextlib.ExitStack() as stack:
-            writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels)) for stem, target in targets.items()}
-            separate_stream(separator, chunks, writers, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress)
-    except BaseException:
-        for target in targets.values():  # a stem finished before another failed must not stay alone
-            with contextlib.suppress(OSError):
-                if target.stat().st_mtime_ns >= started:
-                    target.unlink()
-        raise
-    return targets

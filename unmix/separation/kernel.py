@@ -1,0 +1,269 @@
+"""The separation kernel: one block of audio at the model's rate → one estimate per stem.
+
+A :class:`Plan` freezes everything the kernel needs besides the network: the STFT, the
+transformer (model input layout and the inverse of its output), normaliser statistics, window
+size and step, batch size, channel count, Wiener iterations and how the model's targets are
+combined. It is built from the configuration's sections in one place, :func:`plan_from_sections`,
+which both the separator and the training accuracy callback use.
+
+How targets are combined:
+
+- one target (the model predicts vocals only): the vocal magnitude is clipped to ``[0, |mix|]``;
+- several targets (e.g. Spleeter's one U-Net per stem): ratio masks
+  ``m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps)`` with ``p = transformation.mask_exponent``
+  (Spleeter's separation exponent, 2).
+
+Either way one stem, the *residual* (``instrumental``), is never computed here: the streaming
+layer forms it as ``input - sum of the others`` at the input's rate, so the stems sum to the
+input exactly and the residual keeps the full bandwidth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from unmix.dsp import windows
+from unmix.dsp.stft import StftOptions, istft, stft
+from unmix.errors import ConfigurationError, ModelError
+from unmix.separation import overlap_add
+from unmix.separation.arrays import batches, channel_groups, magnitude_channels_last, mix_ratio
+
+#: A batch ``(batch, n_bins, size, n_channels)`` → the model's prediction: one array of that
+#: shape (a single target, vocals) or ``{target: array}`` (several targets).
+Predict = Callable[[np.ndarray], "np.ndarray | Mapping[str, np.ndarray]"]
+RESIDUAL = "instrumental"
+# Spleeter's EPSILON of its ratio masks.
+MASK_EPSILON = 1e-10
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything of a separation but the network, frozen.
+
+    Attributes:
+        stft: the STFT of training.
+        transformer: the pipeline transformer the model was trained with.
+        n_channels: channels the model takes (1 or 2).
+        stats: ZMUV statistics for the ``zmuv`` normaliser, else None.
+        batch_size: windows per model call.
+        overlap: fraction of a window shared with the next, in [0, 1).
+        wiener_iterations: -1 mask × mixture phase; 0 soft masks; >= 1 multichannel Wiener filter.
+        mask_exponent: exponent of the ratio masks of several targets.
+
+    Raises:
+        ConfigurationError: a batch size < 1, an overlap outside [0, 1), wiener_iterations < -1
+            or a mask exponent <= 0.
+    """
+
+    stft: StftOptions
+    transformer: Any
+    n_channels: int
+    stats: Any = None
+    batch_size: int = 32
+    overlap: float = 0.5
+    wiener_iterations: int = -1
+    mask_exponent: float = 2.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigurationError(f"batch_size must be a positive integer, received {self.batch_size!r}")
+        if isinstance(self.overlap, bool) or not isinstance(self.overlap, (int, float)) or not 0 <= self.overlap < 1:
+            raise ConfigurationError(f"overlap must be in [0, 1), received {self.overlap!r}")
+        if isinstance(self.wiener_iterations, bool) or not isinstance(self.wiener_iterations, int) or self.wiener_iterations < -1:
+            raise ConfigurationError(f"wiener_iterations must be -1 (off), 0 or more, received {self.wiener_iterations!r}")
+        if isinstance(self.mask_exponent, bool) or not isinstance(self.mask_exponent, (int, float)) or not self.mask_exponent > 0:
+            raise ConfigurationError(f"transformation.mask_exponent must be a number > 0, received {self.mask_exponent!r}")
+        if self.n_channels not in (1, 2):
+            raise ConfigurationError(f"the model must take 1 or 2 channels, received {self.n_channels!r}")
+        object.__setattr__(self, "overlap", float(self.overlap))
+
+    @property
+    def size(self) -> int:
+        """Frames per model window."""
+        return int(self.transformer.size)
+
+    @property
+    def step(self) -> int:
+        """Frames between window starts at separation (from ``overlap``)."""
+        return max(1, int(round(self.size * (1.0 - self.overlap))))
+
+
+def plan_from_sections(
+    transformation: Any, *, n_channels: int, batch_size: int, stats: Any = None,
+    overlap: float | None = None, wiener_iterations: int | None = None,
+) -> Plan:  # fmt: skip
+    """The plan of a configuration's ``transformation`` section (the one place it is built).
+
+    Args:
+        transformation: the ``transformation`` section.
+        n_channels: channels the model takes (``collection.n_channels``).
+        batch_size: windows per model call.
+        stats: ZMUV statistics, or None.
+        overlap: overrides ``transformation.overlap``.
+        wiener_iterations: overrides ``transformation.wiener_iterations``.
+
+    Raises:
+        ConfigurationError: an unknown transformer, or a value out of range.
+    """
+    from unmix.pipeline.transformers import get_transformer
+
+    stft_options = StftOptions(n_fft=transformation.fft_window, hop_length=transformation.hop_length, window=transformation.window)
+    transformer = get_transformer(transformation.name, options=transformation.options, stft=stft_options)
+    return Plan(
+        stft=stft_options, transformer=transformer, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
+        overlap=transformation.overlap if overlap is None else overlap,
+        wiener_iterations=transformation.wiener_iterations if wiener_iterations is None else wiener_iterations,
+        mask_exponent=getattr(transformation, "mask_exponent", 2.0),
+    )  # fmt: skip
+
+
+def residual_of(targets: Sequence[str]) -> str:
+    """The stem formed as ``input - the others``: ``instrumental`` when the model predicts it or only vocals, else the last target."""
+    return RESIDUAL if RESIDUAL in targets or tuple(targets) == ("vocals",) else targets[-1]
+
+
+class Kernel:
+    """A block of model-rate audio → the time-domain estimate of every stem but the residual.
+
+    Args:
+        predict: the model's forward pass (see :data:`Predict`).
+        plan: the frozen plan.
+        targets: the model's target names, in its output order (``("vocals",)`` for a model
+            with one output).
+
+    Raises:
+        ConfigurationError: no targets, repeated targets, or a Wiener filter over more than two.
+    """
+
+    def __init__(self, predict: Predict, plan: Plan, *, targets: Sequence[str] = ("vocals",)) -> None:
+        targets = tuple(targets)
+        if not targets or len(set(targets)) != len(targets):
+            raise ConfigurationError(f"a model needs distinct target names, received {targets!r}")
+        if plan.wiener_iterations >= 0 and len(targets) > 2:
+            raise ConfigurationError(f"the Wiener filter combines two stems; this model has {len(targets)} targets: use --wiener -1")
+        self.predict = predict
+        self.plan = plan
+        self.targets = targets
+        self.residual = residual_of(targets)
+        #: The stems this kernel returns (the residual is formed by the caller).
+        self.estimated = tuple(t for t in targets if t != self.residual)
+        #: Every stem of a separation, the residual last.
+        self.stems = (*self.estimated, self.residual)
+
+    def __call__(self, audio: np.ndarray) -> dict[str, np.ndarray]:
+        """Estimates of :attr:`estimated` for ``audio``.
+
+        Args:
+            audio: float32 ``(channels, samples)`` at the model's rate, any channel count.
+
+        Returns:
+            ``{stem: float32 (channels, samples)}``: STFT → windows → model → overlap-add →
+            combination of the targets → mixture phase (or Wiener filter) → inverse STFT.
+        """
+        n_samples = audio.shape[1]
+        spec = stft(audio, options=self.plan.stft)
+        # |mix| is stored channels-last, the model's layout, so model windows are plain slices.
+        mix_mag = magnitude_channels_last(spec)
+        magnitudes = self.magnitudes(mix_mag)
+        if self.plan.wiener_iterations >= 0:
+            return self._wiener(magnitudes, mix_mag, spec, n_samples)
+        gains = self._gains(magnitudes, mix_mag)
+        # estimate × e^{i∠mix} = spec × gain, the product formed inside istft.
+        return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=gains[stem]) for stem in self.estimated}
+
+    def magnitudes(self, mix_mag: np.ndarray) -> dict[str, np.ndarray]:
+        """Every target's magnitude estimate ``(channels, bins, frames)`` in ``[0, |mix|]``, window by window.
+
+        Each batch is overlap-added as it arrives; a model's NaN or infinity becomes 0 (the model
+        may only remove energy).
+        """
+        plan = self.plan
+        n_input, n_bins, n_frames = mix_mag.shape
+        groups = channel_groups(n_input, plan.n_channels)
+        layout = windows.to_model_layout(mix_mag)  # (bins, frames, channels)
+        layouts = [layout[:, :, group[0] : group[-1] + 1] if list(group) == list(range(group[0], group[-1] + 1)) else layout[:, :, list(group)] for group in groups]
+        starts = [int(start) for start in overlap_add.plan(n_frames, size=plan.size, step=plan.step)]
+        taper = overlap_add.weights(plan.size, plan.step)
+        stitchers = {(g, t): overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=plan.n_channels, taper=taper) for g in range(len(groups)) for t in self.targets}
+        jobs = [(g, start) for g in range(len(groups)) for start in starts]
+        buffer = np.empty((min(plan.batch_size, len(jobs)), n_bins, plan.size, plan.n_channels), dtype=np.float32)
+        for batch_jobs in batches(jobs, plan.batch_size):
+            mix_windows = buffer[: len(batch_jobs)]
+            for window, (g, start) in zip(mix_windows, batch_jobs):
+                valid = min(plan.size, n_frames - start)
+                window[:, :valid] = layouts[g][:, start : start + valid]
+                window[:, valid:] = 0.0
+            x = np.asarray(plan.transformer.prepare(mix_windows, stats=plan.stats), dtype=np.float32)
+            for target, prediction in self._call_model(x).items():
+                out = plan.transformer.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats)
+                for window, (g, start) in zip(out, batch_jobs):
+                    stitchers[g, target].add(window, start)
+        return {target: self._stitched(groups, [stitchers[g, target] for g in range(len(groups))], mix_mag) for target in self.targets}
+
+    def _stitched(self, groups: list[tuple[int, ...]], stitchers: list[Any], mix_mag: np.ndarray) -> np.ndarray:
+        n_input = mix_mag.shape[0]
+        if len(groups) == 1 and groups[0] == tuple(range(n_input)):
+            estimate = windows.from_model_layout(stitchers[0].result())  # channels-last memory, like mix_mag
+        else:
+            estimate = np.zeros_like(mix_mag)
+            counts = np.zeros(n_input, dtype=np.float32)
+            for group, stitcher in zip(groups, stitchers):
+                stitched = windows.from_model_layout(stitcher.result())
+                for slot, channel in enumerate(group):
+                    estimate[channel] += stitched[slot]
+                    counts[channel] += 1
+            if np.any(counts > 1):
+                estimate /= counts[:, None, None]
+        # The sum is finite exactly when every value is, short of an overflow: a cheap test.
+        if not np.isfinite(np.sum(estimate, dtype=np.float64)):
+            np.nan_to_num(estimate, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        np.minimum(estimate, mix_mag, out=estimate)
+        np.maximum(estimate, 0.0, out=estimate)
+        return estimate
+
+    def _call_model(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Run the model; a single array is the first target's prediction."""
+        y = self.predict(x)
+        outputs = {self.targets[0]: y} if not isinstance(y, Mapping) else dict(y)
+        if set(outputs) != set(self.targets):
+            raise ModelError(f"the model returned targets {sorted(outputs)}; expected {list(self.targets)}")
+        result = {}
+        for target in self.targets:
+            value = np.asarray(outputs[target], dtype=np.float32)
+            if value.shape != x.shape:
+                raise ModelError(f"the model returned shape {value.shape} for {target} and input {x.shape}; expected the input's shape")
+            result[target] = value
+        return result
+
+    def _gains(self, magnitudes: dict[str, np.ndarray], mix_mag: np.ndarray) -> dict[str, np.ndarray]:
+        """The real factor of ``spec`` for each estimated stem."""
+        if len(self.targets) == 1:
+            (target,) = self.targets
+            return {target: mix_ratio(magnitudes[target], mix_mag)}
+        return self._ratio_masks(magnitudes, only=self.estimated)
+
+    def _ratio_masks(self, magnitudes: dict[str, np.ndarray], *, only: Sequence[str]) -> dict[str, np.ndarray]:
+        """``m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps)`` for the targets in ``only`` (in place of their estimates)."""
+        p = float(self.plan.mask_exponent)
+        eps = np.float32(MASK_EPSILON)
+        powered = {t: (np.square(e, out=e) if p == 2.0 else np.power(e, p, out=e)) for t, e in magnitudes.items()}
+        total = sum(powered.values()) + eps
+        share = eps / len(powered)
+        return {t: np.divide(powered[t] + share, total, out=powered[t]) for t in only}
+
+    def _wiener(self, magnitudes: dict[str, np.ndarray], mix_mag: np.ndarray, spec: np.ndarray, n_samples: int) -> dict[str, np.ndarray]:
+        from unmix.dsp.wiener import wiener
+
+        (stem,) = self.estimated  # at most two targets (checked in __init__)
+        first = magnitudes[stem]
+        other = magnitudes[self.residual] if self.residual in magnitudes else np.maximum(mix_mag - first, 0.0)
+        out = np.empty_like(spec)
+        # Covariances are estimated within one model group (a stereo pair), never across 5.1.
+        for group in channel_groups(spec.shape[0], self.plan.n_channels):
+            channels = sorted(set(group))
+            out[channels] = wiener(first[channels], other[channels], spec[channels], iterations=self.plan.wiener_iterations)[0]
+        return {stem: istft(out, options=self.plan.stft, length=n_samples)}

@@ -1,0 +1,120 @@
+"""What a separation writes: the stem names, the output formats, song names and file-name templates.
+
+The one definition of each, so the command line, the batch runner and the separator check stems,
+formats and templates the same way (and before any model loads). Pure Python: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from unmix.audio.writer import WRITABLE_EXTENSIONS
+from unmix.errors import ConfigurationError
+
+#: The stems of a two-stem separation; ``instrumental`` is always ``mixture - vocals``.
+STEMS = ("vocals", "instrumental")
+#: Output formats: exactly what the audio writer can write.
+FORMATS = tuple(extension.lstrip(".") for extension in WRITABLE_EXTENSIONS)
+TEMPLATE_FIELDS = ("song", "stem", "ext")
+DEFAULT_TEMPLATE = "{song}/{stem}.{ext}"
+
+
+def song_name_of(path: Path) -> str:
+    """The ``{song}`` of a file: its name without the extension (and without ``.stem`` of ``x.stem.mp4``)."""
+    path = Path(path)
+    return path.name[: -len(path.suffix)].removesuffix(".stem") if path.suffix else path.name
+
+
+def parse_stems(text: str, *, key: str = "--stems") -> tuple[str, ...]:
+    """``"vocals,instrumental"`` → ``("vocals", "instrumental")``, checked.
+
+    Raises:
+        ConfigurationError: an empty list or an unknown stem, naming ``key``.
+    """
+    stems = tuple(s.strip() for s in str(text).split(",") if s.strip())
+    return check_stems(stems, key=key, received=repr(text))
+
+
+def check_stems(stems: Sequence[str], *, key: str = "stems", received: str | None = None) -> tuple[str, ...]:
+    """The stems as a tuple, each known and none twice.
+
+    Raises:
+        ConfigurationError: an empty list, an unknown or a repeated stem.
+    """
+    stems = tuple(stems)
+    unknown = [stem for stem in stems if stem not in STEMS]
+    if not stems or unknown or len(set(stems)) != len(stems):
+        received = received or (", ".join(stems) or "none")
+        raise ConfigurationError(f"{key}: expected {' and/or '.join(STEMS)} (each once), received {received}")
+    return stems
+
+
+def check_format(file_format: str) -> str:
+    """The output format, one of :data:`FORMATS`.
+
+    Raises:
+        ConfigurationError: an unknown format.
+    """
+    if file_format not in FORMATS:
+        raise ConfigurationError(f"unknown output format {file_format!r}; expected one of {', '.join(FORMATS)}")
+    return file_format
+
+
+def check_template(template: str, stems: Sequence[str]) -> None:
+    """Reject a file name template that names unknown fields or writes every stem to one file.
+
+    Raises:
+        ConfigurationError: unknown field, bad syntax, an absolute path or ``..``, or no
+            ``{stem}`` while several stems are written.
+    """
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as error:
+        raise ConfigurationError(f"--filename {template!r}: {error}; use fields {{song}}, {{stem}}, {{ext}}") from None
+    unknown = sorted(names - set(TEMPLATE_FIELDS))
+    if unknown:
+        raise ConfigurationError(f"--filename {template!r}: unknown field {{{unknown[0]}}}; use {{song}}, {{stem}} and {{ext}}")
+    if len(stems) > 1 and "stem" not in names:
+        raise ConfigurationError(f"--filename {template!r} has no {{stem}}: every stem would be written to the same file")
+    if Path(template).is_absolute() or ".." in Path(template).parts:
+        raise ConfigurationError(f"--filename {template!r} must be a relative path inside the output folder")
+
+
+def stem_paths(output_dir: Path, song: str, *, template: str, stems: Sequence[str], file_format: str) -> dict[str, Path]:
+    """Where each stem of ``song`` is written.
+
+    Raises:
+        ConfigurationError: unknown format or stem, or a bad template (see :func:`check_template`).
+    """
+    check_format(file_format)
+    stems = check_stems(stems)
+    check_template(template, stems)
+    return {stem: Path(output_dir) / template.format(song=song, stem=stem, ext=file_format) for stem in stems}
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Where and how a batch of songs is written.
+
+    Attributes:
+        folder: the folder the file name template is relative to.
+        file_format: one of :data:`FORMATS`.
+        filename: template with ``{song}``, ``{stem}`` and ``{ext}``.
+        stems: the stems to write.
+
+    Raises:
+        ConfigurationError: an unknown format or stem, or a bad template.
+    """
+
+    folder: Path
+    file_format: str = "wav"
+    filename: str = DEFAULT_TEMPLATE
+    stems: tuple[str, ...] = STEMS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folder", Path(self.folder))
+        object.__setattr__(self, "stems", check_stems(self.stems))
+        stem_paths(self.folder, "song", template=self.filename, stems=self.stems, file_format=self.file_format)
