@@ -100,6 +100,43 @@ def test_half_written_files_are_rebuilt(collection: Path, tmp_path: Path):
         assert file.attrs["complete"]
 
 
+def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(collection: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    songs = discover(collection).songs
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    path = cache_path(cache, songs[0].id)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = path.with_name(f"{path.name}.{finished.stdout.strip()}-0badf00d.tmp")
+    live = path.with_name(f"{path.name}.{os.getpid()}-0badf00d.tmp")  # another writer of this process, still at work
+    for temporary in (dead, live):
+        temporary.write_bytes(b"half a file")
+    prepared = run(songs, cache)
+    assert len(prepared.cached) == 3
+    assert not dead.exists() and live.exists()
+
+
+def test_full_disk_stops_preparation_with_one_line(collection: Path, tmp_path: Path, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", full)
+    with pytest.raises(DataError, match=r"^no space left on device while writing .*\.tmp; free space, then prepare the collection again$"):
+        run(discover(collection).songs, tmp_path / "cache")
+    left = [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")]
+    assert left == [], "a partial cache file was left"
+
+
+def test_an_unwritable_cache_folder_is_one_line(collection: Path, tmp_path: Path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(DataError, match=r"cannot create the cache folder .*file/cache: .*writable working directory"):
+        run(discover(collection).songs, tmp_path / "file" / "cache")
+
+
 def test_corrupt_song_does_not_stop_the_rest(collection: Path, tmp_path: Path, caplog):
     (collection / "two" / "vocals_two.wav").write_bytes(b"RIFF broken")
     songs = discover(collection).songs

@@ -7,9 +7,11 @@ the samples so that a training window reads only the chunks it touches.
 A file is trusted only when its ``complete`` attribute is set and its ``key``
 (a hash of the source files' paths, sizes and modification times, the sample
 rate, the channel count and ``CACHE_FORMAT_VERSION``) matches: a file is
-written as ``<name>.tmp`` and renamed into place when whole, so a killed run
-leaves at most a ``.tmp`` that is rebuilt, never read. Handles are opened per
-read and always closed (the seed leaked them).
+written under a temporary name of its own process (``<name>.<pid>-<random>.tmp``)
+and renamed into place when whole, so a killed run leaves at most a ``.tmp``
+that is never read, and two processes writing the same song never share one
+(they did: HDF5 refused the second lock, and the first rename took the other's
+file away). Handles are opened per read and always closed (the seed leaked them).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import json
 import logging
 import os
 import re
+import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from unmix.data.disk import discard_partial_h5, is_no_space, no_space_message
 from unmix.data.songs import Song
 from unmix.errors import DataError
 
@@ -39,6 +44,8 @@ CACHE_FORMAT_VERSION = 1
 # read; larger chunks over-read, smaller ones add per-chunk overhead (benchmarks/cache.py).
 CHUNK_SAMPLES = 16384
 STEMS = ("vocals", "instrumental")
+# A temporary file untouched this long belongs to a killed process: removed when its song is rebuilt.
+STALE_TEMPORARY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ def write_cached(
     instrumental: np.ndarray,
     sample_rate: int,
 ) -> CachedSong:
-    """Write a song's stems atomically: ``<name>.tmp`` first, then a rename.
+    """Write a song's stems atomically: a temporary of this process first, then a rename.
 
     Args:
         path: The final cache file (from ``cache_path``).
@@ -137,7 +144,8 @@ def write_cached(
         The record of the written file.
 
     Raises:
-        DataError: The stems' shapes differ or are empty.
+        DataError: The stems' shapes differ or are empty, or the disk is full
+            (the message names the file; nothing partial is left).
     """
     path = Path(path)
     if vocals.shape != instrumental.shape or vocals.ndim != 2 or vocals.shape[1] == 0:
@@ -146,7 +154,7 @@ def write_cached(
             f"expected two equal, non-empty (channels, samples) arrays"
         )
     n_channels, n_samples = vocals.shape
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = temporary_path(path)
     sources = {
         role: [{"path": str(s.path), "stream": s.stream, "channel": s.channel} for s in stems]
         for role, stems in (("vocals", song.vocals), ("instrumental", song.instrumental))
@@ -173,13 +181,51 @@ def write_cached(
             # Set last: only a file whose data is fully written ever carries it.
             file.attrs["complete"] = True
         os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+    except BaseException as error:
+        discard_partial_h5(temporary)
+        if is_no_space(error):
+            raise DataError(no_space_message(temporary, then="prepare the collection again")) from error
         raise
     return CachedSong(
         song_id=song.id, path=path, n_samples=int(n_samples), sample_rate=int(sample_rate), n_channels=int(n_channels)
     )
+
+
+def temporary_path(path: Path) -> Path:
+    """A temporary name for ``path`` that no other process (nor another call) uses."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temporaries(path: Path, *, exclusive: bool, older_than_s: float = STALE_TEMPORARY_S) -> None:
+    """Delete the temporaries of ``path`` that killed processes left behind.
+
+    A live writer touches its temporary continuously, so one untouched for
+    ``older_than_s`` is abandoned. While the caller holds the song's lock
+    (``exclusive``), no other writer of the song should exist: a temporary whose
+    process (the pid in its name) no longer runs here is abandoned too, and so is
+    the single ``<name>.tmp`` of earlier versions.
+    """
+    limit = time.time() - older_than_s
+    candidates = list(path.parent.glob(f"{path.name}.*.tmp"))  # cache_path names hold no glob characters
+    candidates.append(path.with_name(path.name + ".tmp"))
+    for temporary in candidates:
+        with contextlib.suppress(OSError):  # also: already gone
+            if temporary.stat().st_mtime < limit or (exclusive and not _writer_alive(temporary, path)):
+                temporary.unlink()
+
+
+def _writer_alive(temporary: Path, path: Path) -> bool:
+    """Whether the process named in ``<name>.<pid>-<random>.tmp`` still runs (False for ``<name>.tmp``)."""
+    pid = temporary.name[len(path.name) + 1 :].partition("-")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 class StemReader:

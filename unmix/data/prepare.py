@@ -3,7 +3,11 @@
 Valid cache files are reused; missing or stale ones are built in worker
 processes (``spawn``, so a parent that already loaded TensorFlow is never
 forked). One bad song is a warning and an entry in ``failed``; it never stops
-the others.
+the others. A full disk does: it would fail every song, so it is one error.
+
+Several processes may prepare into one cache at once (two trainings started
+together): each song is built under its lock file (``unmix.data.lock``), and
+a process that waited for it reuses what the other wrote.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from unmix.data.cache import CachedSong, cache_key, cache_path, open_cached, write_cached
+from unmix.data.cache import CachedSong, cache_key, cache_path, open_cached, remove_stale_temporaries, write_cached
+from unmix.data.disk import is_no_space, no_space_message
+from unmix.data.lock import LOCK_TIMEOUT_S, file_lock, lock_path
 from unmix.data.songs import Song, load_song
 from unmix.progress import count_bar
 from unmix.errors import ConfigurationError, DataError, UnmixError
@@ -36,6 +42,13 @@ class PreparedCollection:
 
     cached: tuple[CachedSong, ...]
     failed: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """A build outcome that must end the whole preparation (a full disk), with its one line."""
+
+    message: str
 
 
 def prepare(
@@ -66,7 +79,8 @@ def prepare(
         The prepared songs and the failures.
 
     Raises:
-        DataError: ``cache_dir`` lies inside the collection, or song ids repeat.
+        DataError: ``cache_dir`` lies inside the collection or cannot be created,
+            song ids repeat, or the disk is full.
         ConfigurationError: ``workers`` is below 1 or ``n_channels`` is not 1 or 2.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -79,7 +93,7 @@ def prepare(
     ids = [song.id for song in songs]
     if len(set(ids)) != len(ids):
         raise DataError("duplicate song ids given to prepare; each song needs a unique id")
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    _make_cache_folder(cache_dir)
 
     results: dict[str, CachedSong] = {}
     failed: dict[str, str] = {}
@@ -99,11 +113,16 @@ def prepare(
     n_reused = len(results)
 
     built = _build_all(jobs, sample_rate=sample_rate, n_channels=n_channels, workers=workers, progress=progress)
+    stop: _Stop | None = None
     for song_id, outcome in built:
         if isinstance(outcome, CachedSong):
             results[song_id] = outcome
+        elif isinstance(outcome, _Stop):
+            stop = stop or outcome
         else:
             failed[song_id] = outcome
+    if stop is not None:
+        raise DataError(stop.message)
     for song_id, reason in failed.items():
         logger.warning("song %r not prepared: %s", song_id, reason)
     logger.log(
@@ -121,15 +140,30 @@ def prepare(
     )
 
 
-def build_song(song: Song, path: Path, key: str, sample_rate: int, n_channels: int) -> CachedSong | str:
-    """Decode one song into its cache file; a reason string when it fails."""
-    try:
-        vocals, instrumental = load_song(song, sample_rate=sample_rate, n_channels=n_channels)
-        return write_cached(path, song=song, key=key, vocals=vocals, instrumental=instrumental, sample_rate=sample_rate)
-    except UnmixError as error:
-        return str(error)
-    except (OSError, ValueError, RuntimeError, MemoryError) as error:
-        return f"{type(error).__name__}: {error}"
+def build_song(
+    song: Song, path: Path, key: str, sample_rate: int, n_channels: int, lock_timeout_s: float = LOCK_TIMEOUT_S
+) -> CachedSong | str | _Stop:
+    """Decode one song into its cache file, under its lock; a reason string when it fails.
+
+    Another process may have built the song while this one waited for the lock:
+    its file is then reused, not rebuilt.
+    """
+    with file_lock(lock_path(path), timeout_s=lock_timeout_s) as held:
+        if not held:
+            logger.debug("song %r: its lock was not free within %.0f s; preparing it here too", song.id, lock_timeout_s)
+        cached = open_cached(path, key=key)
+        if cached is not None:
+            return cached
+        remove_stale_temporaries(path, exclusive=held)
+        try:
+            vocals, instrumental = load_song(song, sample_rate=sample_rate, n_channels=n_channels)
+            return write_cached(path, song=song, key=key, vocals=vocals, instrumental=instrumental, sample_rate=sample_rate)
+        except UnmixError as error:
+            return _Stop(str(error)) if is_no_space(error) else str(error)
+        except (OSError, ValueError, RuntimeError, MemoryError) as error:
+            if is_no_space(error):
+                return _Stop(no_space_message(path, then="prepare the collection again"))
+            return f"{type(error).__name__}: {error}"
 
 
 class _Collector(logging.Handler):
@@ -143,7 +177,7 @@ class _Collector(logging.Handler):
 
 def build_song_in_worker(
     song: Song, path: Path, key: str, sample_rate: int, n_channels: int
-) -> tuple[CachedSong | str, list[tuple[str, int, str]]]:
+) -> tuple[CachedSong | str | _Stop, list[tuple[str, int, str]]]:
     """``build_song`` in a worker process, returning its log records for the parent to log.
 
     Top level (picklable) so that ``spawn`` workers can run it; a worker has no
@@ -194,6 +228,18 @@ def _build_all(jobs, *, sample_rate: int, n_channels: int, workers: int | None, 
     finally:
         if bar is not None:
             bar.finish()
+
+
+def _make_cache_folder(cache_dir: Path) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if is_no_space(error):
+            raise DataError(no_space_message(cache_dir, then="prepare the collection again")) from None
+        raise DataError(
+            f"cannot create the cache folder {cache_dir}: {error.strerror or error}; "
+            f"use a writable working directory (--workingdir) or set environment.cache_folder"
+        ) from None
 
 
 def _check_cache_location(cache_dir: Path, songs: Sequence[Song], collection_folder: Path | None) -> None:
