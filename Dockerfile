@@ -16,6 +16,10 @@ COPY unmix ./unmix
 COPY configurations ./configurations
 COPY train.py predict.py docker-entrypoint.py ./
 RUN pip install --no-cache-dir --no-deps -e .
+# The pretrained default model, converted at build time into the image (the download is dropped).
+ENV UNMIX_MODELS_DIR=/opt/unmix/models
+RUN python3 -m unmix.pretrained install spleeter-2stems \
+    && rm -rf /opt/unmix/models/downloads
 
 ENV TF_CPP_MIN_LOG_LEVEL=2
 WORKDIR /data

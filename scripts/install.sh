@@ -39,3 +39,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
         || .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
     echo "$wanted" > "$stamp"
 fi
+
+# Deezer's pretrained Spleeter 2-stems model, the default once installed: fetched once (73 MB)
+# and converted. The folder is the one unmix.pretrained.catalog.models_dir() reads; when the
+# model is there, nothing runs (not even Python).
+models_dir="${UNMIX_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/unmix/models}"
+if [ ! -f "$models_dir/spleeter-2stems/configuration.jsonc" ]; then
+    echo "unmix: installing the pretrained model spleeter-2stems (first time: 73 MB download)" >&2
+    if ! .venv/bin/python -m unmix.pretrained install spleeter-2stems --quiet; then
+        echo "unmix: could not install the pretrained model spleeter-2stems (see the error above); run .venv/bin/python -m unmix.pretrained install spleeter-2stems when online" >&2
+        exit 1
+    fi
+fi

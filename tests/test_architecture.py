@@ -27,10 +27,10 @@ LAYERS = {
     "errors": 0, "log": 0, "progress": 0,
     "config": 1, "audio": 1, "dsp": 1,
     "data": 2, "runfolder": 2,
-    "default_model": 2,  # where the shipped run folder lives (not in STYLE's table; beside runfolder)
     "pipeline": 3,
     "models": 4,
     "separation": 5,
+    "pretrained": 5,  # built-in models: the TF-free catalog and the importers (not in STYLE's table)
     "evaluation": 6,
     "training": 7, "callbacks": 7,
     "cli": 8,
@@ -38,11 +38,15 @@ LAYERS = {
 }
 # Exceptions to "within a layer, imports stay inside the same package": the trainer
 # assembles the callbacks (STYLE §3 puts both in layer 7); never the other way round.
-ALLOWED_SIBLINGS = {("training", "callbacks")}
+ALLOWED_SIBLINGS = {("training", "callbacks"), ("separation", "pretrained")}
+# Modules placed apart from their package: a ``python -m`` front end is a command, so it
+# counts as part of ``cli`` (layer 8; it uses cli.common's exit codes).
+MODULE_LAYERS = {"unmix.pretrained.__main__": (8, "cli")}
 # The modules STYLE marks "never" for TensorFlow/Keras, beyond whole never-TF packages.
-NEVER_TF_PACKAGES = {"errors", "log", "progress", "config", "audio", "dsp", "data", "runfolder", "default_model"}
+NEVER_TF_PACKAGES = {"errors", "log", "progress", "config", "audio", "dsp", "data", "runfolder"}
 NEVER_TF_MODULES = {
     "unmix", "unmix.separation.overlap_add", "unmix.separation.arrays", "unmix.evaluation.metrics", "unmix.evaluation.track_scores",
+    "unmix.pretrained", "unmix.pretrained.catalog",
 }
 TF_ALLOWED_IN_PIPELINE = {"unmix.pipeline.generator"}
 # Always present since issue 2; the others are checked when they exist.
@@ -121,6 +125,8 @@ def imports_of(name: str, path: Path) -> list[Import]:
 
 def layer_of(name: str) -> tuple[int, str] | None:
     parts = name.split(".")
+    if name in MODULE_LAYERS:
+        return MODULE_LAYERS[name]
     if parts[0] != "unmix" or len(parts) == 1 or parts[1] not in LAYERS:  # unknown: see test_every_module_has_a_layer
         return None
     return LAYERS[parts[1]], parts[1]

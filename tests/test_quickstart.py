@@ -55,8 +55,11 @@ def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
     copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho pip-was-called >&2\nexit 1\n")
     digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
     (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
+    installed = tmp_path / "models" / "spleeter-2stems"  # the pretrained model is there too
+    installed.mkdir(parents=True)
+    (installed / "configuration.jsonc").write_text("{}")
     started = time.perf_counter()
-    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ}, timeout=60)
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip-was-called" not in result.stderr
     assert time.perf_counter() - started < 10
@@ -68,3 +71,16 @@ def test_install_script_installs_when_requirements_change(tmp_path):
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip-was-called -m pip install" in result.stderr and "-r requirements.txt" in result.stderr
+
+
+def test_install_script_installs_the_pretrained_model_once_and_fails_clearly(tmp_path):
+    """Missing: the script runs the install command; when that fails, the script fails with one clear line."""
+    script = '#!/bin/sh\necho called "$@" >&2\n[ "$2" = unmix.pretrained ] && exit 1\nexit 0\n'
+    copy = _checkout_with_fake_python(tmp_path, script)
+    digest = subprocess.run("cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
+    (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
+    environ = {**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env=environ, timeout=60)
+    assert result.returncode == 1
+    assert "called -m unmix.pretrained install spleeter-2stems" in result.stderr
+    assert "could not install the pretrained model spleeter-2stems" in result.stderr.splitlines()[-1]

@@ -42,12 +42,12 @@ def example_song() -> tuple[str, np.ndarray, np.ndarray, int]:
 def run(*, output: Path, run_folder: Path | None = None) -> list[str]:
     """Separate the example; return the lines to print (where the files are, the scores)."""
     from unmix import audio
-    from unmix.default_model import default_model_folder
     from unmix.evaluation.metrics import score_museval
     from unmix.evaluation.plots import spectrogram_plot
+    from unmix.pretrained import catalog
     from unmix.separation.separator import Separator
 
-    folder = run_folder or default_model_folder()
+    folder = run_folder or catalog.folder(catalog.default_name())
     name, vocals, instrumental, rate = example_song()
     mix = vocals + instrumental
     started = time.perf_counter()

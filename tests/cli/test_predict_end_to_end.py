@@ -149,9 +149,10 @@ def test_usage_errors(run, tmp_path, capsys, monkeypatch):
     assert main(["--run_folder", str(run), "--song", "x.wav", "--overlap", "1"]) == 2
     assert main(["--run_folder", str(tmp_path), "--song", "x.wav"]) == 2  # not a run folder
     assert "not a run folder" in capsys.readouterr().err
-    from unmix import default_model
+    from unmix.pretrained import catalog
 
-    monkeypatch.setattr(default_model, "DEFAULT_MODEL", tmp_path / "nothing-here")
+    monkeypatch.setattr(catalog, "SHIPPED", tmp_path / "nothing-here")
+    monkeypatch.setenv("UNMIX_MODELS_DIR", str(tmp_path / "no-models"))
     assert main(["--song", "x.wav"]) == 1  # no built-in default model in this installation
     assert "pass --run_folder RUN or --weights W --configuration C" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -27,7 +27,7 @@ SHAPE = (9, 4, 2)
 
 def test_available_models_lists_every_model_with_a_description() -> None:
     models = available_models()
-    assert set(models) == {"dummy", "hourglass", "unet", "leakyrelu", "largeleakyrelu", "mask", "rnn"}
+    assert set(models) == {"dummy", "hourglass", "unet", "leakyrelu", "largeleakyrelu", "mask", "rnn", "spleeter"}
     assert all(isinstance(text, str) and text for text in models.values())
 
 
@@ -39,7 +39,7 @@ def test_names_are_case_insensitive() -> None:
 def test_unknown_model_lists_known_names_and_suggests() -> None:
     with pytest.raises(ConfigurationError, match=r"training\.model\.name: unknown model 'hourglas'; known: dummy, hourglass, .*did you mean 'hourglass'\?"):
         build_model("hourglas", None, input_shape=SHAPE)
-    with pytest.raises(ConfigurationError, match=r"training\.model\.name: unknown model 'zzz'; known: .*rnn, unet$"):
+    with pytest.raises(ConfigurationError, match=r"training\.model\.name: unknown model 'zzz'; known: .*rnn, spleeter, unet$"):
         options_class("zzz")
 
 

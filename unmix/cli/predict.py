@@ -103,9 +103,9 @@ def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
         return Separator.from_run_folder(args.run_folder, **overrides)
     if args.weights:
         return Separator.from_weights(args.weights, args.configuration, working_directory=working_directory, **overrides)
-    from unmix.default_model import default_model_folder
+    from unmix.pretrained import catalog
 
-    folder = default_model_folder()
+    folder = catalog.folder(catalog.default_name())
     logger.info("using the built-in default model (%s); pass --run_folder or --weights for another", folder.name)
     return Separator.from_run_folder(folder, **overrides)
 

@@ -15,7 +15,7 @@ from unmix.models.registry import (
 )
 
 # Imported for their @register_model side effect (registration is the only import-time work).
-from unmix.models import dummy, hourglass, largeleakyrelu, leakyrelu, mask, rnn, unet  # noqa: E402,F401
+from unmix.models import dummy, hourglass, largeleakyrelu, leakyrelu, mask, rnn, spleeter, unet  # noqa: E402,F401
 
 __all__ = [
     "available_models",

@@ -1,4 +1,4 @@
-"""The shipped default model: it loads, separates a real clip better than the mixture, and predict.py uses it."""
+"""The shipped model ``fast``: it loads, separates a real clip better than the mixture, and predict.py uses it when nothing better is installed."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unmix.default_model import DEFAULT_MODEL, default_model_folder
+from unmix.pretrained import catalog
 
 
-def test_the_default_model_ships_with_its_run_files():
-    folder = default_model_folder()
+def test_the_fast_model_ships_with_its_run_files():
+    folder = catalog.folder("fast")
+    assert folder == catalog.SHIPPED
     for name in ("configuration.jsonc", "environment.json", "results.csv", "MODEL_CARD.md"):
         assert (folder / name).is_file(), name
     assert list(folder.glob("accuracy_*.csv"))
@@ -22,7 +23,7 @@ def test_the_default_model_ships_with_its_run_files():
 
 
 @pytest.mark.slow
-def test_default_model_beats_the_mixture_floor_on_the_stempeg_clip():
+def test_fast_model_beats_the_mixture_floor_on_the_stempeg_clip():
     """A real check: vocals SDR (museval v4 median) clearly above the unprocessed mixture's."""
     from unmix.evaluation.metrics import score_museval
     from unmix.quickstart import example_song
@@ -30,7 +31,7 @@ def test_default_model_beats_the_mixture_floor_on_the_stempeg_clip():
 
     _, vocals, instrumental, rate = example_song()
     mix = vocals + instrumental
-    estimates = Separator.from_run_folder(DEFAULT_MODEL).separate(mix, rate)
+    estimates = Separator.from_run_folder(catalog.SHIPPED).separate(mix, rate)
     assert estimates["vocals"].shape == mix.shape
     np.testing.assert_allclose(estimates["vocals"] + estimates["instrumental"], mix, atol=1e-5)
     references = {"vocals": vocals, "instrumental": instrumental}
@@ -41,9 +42,10 @@ def test_default_model_beats_the_mixture_floor_on_the_stempeg_clip():
     assert model["vocals"]["SDR"] > floor["vocals"]["SDR"] + 3.0
 
 
-def test_predict_without_a_model_argument_uses_the_default_model(tmp_path, tone, capsys, caplog):
+def test_predict_without_a_model_argument_uses_fast_when_nothing_better_is_installed(tmp_path, tone, capsys, caplog, monkeypatch):
     import soundfile
 
+    monkeypatch.setenv("UNMIX_MODELS_DIR", str(tmp_path / "no-models"))
     from unmix.cli.predict import main
 
     song = tmp_path / "x.wav"
