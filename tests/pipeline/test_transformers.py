@@ -47,8 +47,8 @@ def expected_normalised(normalizer, mix, target, stats):
     return mix, target
 
 
-def test_registry_lists_the_four_transformers():
-    assert available_transformers() == ["mask", "mask_ibm", "train_window_predict_mask", "window"]
+def test_registry_lists_the_five_transformers():
+    assert available_transformers() == ["mask", "mask_ibm", "stems", "train_window_predict_mask", "window"]
 
 
 @pytest.mark.parametrize("spelling", ["Window", "TRAIN_WINDOW_PREDICT_MASK", "mask-ibm", "Mask_IBM"])
@@ -76,7 +76,7 @@ def test_geometry_and_output_kinds():
     assert (transformer.size, transformer.step, transformer.normalizer_name) == (SIZE, 2, "norm_max")
     assert transformer.input_shape(2) == (BINS, SIZE, 2)
     kinds = {name: make(name).output_kind for name in available_transformers()}
-    assert kinds == {"window": "magnitude", "train_window_predict_mask": "mask", "mask": "mask", "mask_ibm": "mask"}
+    assert kinds == {"window": "magnitude", "stems": "magnitude", "train_window_predict_mask": "mask", "mask": "mask", "mask_ibm": "mask"}
 
 
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
@@ -103,7 +103,26 @@ def test_silent_window_does_not_make_nans():
     for name in available_transformers():
         for normalizer in ("norm_max", "norm_min_max"):
             x, y = make(name, normalizer).make_item(zeros, zeros, zeros, packs_mix=False, stats=None)
-            assert np.isfinite(x).all() and np.isfinite(y).all()
+            targets = list(y.values()) if isinstance(y, dict) else [y]
+            assert np.isfinite(x).all() and all(np.isfinite(t).all() for t in targets)
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS)
+def test_stems_targets_every_stem_with_the_mix_factors(normalizer, windows, stats):
+    mix, vocals, instrumental = windows
+    transformer = make("stems", normalizer)
+    x, y = transformer.make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
+    assert transformer.output_kind == "magnitude" and set(y) == {"vocals", "instrumental"}
+    want_x, want_vocals = expected_normalised(normalizer, mix, vocals, stats)
+    _, want_instrumental = expected_normalised(normalizer, mix, instrumental, stats)
+    assert x.dtype == y["vocals"].dtype == y["instrumental"].dtype == np.float32
+    np.testing.assert_allclose(x, want_x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y["vocals"], want_vocals, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y["instrumental"], want_instrumental, rtol=1e-5, atol=1e-6)
+    # Each named output comes back on |mix|'s scale, clipped to [0, |mix|].
+    np.testing.assert_allclose(transformer.to_vocals_magnitude(y["vocals"], mix, stats=stats), np.minimum(vocals, mix), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ConfigurationError, match="'stems' makes the model output one magnitude per stem"):
+        transformer.make_item(mix, vocals, instrumental, packs_mix=True, stats=None)
 
 
 def test_window_rejects_a_packing_loss(windows):

@@ -78,7 +78,9 @@ class SpectrogramPlot(keras.callbacks.Callback):
         x, mix_mag, vocals_mag = self.window
         try:
             prediction = self.model.predict_on_batch(x[None])
-            if isinstance(prediction, (list, tuple)):
+            if isinstance(prediction, dict):  # one output per stem
+                prediction = prediction["vocals"]
+            elif isinstance(prediction, (list, tuple)):
                 prediction = prediction[-1]
             predicted = self.to_vocals(np.asarray(prediction)[0], mix_mag)
             plt = _pyplot()

@@ -210,6 +210,8 @@ class WindowDataset(keras.utils.PyDataset):
             x, y = self._make_item(v, i, song=song, start=start)
             xs.append(x)
             ys.append(y)
+        if isinstance(ys[0], dict):  # one target per stem, for a model with named outputs
+            return np.stack(xs), {stem: np.stack([y[stem] for y in ys]) for stem in ys[0]}
         return np.stack(xs), np.stack(ys)
 
     def _read_kept(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple]:

@@ -93,7 +93,8 @@ class Transformer:
 
         Returns:
             ``(x, y)`` float32: x (bins, size, channels); y (bins, size, channels),
-            or (bins, size, 2 * channels) when ``packs_mix``.
+            or (bins, size, 2 * channels) when ``packs_mix``, or ``{stem: (bins, size, channels)}``
+            for a transformer with one target per stem.
 
         Raises:
             ValueError: the windows' shapes differ or are not (bins, size, channels).
@@ -112,6 +113,8 @@ class Transformer:
             packs_mix=packs_mix,
             stats=stats,
         )
+        if isinstance(y, dict):  # one target per stem (``stems``)
+            return x.astype(np.float32, copy=False), {stem: t.astype(np.float32, copy=False) for stem, t in y.items()}
         return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)
 
     def _item(
