@@ -212,3 +212,35 @@ def test_atomic_write_text(tmp_path: Path) -> None:
     atomic_write_text(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["file.json"]
+
+
+@pytest.mark.parametrize("name", ["UNMIX_HF_TOKEN", "UNMIX_API_KEY", "UNMIX_S3_SECRET", "UNMIX_DB_PASSWORD", "UNMIX_apikey", "UNMIX_KEYRING_TOKEN"])
+def test_environment_json_redacts_unmix_credentials(name: str, tmp_path: Path) -> None:
+    environ = {"UNMIX_COLLECTION_DIR": str(tmp_path / "songs"), name: "hunter2-do-not-leak"}
+    config = load(REPOSITORY / "configurations" / "default-hourglass.jsonc", environ=environ, working_directory=tmp_path)
+    folder = start_run(config, working_directory=tmp_path / "work")
+    log.remove_handler(folder.log_handler)
+    text = folder.environment.read_text()
+    assert json.loads(text)["variables"] == {"UNMIX_COLLECTION_DIR": str(tmp_path / "songs"), name: "<redacted>"}
+    assert "hunter2" not in text
+    for path in folder.path.rglob("*"):
+        assert not path.is_file() or "hunter2" not in path.read_text(errors="replace"), path
+
+
+def test_atomic_write_text_names_the_file_when_a_write_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(tmp_path / "best.json", "{}")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "best.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_configuration_error(config: Config, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(ConfigurationError, match=r"^cannot write the run folder under .*file/runs: Not a directory .*; pass a writable --workingdir$"):
+        start_run(config, working_directory=tmp_path / "file")

@@ -7,6 +7,8 @@ coloured lines on stderr (colorama), ``logs.txt`` the same lines without colour.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import sys
 import time
@@ -64,9 +66,23 @@ def setup(*, verbose: bool = False, quiet: bool = False) -> logging.Logger:
     return logger
 
 
+class _RunLogHandler(logging.FileHandler):
+    """logs.txt: on a full disk, lines are dropped quietly instead of a traceback per line.
+
+    logging prints "--- Logging error ---" and a traceback for every record it cannot
+    write; when the disk is full the run stops with its own one-line error anyway.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return
+        super().handleError(record)
+
+
 def add_log_file(path: Path) -> logging.Handler:
     """Also write every unmix log line (debug included) to ``path``, e.g. a run's logs.txt."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _RunLogHandler(path, encoding="utf-8")
     handler.setFormatter(_FileFormatter())
     handler.setLevel(logging.DEBUG)
     logger = logging.getLogger(LOGGER_NAME)
@@ -76,6 +92,7 @@ def add_log_file(path: Path) -> logging.Handler:
 
 
 def remove_handler(handler: logging.Handler) -> None:
-    """Detach and close a handler added by ``add_log_file``."""
+    """Detach and close a handler added by ``add_log_file`` (a flush that fails on a full disk is dropped)."""
     logging.getLogger(LOGGER_NAME).removeHandler(handler)
-    handler.close()
+    with contextlib.suppress(OSError):
+        handler.close()

@@ -13,12 +13,14 @@ run (results, accuracies, environment, logs, plots)::
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import getpass
 import importlib.metadata
 import json
 import os
 import platform
 import re
+import shutil
 import socket
 import sys
 from collections.abc import Mapping
@@ -27,7 +29,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from unmix.errors import ConfigurationError, ModelError
+from unmix.errors import ConfigurationError, ModelError, TrainingError, UnmixError
 
 if TYPE_CHECKING:
     from unmix.config import Config
@@ -40,8 +42,15 @@ MODEL_H5 = "model.h5"
 MODEL_JSON = "model.json"
 ZMUV_STATS = "zmuv.json"
 BACKUP = "backup"
+# Keras' BackupAndRestore names these inside backup/.
+BACKUP_WEIGHTS = "latest.weights.h5"
+BACKUP_METADATA = "training_metadata.json"
 BEST = "best.json"
 _EPOCH = re.compile(r"(\d+)")
+# environment.json records UNMIX_* variables; one whose name holds one of these words is a credential.
+SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
+REDACTED = "<redacted>"
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class RunFolder:
@@ -57,21 +66,30 @@ class RunFolder:
     # === Creation ===
     @classmethod
     def create(cls, *, working_directory: Path, output_path: str, configuration_name: str, now: dt.datetime | None = None, **names: str) -> "RunFolder":
-        """Make ``<working_directory>/<output_path>/<stamp>-<name>``, unique even within one second."""
+        """Make ``<working_directory>/<output_path>/<stamp>-<name>``, unique even within one second.
+
+        Raises:
+            ConfigurationError: the folder cannot be created (not writable, or a file
+                is in the way); the message names it and says to pass another --workingdir.
+            TrainingError: the disk is full.
+        """
         stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
         parent = Path(working_directory) / output_path
-        parent.mkdir(parents=True, exist_ok=True)
         base = f"{stamp}-{configuration_name}"
-        for attempt in range(1, 1000):
-            candidate = parent / (base if attempt == 1 else f"{base}-{attempt}")
-            try:
-                candidate.mkdir()
-            except FileExistsError:
-                continue
-            folder = cls(candidate, **names)
-            for sub in (folder.weights, folder.plots, folder.predictions):
-                sub.mkdir(exist_ok=True)
-            return folder
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            for attempt in range(1, 1000):
+                candidate = parent / (base if attempt == 1 else f"{base}-{attempt}")
+                try:
+                    candidate.mkdir()
+                except FileExistsError:
+                    continue
+                folder = cls(candidate, **names)
+                for sub in (folder.weights, folder.plots, folder.predictions):
+                    sub.mkdir(exist_ok=True)
+                return folder
+        except OSError as error:
+            raise unwritable(parent, error) from None
         raise ConfigurationError(f"cannot create a run folder under {parent}: too many runs named {base}")
 
     @classmethod
@@ -122,6 +140,14 @@ class RunFolder:
     @property
     def backup(self) -> Path:
         return self.path / BACKUP
+
+    @property
+    def backup_weights(self) -> Path:
+        return self.backup / BACKUP_WEIGHTS
+
+    @property
+    def backup_metadata(self) -> Path:
+        return self.backup / BACKUP_METADATA
 
     @property
     def model_keras(self) -> Path:
@@ -197,10 +223,31 @@ def _checkpoint_epoch(path: Path) -> int:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so a kill never leaves half a file."""
+    """Write through a temporary file and rename, so a kill never leaves half a file.
+
+    Raises:
+        OSError: the write failed (a full disk, say); the temporary is removed and
+            the error names ``path`` (a failed ``write`` names no file by itself).
+    """
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if error.filename is None:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
+
+
+def unwritable(path: Path, error: OSError) -> UnmixError:
+    """The one line for a run folder that cannot be written: a full disk, or a folder to change."""
+    if error.errno in _NO_SPACE:
+        return TrainingError(f"no space left on device while writing {error.filename or path}; free space, then train again")
+    return ConfigurationError(
+        f"cannot write the run folder under {path}: {error.strerror or error} ({error.filename or path}); "
+        f"pass a writable --workingdir"
+    )
 
 
 def _version(package: str) -> str | None:
@@ -247,7 +294,16 @@ def environment_info(*, configuration_file: Path, working_directory: Path, run_f
         "versions": {name: _version(name) for name in ("unmix", "tensorflow", "tensorflow-cpu", "keras", "numpy", "librosa")},
         "devices": devices,
         "git": git_info(Path(__file__).resolve().parent),
-        "variables": {k: v for k, v in sorted(environ.items()) if k.startswith("UNMIX_")},
+        "variables": recorded_variables(environ),
+    }
+
+
+def recorded_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``UNMIX_*`` variables for environment.json, credentials (TOKEN, KEY, SECRET, PASSWORD in the name) redacted."""
+    return {
+        name: REDACTED if any(word in name.upper() for word in SECRET_WORDS) else value
+        for name, value in sorted(environ.items())
+        if name.startswith("UNMIX_")
     }
 
 
@@ -275,15 +331,19 @@ def start_run(config: "Config", *, working_directory: Path) -> RunFolder:
         plot_folder=environment.plot_folder,
         weights_folder=environment.weights.folder,
     )
-    folder.write_configuration(config.to_json())
-    folder.write_environment(
-        environment_info(
-            configuration_file=config.path,
-            working_directory=working_directory.resolve(),
-            run_folder=folder.path.resolve(),
-            collection_folder=config.collection.folder,
-            environ=config.environ,
+    try:
+        folder.write_configuration(config.to_json())
+        folder.write_environment(
+            environment_info(
+                configuration_file=config.path,
+                working_directory=working_directory.resolve(),
+                run_folder=folder.path.resolve(),
+                collection_folder=config.collection.folder,
+                environ=config.environ,
+            )
         )
-    )
-    folder.log_handler = log.add_log_file(folder.logs)
+        folder.log_handler = log.add_log_file(folder.logs)
+    except OSError as error:  # nothing of the run exists yet: leave no half-made folder behind
+        shutil.rmtree(folder.path, ignore_errors=True)
+        raise unwritable(folder.path.parent, error) from None
     return folder

@@ -231,13 +231,11 @@ def test_script_with_a_missing_configuration_file(tmp_path: Path) -> None:
     assert "absent.jsonc" in one_line(result.stderr)
 
 
-def test_script_check_prints_json_without_tensorflow(tmp_path: Path) -> None:
+def test_script_check_prints_the_same_json_in_and_out_of_process(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from unmix.cli.train import main\n"
-        f"code = main(['--configuration', 'configurations/default-hourglass.jsonc', '--workingdir', {str(tmp_path)!r}, '--check'])\n"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'the configuration check imported TensorFlow'\n"
-        "sys.exit(code)\n"
+        f"sys.exit(main(['--configuration', 'configurations/default-hourglass.jsonc', '--workingdir', {str(tmp_path)!r}, '--check']))\n"
     )
     result = run_script("-c", code)
     assert result.returncode == 0, result.stderr
@@ -245,6 +243,32 @@ def test_script_check_prints_json_without_tensorflow(tmp_path: Path) -> None:
     script = run_script("train.py", "--configuration", "configurations/default-hourglass.jsonc", "--workingdir", str(tmp_path), "--check")
     assert script.returncode == 0, script.stderr
     assert commentjson.loads(script.stdout) == commentjson.loads(result.stdout)
+
+
+def test_script_an_unreadable_configuration_answers_without_tensorflow(tmp_path: Path) -> None:
+    """--check looks names up in registries that import TensorFlow; a file that does not load never gets there."""
+    broken = tmp_path / "broken.jsonc"
+    broken.write_text('{"training": {"batch_size": "four"}}')
+    code = (
+        "import sys\n"
+        "from unmix.cli.train import main\n"
+        f"code = main(['--configuration', {str(broken)!r}, '--workingdir', {str(tmp_path)!r}, '--check'])\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'a configuration that does not load imported TensorFlow'\n"
+        "sys.exit(code)\n"
+    )
+    result = run_script("-c", code)
+    assert result.returncode == 2, result.stderr
+    assert "training.batch_size" in one_line(result.stderr)
+
+
+def test_script_tensorflow_start_up_lines_obey_the_log_level(tmp_path: Path) -> None:
+    """TF 2.21 printed its oneDNN line twice (two libraries carry the check), whatever TF_CPP_MIN_LOG_LEVEL said."""
+    command = ("train.py", "--configuration", "configurations/mini/dummy.jsonc", "--workingdir", str(tmp_path), "--check")
+    quiet = run_script(*command, environ={**clean_environ(), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    chatty = run_script(*command, environ={**clean_environ(), "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert chatty.returncode == 0
+    assert chatty.stderr.count("oneDNN custom operations are on") <= 1, chatty.stderr
 
 
 def test_list_models_prints_one_line_per_registered_model(capsys):
@@ -256,3 +280,16 @@ def test_list_models_prints_one_line_per_registered_model(capsys):
     assert names == sorted(names)
     assert {"hourglass", "unet", "rnn", "leakyrelu", "largeleakyrelu", "mask", "dummy"} <= set(names)
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)  # a name and a description
+
+
+def test_check_says_which_value_won_over_an_ignored_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """configurations/final/hourglass.jsonc keeps 44100 Hz: UNMIX_SAMPLE_RATE cannot change it, and --check says so."""
+    monkeypatch.setenv("UNMIX_SAMPLE_RATE", "22050")
+    final = REPOSITORY / "configurations" / "final" / "hourglass.jsonc"
+    assert train.main(["--configuration", str(final), "--workingdir", str(tmp_path), "--check"]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert commentjson.loads(captured.out)["collection"]["sample_rate"] == 44100
+    assert one_line(captured.err) == (
+        f"warning: UNMIX_SAMPLE_RATE='22050' is ignored: collection.sample_rate is 44100, set by {final}; "
+        "write \"int(env('UNMIX_SAMPLE_RATE', 44100))\" there to honour the variable"
+    )

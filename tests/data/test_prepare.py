@@ -125,10 +125,24 @@ def test_full_disk_stops_preparation_with_one_line(collection: Path, tmp_path: P
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(h5py.Group, "create_dataset", full)
-    with pytest.raises(DataError, match=r"^no space left on device while writing .*\.tmp; free space, then prepare the collection again$"):
+    with pytest.raises(DataError, match=r"^no space left on device while writing .*\.h5; free space, then prepare the collection again$"):
         run(discover(collection).songs, tmp_path / "cache")
     left = [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")]
     assert left == [], "a partial cache file was left"
+
+
+def test_a_song_that_would_not_fit_is_not_started(collection: Path, tmp_path: Path, monkeypatch):
+    """HDF5 can crash when the disk fills while it writes: a cache file that would not fit is refused first."""
+    import shutil
+
+    from unmix.data import disk
+
+    monkeypatch.setattr(disk.shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
+    opened = []
+    monkeypatch.setattr(h5py, "File", lambda *args, **kwargs: opened.append(args) or pytest.fail("h5py opened a file"))
+    with pytest.raises(DataError, match=r"^no space left on device while writing .*\.h5; free space"):
+        run(discover(collection).songs, tmp_path / "cache")
+    assert opened == []
 
 
 def test_an_unwritable_cache_folder_is_one_line(collection: Path, tmp_path: Path):

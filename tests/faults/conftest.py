@@ -75,6 +75,7 @@ def training_environment(hermetic_environment, collection: Path, monkeypatch: py
 class Kit:
     """The helpers above, for tests (conftest modules are not importable)."""
 
+    REPOSITORY = REPOSITORY
     generate_collection = staticmethod(generate_collection)
     child_configuration = staticmethod(child_configuration)
     one_line = staticmethod(one_line)
@@ -82,6 +83,6 @@ class Kit:
     assert_unchanged = staticmethod(assert_unchanged)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kit() -> Kit:
     return Kit()

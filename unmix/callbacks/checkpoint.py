@@ -4,10 +4,14 @@ Keras' ModelCheckpoint writes in place; a kill during the write leaves a
 truncated newest file that "pick the highest epoch" would choose. This callback
 writes to a temporary name, renames it, and only then records it in
 ``weights/best.json`` (also atomically), so the record always names a complete file.
+A write that fails (a full disk) leaves no ``.partial-*`` file and raises an
+``OSError`` naming the checkpoint, which the trainer turns into one line; a write
+that would not fit is not started (HDF5 can crash when the disk fills under it).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -15,8 +19,10 @@ import os
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from unmix.callbacks.epoch_summary import is_number
+from unmix.data.disk import discard_partial_h5, ensure_space, h5_size, is_no_space
 from unmix.runfolder import RunFolder, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -67,7 +73,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         improved = math.isfinite(value) and self._improved(value)
         if not improved and self.best_only:
             return
-        name = self.file_template.format(epoch=epoch + 1, **{k: float(v) for k, v in (logs or {}).items() if is_number(v)})
+        name = self._file_name(epoch, logs or {})
         target = self.run_folder.weights / name
         save_weights_atomically(self.model, target)
         if improved:
@@ -76,10 +82,43 @@ class BestCheckpoint(keras.callbacks.Callback):
             atomic_write_text(self.run_folder.best_record, json.dumps({"file": name, "epoch": epoch + 1, "monitor": self.monitor, "value": value}) + "\n")
 
 
+    def _file_name(self, epoch: int, logs: dict) -> str:
+        """The template filled in; a field the logs lack falls back to the epoch alone.
+
+        ``check_configuration`` rejects unknown fields before training; this keeps an
+        epoch's weights even if a model logs under other names than expected.
+        """
+        values = {k: float(v) for k, v in logs.items() if is_number(v)}
+        try:
+            return self.file_template.format(epoch=epoch + 1, **values)
+        except (KeyError, IndexError, ValueError) as error:
+            fallback = f"callback_weights_{epoch + 1:02d}.weights.h5"
+            logger.warning("checkpoint: cannot fill %s (%s is not in the logs); saved as %s", self.file_template, error, fallback)
+            return fallback
+
+
+def weights_size(model: keras.Model) -> int:
+    """About how many bytes ``model.save_weights`` writes (checked free before writing: see unmix.data.disk)."""
+    n_bytes = sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)
+    return h5_size(n_bytes, n_datasets=len(model.weights))
+
+
 def save_weights_atomically(model: keras.Model, target: Path) -> None:
-    """``model.save_weights`` through a temporary file and a rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """``model.save_weights`` through a temporary file and a rename.
+
+    Raises:
+        OSError: the write failed; nothing partial is left, and on a full disk the
+            error is ``ENOSPC`` with ``filename`` set to ``target``.
+    """
     temporary = target.with_name(".partial-" + target.name)
-    model.save_weights(temporary)
-    os.replace(temporary, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ensure_space(temporary, weights_size(model))
+        model.save_weights(temporary)
+        os.replace(temporary, target)
+    except BaseException as error:
+        discard_partial_h5(temporary)
+        if is_no_space(error):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from error
+        raise
 

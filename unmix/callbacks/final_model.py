@@ -8,28 +8,44 @@ even an ``import unmix``. Training state for ``--resume`` lives in backup/ and w
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 
 import keras
 
+from unmix.data.disk import discard_partial_h5, ensure_space, is_no_space
 from unmix.runfolder import RunFolder, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
 
+class _LegacyH5Notice(logging.Filter):
+    """Keras warns on every ``.h5`` save that the format is legacy; model.h5 is written on purpose (the seed's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "as an HDF5 file via" not in record.getMessage()
+
+
 def save_final_model(model: keras.Model, run_folder: RunFolder, *, weights_file: str) -> None:
     """Write the final weights, model.keras, model.h5 and model.json, each atomically."""
-    from unmix.callbacks.checkpoint import save_weights_atomically
+    from unmix.callbacks.checkpoint import save_weights_atomically, weights_size
 
     save_weights_atomically(model, run_folder.weights / weights_file)
     export = keras.Model(model.inputs, model.outputs, name=model.name)  # shares the weights; not compiled
     for path in (run_folder.model_keras, run_folder.model_h5):
         temporary = path.with_name(".partial-" + path.name)
+        notice = _LegacyH5Notice()
+        logging.getLogger("absl").addFilter(notice)
         try:
+            ensure_space(temporary, weights_size(export))
             export.save(temporary)
             os.replace(temporary, path)
         except Exception as error:  # h5 export of an exotic layer must not lose the run
-            logger.warning("could not write %s: %s", path.name, error)
-            temporary.unlink(missing_ok=True)
+            discard_partial_h5(temporary)
+            if is_no_space(error):  # but a full disk stops the run: every later write would fail too
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from error
+            logger.warning("could not write %s: %s", path.name, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        finally:
+            logging.getLogger("absl").removeFilter(notice)
     atomic_write_text(run_folder.model_json, export.to_json(indent=2) + "\n")

@@ -7,6 +7,7 @@ warning, never a failed run.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import keras
@@ -49,7 +50,7 @@ class LossPlot(keras.callbacks.Callback):
             axis.legend()
             axis.grid(alpha=0.3)
             figure.tight_layout()
-            figure.savefig(self.path, dpi=100)
+            save_figure(figure, self.path, dpi=100)
             plt.close(figure)
         except Exception as error:  # a plot must never stop training
             logger.warning("could not write %s: %s", self.path, error)
@@ -92,10 +93,21 @@ class SpectrogramPlot(keras.callbacks.Callback):
             axes[0].set_ylabel("bin")
             figure.suptitle(f"epoch {epoch + 1}")
             figure.tight_layout()
-            figure.savefig(self.folder / f"spectrogram_epoch_{epoch + 1:04d}.png", dpi=80)
+            save_figure(figure, self.folder / f"spectrogram_epoch_{epoch + 1:04d}.png", dpi=80)
             plt.close(figure)
         except Exception as error:
             logger.warning("could not plot spectrograms at epoch %d: %s", epoch + 1, error)
+
+
+def save_figure(figure, path: Path, *, dpi: int) -> None:
+    """``figure.savefig`` through a temporary name: a full disk leaves the last good image, not an empty one."""
+    temporary = path.with_name(".partial-" + path.name)
+    try:
+        figure.savefig(temporary, dpi=dpi)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def plot_model_diagram(model: keras.Model, path: Path) -> None:

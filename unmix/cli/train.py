@@ -1,7 +1,10 @@
 """``train.py`` / ``unmix-train``: train a separation model from a configuration.
 
-TensorFlow is imported only after the arguments parse, so ``--help``, usage
-errors and ``--check`` answer at once.
+TensorFlow is imported only after the arguments parse and the configuration
+loads, so ``--help``, usage errors and unreadable configurations answer at once.
+``--check`` then runs exactly the checks training runs before it creates a run
+folder (``unmix.training.checks.check_configuration``): the names of models,
+losses and optimizers live in registries that import TensorFlow, so it does too.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, not_available
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, import_tensorflow_quietly, not_available
 from unmix.errors import ConfigurationError
 
 
@@ -26,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="RUN_FOLDER", help="continue a stopped or killed run from its last checkpoint")
     parser.add_argument("--weights", metavar="FILE", help="initialise the model from these weights (.weights.h5)")
     parser.add_argument("--prepare-only", action="store_true", help="decode and cache the collection, then stop")
-    parser.add_argument("--check", action="store_true", help="load and validate the configuration, print it merged, and stop")
+    parser.add_argument("--check", action="store_true", help="validate the configuration as training would (names, ranges), print it merged, and stop")
     parser.add_argument("--list-models", action="store_true", help="list the registered models and stop")
     add_logging_flags(parser)
     return parser
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
     if args.list_models:
+        import_tensorflow_quietly()
         from unmix.models.registry import available_models
 
         for name, description in available_models().items():
@@ -71,7 +75,11 @@ def _run(args: argparse.Namespace) -> int:
         config = configuration.load_resolved(RunFolder.open(args.resume).configuration)
     else:
         config = configuration.load(configuration_path(args.configuration, working_directory), working_directory=working_directory)
+    import_tensorflow_quietly()
     if args.check:
+        from unmix.training.checks import check_configuration
+
+        check_configuration(config)
         sys.stdout.write(config.to_json())
         return EXIT_OK
     configuration.require_collection_folder(config)
@@ -81,12 +89,13 @@ def _run(args: argparse.Namespace) -> int:
         from unmix.training.trainer import train
     except ImportError:
         raise not_available("training") from None
-    train(
+    train(  # checks the configuration as --check does, before it creates the run folder
         config,
         working_directory=working_directory,
         resume=Path(args.resume) if args.resume else None,
         initial_weights=Path(args.weights) if args.weights else None,
         prepare_only=args.prepare_only,
+        quiet=args.quiet,
     )
     return EXIT_OK
 

@@ -13,14 +13,15 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from types import MappingProxyType
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unmix.config.env import load_environment, resolve
-from unmix.config.jsonc import load_chain, merge_chain, read_jsonc
+from unmix.config.env import ignored_variables, load_environment, resolve
+from unmix.config.jsonc import load_chain, merge_chain, origin_of, read_jsonc
 from unmix.config.schema import freeze
 from unmix.config.schema import (
     CollectionOptions,
@@ -34,6 +35,7 @@ from unmix.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _MISSING = object()
+logger = logging.getLogger(__name__)
 
 __all__ = ["Config", "load", "load_resolved", "PROJECT_ROOT"]
 
@@ -44,6 +46,8 @@ class Config:
 
     ``data`` is the resolved tree, deeply read-only (what ``configuration.jsonc`` of a run holds);
     ``sections`` the typed view. Pass this object (or one section of it) explicitly.
+    ``origins`` maps each dotted key to the file that set it, so that a check made
+    later (``unmix.config.validate``) can name the file to fix.
     """
 
     data: Mapping[str, Any]
@@ -51,6 +55,11 @@ class Config:
     path: Path
     name: str
     environ: Mapping[str, str]
+    origins: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+
+    def origin(self, key: str) -> str:
+        """The file that set ``key`` (or its nearest parent key), for messages."""
+        return origin_of(key, self.origins) if self.origins else str(self.path)
 
     @property
     def environment(self) -> EnvironmentOptions:
@@ -96,7 +105,10 @@ class Config:
 
 def _build(data: dict[str, Any], *, path: Path, name: str, environ: Mapping[str, str], origins: Mapping[str, Path]) -> Config:
     sections = build_section(Sections, data, key_path="", origins=origins)
-    return Config(data=freeze(data), sections=sections, path=path, name=name, environ=MappingProxyType(dict(environ)))
+    return Config(
+        data=freeze(data), sections=sections, path=path, name=name,
+        environ=MappingProxyType(dict(environ)), origins=MappingProxyType(dict(origins)),
+    )  # fmt: skip
 
 
 def thaw(value: Any) -> Any:
@@ -116,7 +128,9 @@ def load(
 ) -> Config:
     """Load a configuration file with its ``base`` chain ending at ``master.jsonc``.
 
-    A resolved run configuration (``meta.resolved`` true) is loaded as it is.
+    A resolved run configuration (``meta.resolved`` true) is loaded as it is. A
+    variable that master.jsonc reads but a child hard-codes over (it would be
+    ignored silently) is a warning naming the value that won and its file.
 
     Args:
         path: the ``.jsonc`` file.
@@ -134,7 +148,10 @@ def load(
     own = read_jsonc(path)
     if isinstance(own.get("meta"), Mapping) and own["meta"].get("resolved") is True:
         return load_resolved(path, environ=variables)
-    merged, origins = merge_chain(load_chain(path))
+    chain = load_chain(path)
+    merged, origins = merge_chain(chain)
+    for message in ignored_variables(chain[0][1], merged, environ=variables, origins=origins):
+        logger.warning("%s", message)
     resolved = resolve(merged, environ=variables, key_path="", origins=origins)
     return _build(resolved, path=path.resolve(), name=path.name.removesuffix(".jsonc"), environ=variables, origins=origins)
 

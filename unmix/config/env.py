@@ -11,9 +11,10 @@ forms below or a plain string. Nothing is evaluated.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,12 +143,19 @@ def load_environment(*, working_directory: Path, project_root: Path, environ: Ma
 
     The working directory's ``.env`` beats the project root's, and a variable
     set in the real environment beats both. ``os.environ`` is never modified.
+
+    Raises:
+        ConfigurationError: a ``.env`` file is not text (names the file).
     """
     merged: dict[str, str] = {}
     for folder in (project_root, working_directory):
         env_file = folder / ".env"
         if env_file.is_file():
-            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            try:
+                values = dotenv_values(env_file)
+            except (UnicodeDecodeError, OSError) as error:
+                raise ConfigurationError(f"{env_file}: cannot read it as a .env file of NAME=value lines ({type(error).__name__}); fix or remove it") from None
+            merged.update({k: v for k, v in values.items() if v is not None})
     merged.update(os.environ if environ is None else environ)
     return merged
 
@@ -188,3 +196,42 @@ def resolve(value: Any, *, environ: Mapping[str, str], key_path: str, origins: M
             f"{reference.name}={raw!r} is not a valid {reference.cast} for {key_path} in {source}: {error}"
         ) from None
 
+
+
+def references(tree: Any, key_path: str = "") -> Iterator[tuple[str, EnvReference]]:
+    """Every ``(dotted key, env reference)`` in an unresolved configuration tree (dicts only)."""
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            yield from references(value, f"{key_path}.{key}" if key_path else str(key))
+    elif isinstance(tree, str):
+        try:
+            reference = parse(tree)
+        except ConfigurationError:
+            return
+        if reference is not None:
+            yield key_path, reference
+
+
+def ignored_variables(master: Mapping[str, Any], merged: Mapping[str, Any], *, environ: Mapping[str, str], origins: Mapping[str, Path]) -> list[str]:
+    """One message per variable that is set but has no effect, because a child hard-codes its key.
+
+    ``master.jsonc`` says which key each seed variable sets (``UNMIX_SAMPLE_RATE`` ->
+    ``collection.sample_rate``). A child that writes a plain value there silently beat
+    the variable; this names the variable, the value that won and the file to change.
+    """
+    messages = []
+    for key, reference in references(master):
+        if reference.name not in environ:
+            continue
+        node: Any = merged
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        used = [r.name for _, r in references(node)] if isinstance(node, str) else []
+        if reference.name in used:
+            continue
+        cast = f"{reference.cast}(env('{reference.name}', {json.dumps(node)}))" if reference.cast else f"env('{reference.name}', {json.dumps(node)})"
+        messages.append(
+            f"{reference.name}={environ[reference.name]!r} is ignored: {key} is {json.dumps(node)}, set by "
+            f"{origin_of(key, origins)}; write \"{cast}\" there to honour the variable"
+        )
+    return messages

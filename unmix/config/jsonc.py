@@ -62,7 +62,7 @@ def read_jsonc(path: Path) -> dict[str, Any]:
     """Parse one JSONC file into a dict.
 
     Raises:
-        ConfigurationError: the file is missing, unreadable, not JSONC or not an object.
+        ConfigurationError: the file is missing, unreadable, binary, not JSONC or not an object.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -70,6 +70,13 @@ def read_jsonc(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"configuration file not found: {path}") from None
     except OSError as error:
         raise ConfigurationError(f"cannot read configuration file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(
+            f"{path}: not a text file (byte {error.start} is not UTF-8); pass a .jsonc configuration, "
+            f"e.g. configurations/default-hourglass.jsonc"
+        ) from None
+    if "\x00" in text:
+        raise ConfigurationError(f"{path}: not a text file (it holds NUL bytes); pass a .jsonc configuration, e.g. configurations/default-hourglass.jsonc")
     try:
         data = commentjson.loads(strip_block_comments(text))
     except ConfigurationError as error:

@@ -31,7 +31,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from unmix.data.disk import discard_partial_h5, is_no_space, no_space_message
+from unmix.data.disk import discard_partial_h5, ensure_space, h5_size, is_no_space, no_space_message
 from unmix.data.songs import Song
 from unmix.errors import DataError
 
@@ -160,6 +160,7 @@ def write_cached(
         for role, stems in (("vocals", song.vocals), ("instrumental", song.instrumental))
     }
     try:
+        ensure_space(temporary, h5_size(2 * 4 * vocals.size, n_datasets=2))  # float32 stems; see unmix.data.disk
         with h5py.File(temporary, "w") as file:
             for name, data in (("vocals", vocals), ("instrumental", instrumental)):
                 file.create_dataset(
@@ -184,7 +185,7 @@ def write_cached(
     except BaseException as error:
         discard_partial_h5(temporary)
         if is_no_space(error):
-            raise DataError(no_space_message(temporary, then="prepare the collection again")) from error
+            raise DataError(no_space_message(path, then="prepare the collection again")) from error
         raise
     return CachedSong(
         song_id=song.id, path=path, n_samples=int(n_samples), sample_rate=int(sample_rate), n_channels=int(n_channels)

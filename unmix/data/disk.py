@@ -1,23 +1,32 @@
-"""Recognising a full disk, and cleaning up after a write that it broke.
+"""Recognising a full disk before and after a write, and cleaning up after one it broke.
 
 A full disk reaches unmix in two shapes: a plain ``OSError`` with errno 28
 (``ENOSPC``) from Python's own file writes, and h5py's wrapping of it, an
 ``OSError``/``RuntimeError`` whose text carries HDF5's error stack
 ("file write failed: ... errno = 28, error message = 'No space left on device'")
-and sometimes no errno at all. Both must end a run with one line, not with that
-multi-line text (or, as seen, with HDF5 erroring again and again at exit and a
-segmentation fault: an h5py file left open on a failed write is closed here).
+and sometimes no errno at all. Both must end a run with one line.
+
+HDF5 itself does not survive every full disk: when the space runs out while it
+closes a file (a few KiB left), ``H5Fclose`` crashes the process (seen: exit 139
+inside ``keras.Model.save_weights``, tests/faults and a 16 MiB tmpfs), and touching
+the ids of such a file afterwards crashes it too. So every h5 writer first asks
+``ensure_space`` for the bytes it is about to write, and a write that failed is
+only ever unlinked, never closed again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import gc
+import os
+import shutil
 from pathlib import Path
 
-import h5py
-
+# What HDF5 writes beyond the data (superblock, object headers, B-trees), and what is kept free
+# besides: logs.txt and results.csv still get their lines, and the estimate is only that.
+H5_FILE_OVERHEAD = 64 * 1024
+H5_DATASET_OVERHEAD = 4 * 1024
+SPARE_BYTES = 1024 * 1024
 # A quota that is full is the same situation for the user: free space, then go on.
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _NO_SPACE_TEXT = ("No space left on device", "Disk quota exceeded", "errno = 28,", "errno = 122,")
@@ -41,20 +50,31 @@ def no_space_message(path: Path | str, *, then: str) -> str:
     return f"no space left on device while writing {path}; free space, then {then}"
 
 
-def discard_partial_h5(path: Path) -> None:
-    """Close every h5py handle still open on ``path`` and delete the file; never raises.
+def h5_size(data_bytes: int, *, n_datasets: int) -> int:
+    """The bytes an h5 file of ``n_datasets`` datasets holding ``data_bytes`` in all takes, about."""
+    return int(data_bytes) + H5_FILE_OVERHEAD + H5_DATASET_OVERHEAD * int(n_datasets)
 
-    A write that failed half-way (e.g. inside ``model.save_weights``) can leave its
-    ``h5py.File`` open in a traceback frame; HDF5 would retry the failed flush when
-    the handle is collected, or at exit.
+
+def ensure_space(path: Path, n_bytes: int) -> None:
+    """Refuse to start writing ``path`` when its file system has less than ``n_bytes`` (and a spare MiB).
+
+    Raises:
+        OSError: ``ENOSPC`` naming ``path``, before anything is written.
     """
-    gc.collect()
-    target = str(Path(path).resolve())
-    with contextlib.suppress(Exception):
-        for file_id in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
-            with contextlib.suppress(Exception):
-                name = file_id.name.decode("utf-8", "surrogateescape") if isinstance(file_id.name, bytes) else str(file_id.name)
-                if str(Path(name).resolve()) == target:
-                    h5py.File(file_id).close()
+    folder = Path(path).parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:  # the folder does not exist yet, or the call is not supported: let the write tell
+        return
+    if free < int(n_bytes) + SPARE_BYTES:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+def discard_partial_h5(path: Path) -> None:
+    """Delete what a failed write left at ``path``; never raises.
+
+    Only unlinked: an h5py handle still open on it (in a traceback frame) is left
+    to be collected, because closing a file whose flush failed can crash HDF5.
+    """
     with contextlib.suppress(OSError):
         Path(path).unlink()

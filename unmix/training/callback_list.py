@@ -36,6 +36,7 @@ def build_callbacks(
     history: dict[str, list[float]],
     first_epoch: int,
     extra: list[keras.callbacks.Callback] = (),
+    quiet: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """Return the callback list in the order they must run at each epoch end.
 
@@ -45,6 +46,7 @@ def build_callbacks(
         history: earlier epochs' values (resume), for the loss plot.
         first_epoch: the 1-based epoch the history starts at.
         extra: callbacks that run after the checkpoint (e.g. spectrogram plots, accuracy).
+        quiet: Keras' own callbacks print nothing (``--quiet``); unmix's log lines still go to logs.txt.
     """
 
     def monitor(section: Mapping[str, Any]) -> str:
@@ -62,7 +64,7 @@ def build_callbacks(
                 factor=reduce.get("factor", 0.2),
                 patience=reduce.get("patience", 5),
                 min_lr=reduce.get("min_learningrate", reduce.get("min_lr", 0.0)),
-                verbose=1,
+                verbose=0 if quiet else 1,
             )
         )
     if checkpoint := _section(callbacks, "model_checkpoint"):
@@ -96,7 +98,7 @@ def build_callbacks(
                 min_delta=stopping.get("min_delta", 0.0),
                 patience=stopping.get("patience", 20),
                 restore_best_weights=stopping.get("restore_best_weights", True),
-                verbose=stopping.get("verbose", 1),
+                verbose=0 if quiet else stopping.get("verbose", 1),
             )
         )
     result.append(EpochSummary(total_epochs=total_epochs))

@@ -61,6 +61,19 @@ def build_optimizer(options: Mapping[str, Any] | Any) -> keras.optimizers.Optimi
         A fresh ``keras.optimizers.Optimizer``.
 
     Raises:
+        ConfigurationError: see ``optimizer_arguments``.
+    """
+    factory, kwargs = optimizer_arguments(options)
+    return factory(**kwargs)
+
+
+def optimizer_arguments(options: Mapping[str, Any] | Any) -> tuple[Callable[..., keras.optimizers.Optimizer], dict[str, float]]:
+    """Check the ``training.optimizer`` section without building anything (``train.py --check``).
+
+    Returns:
+        The optimizer class and its keyword arguments.
+
+    Raises:
         ConfigurationError: for an unknown name or key (with a "did you mean"), both ``lr`` and
             ``learning_rate``, or a value that is not a suitable number.
     """
@@ -93,4 +106,4 @@ def build_optimizer(options: Mapping[str, Any] | Any) -> keras.optimizers.Optimi
     for key in entry.extra_keys:
         if key in options:
             kwargs[key] = _number(options, key, minimum_exclusive=False)
-    return entry.factory(**kwargs)
+    return entry.factory, kwargs

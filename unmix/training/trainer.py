@@ -18,6 +18,7 @@ import numpy as np
 
 from unmix import log
 from unmix.callbacks.accuracy import accuracy_callback
+from unmix.callbacks.backup import check_backup
 from unmix.callbacks.final_model import save_final_model
 from unmix.callbacks.plots import SpectrogramPlot, plot_model_diagram
 from unmix.config import Config
@@ -31,6 +32,8 @@ from unmix.pipeline.stats import compute_zmuv_stats
 from unmix.pipeline.transformers import get_transformer
 from unmix.runfolder import RunFolder, start_run
 from unmix.training.callback_list import build_callbacks
+from unmix.training.checks import check_configuration
+from unmix.training.full_disk import stop_on_full_disk
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
 from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, make_strategy, worker_working_directory
 from unmix.training.losses import get_loss, loss_packs_mix
@@ -79,8 +82,14 @@ def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, in
     return model
 
 
-def train(config: Config, *, working_directory: Path, resume: Path | None = None, initial_weights: Path | None = None, prepare_only: bool = False) -> RunFolder | None:
+def train(
+    config: Config, *, working_directory: Path, resume: Path | None = None, initial_weights: Path | None = None,
+    prepare_only: bool = False, quiet: bool = False,
+) -> RunFolder | None:  # fmt: skip
     """Train the configured model and fill its run folder.
+
+    The configuration is checked in full (``check_configuration``) and a resume
+    backup is checked before the run folder is created or touched.
 
     Args:
         config: the loaded configuration (a run's own configuration on resume).
@@ -88,17 +97,24 @@ def train(config: Config, *, working_directory: Path, resume: Path | None = None
         resume: a run folder to continue.
         initial_weights: weights to start from (``--weights``).
         prepare_only: only decode and cache the collection.
+        quiet: no progress bars (Keras' nor the preparation's) and no callback chatter.
 
     Returns:
         The run folder (``None`` with ``prepare_only``).
+
+    Raises:
+        ConfigurationError: the configuration is invalid, or the run folder cannot be created.
+        TrainingError: the resume backup is unreadable, the loss became NaN, or the disk is full.
     """
+    check_configuration(config)
     if prepare_only:
-        prepare_collection(config, working_directory=working_directory)
+        prepare_collection(config, working_directory=working_directory, progress=not quiet)
         logger.info("collection prepared in %s", cache_folder(config, working_directory=working_directory))
         return None
     check_distribution(config.training.distribution)
     if resume is not None:
         run = RunFolder.open(resume)
+        check_backup(run)
         run.log_handler = log.add_log_file(run.logs)
         logger.info("resuming %s", run.path)
     else:
@@ -106,17 +122,18 @@ def train(config: Config, *, working_directory: Path, resume: Path | None = None
         run = start_run(config, working_directory=working_directory)
         logger.info("run folder: %s", run.path)
     try:
-        _train(config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights)
+        with stop_on_full_disk(run):
+            _train(config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights, quiet=quiet)
     finally:
         if run.log_handler is not None:
             log.remove_handler(run.log_handler)
     return run
 
 
-def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None) -> None:
+def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None, quiet: bool) -> None:
     training = config.training
     strategy = make_strategy(training.distribution)  # first: a multi-worker strategy must precede any TF op
-    prepared = prepare_collection(config, working_directory=working_directory)
+    prepared = prepare_collection(config, working_directory=working_directory, progress=not quiet)
     keras.utils.set_random_seed(training.seed)
     configure_precision(mixed_precision=training.mixed_precision)
     stft = stft_options(config)
@@ -153,10 +170,11 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         history=history,
         first_epoch=first_epoch,
         extra=extra,
+        quiet=quiet,
     )
     if validation_data is None:
         logger.warning("no validation songs: checkpoints and early stopping monitor the training loss")
-    result = model.fit(train_data, validation_data=validation_data, epochs=training.epoch.count, callbacks=callbacks, verbose=training.verbose)
+    result = model.fit(train_data, validation_data=validation_data, epochs=training.epoch.count, callbacks=callbacks, verbose=0 if quiet else training.verbose)
     losses = result.history.get("loss", [])
     diverged = bool(losses) and not math.isfinite(losses[-1])
     if diverged:
@@ -199,7 +217,7 @@ def _zmuv_stats(transformer, prepared: PreparedSplit, run: RunFolder, *, stft: S
 
 def _continue_results(run: RunFolder) -> tuple[dict[str, list[float]], int]:
     """On resume, drop results.csv rows of epochs the backup does not hold; return the history."""
-    metadata = run.backup / "training_metadata.json"
+    metadata = run.backup_metadata  # check_backup has made sure it reads
     completed = json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
     if not run.results.is_file():
         return {}, 1

@@ -1,0 +1,93 @@
+"""Configurations that are wrong in name or range fail before a run folder exists (fault injection 3).
+
+Before, ``--check`` passed all of these; training failed only after the run folder was created
+(unknown names), or not at all: ``epoch.count: -3`` trained nothing and exited 0,
+``overlap: 1.5`` failed in the accuracy callback after two epochs and exited 0, and a
+checkpoint-name typo crashed after epoch 1, losing its weights. Each case runs twice through
+``train.main``: with ``--check`` and as a real training, which must give the same line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unmix.cli import train
+from unmix.cli.common import EXIT_OK, EXIT_USAGE
+
+CASES = {
+    "unknown model": ({"training": {"model": {"name": "hourglas"}}}, "training.model.name", "known: "),
+    "unknown model option": ({"training": {"model": {"options": {"stacks": 2}}}}, "training.model.options.stacks", "known: "),
+    "unknown loss": ({"training": {"loss_function": "L11_los"}}, "training.loss_function", "known: "),
+    "unknown optimizer": ({"training": {"optimizer": {"name": "adamm"}}}, "training.optimizer.name", "known: "),
+    "unknown metric": ({"training": {"metrics": ["mean_predd"]}}, "training.metrics", "known: "),
+    "unknown transformer": ({"transformation": {"name": "train_window_predict_msk"}}, "transformation.name", "known: "),
+    "unknown normalizer": ({"transformation": {"options": {"normalizer": "zmvu"}}}, "transformation.options.normalizer", "known: "),
+    "unknown strategy": ({"training": {"distribution": "mirored"}}, "training.distribution", "known: "),
+    "negative learning rate": ({"training": {"optimizer": {"lr": -1}}}, "training.optimizer.lr", "expected a number > 0"),
+    "batch size 0": ({"training": {"batch_size": 0}}, "training.batch_size", "expected a whole number >= 1"),
+    "fft window 0": ({"transformation": {"fft_window": 0}}, "transformation.fft_window", "expected an even integer"),
+    "hop longer than half a window": ({"transformation": {"hop_length": 200}}, "transformation.hop_length", "expected an integer between 1 and"),
+    "validation ratio 1.5": ({"collection": {"validation_ratio": 1.5}}, "collection.validation_ratio", "expected a fraction >= 0 and < 1"),
+    "sample rate 0": ({"collection": {"sample_rate": 0}}, "collection.sample_rate", "expected a whole number of Hz >= 1"),
+    "negative epoch count": ({"training": {"epoch": {"count": -3}}}, "training.epoch.count", "expected a whole number of epochs >= 1"),
+    "overlap 1.5": ({"transformation": {"overlap": 1.5}}, "transformation.overlap", "expected a fraction of a window >= 0 and < 1"),
+    "mask exponent 0": ({"transformation": {"mask_exponent": 0}}, "transformation.mask_exponent", "expected a number > 0"),
+    "window step above size": ({"transformation": {"options": {"step": 32}}}, "transformation.options.step", "between 1 and size=16"),
+    "checkpoint template typo": (
+        {"training": {"callbacks": {"model_checkpoint": {"file": "w_{epoch:02d}_{val_los:.4f}.weights.h5"}}}},
+        "training.callbacks.model_checkpoint.file", "known: epoch, loss",
+    ),
+    "checkpoint template format": (
+        {"training": {"callbacks": {"model_checkpoint": {"file": "w_{val_loss:02d}.weights.h5"}}}},
+        "training.callbacks.model_checkpoint.file", "formats that apply to numbers",
+    ),
+    "monitor typo": ({"training": {"callbacks": {"early_stopping": {"monitor": "val_los"}}}}, "training.callbacks.early_stopping.monitor", "known: loss"),
+    "weights file suffix": ({"environment": {"weights": {"file": "final.h5"}}}, "environment.weights.file", "ending in .weights.h5"),
+    "mask loss on a magnitude transformer": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
+}
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["--check", "training"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_configuration_is_one_line_before_any_run_folder(case, check, tmp_path: Path, training_environment: Path, kit, capsys) -> None:
+    overrides, key, allowed = CASES[case]
+    configuration = kit.child_configuration(tmp_path / "bad.jsonc", overrides)
+    work = tmp_path / "work"
+    work.mkdir()
+    before = {"work": kit.snapshot(work), "collection": kit.snapshot(training_environment), "configuration": kit.snapshot(tmp_path)}
+    argv = ["--configuration", str(configuration), "--workingdir", str(work), "--quiet"] + (["--check"] if check else [])
+    assert train.main(argv) == EXIT_USAGE
+    captured = capsys.readouterr()
+    line = kit.one_line(captured.err)
+    assert line.startswith(f"error: {key} in "), line
+    assert str(configuration) in line, line
+    assert allowed in line, line
+    assert captured.out == ""
+    assert not (work / "runs").exists() and not (work / "cache").exists(), "something was created before the check"
+    kit.assert_unchanged(before["work"], kit.snapshot(work))
+    kit.assert_unchanged(before["collection"], kit.snapshot(training_environment))
+    kit.assert_unchanged(before["configuration"], kit.snapshot(tmp_path))
+
+
+def test_a_good_configuration_passes_the_same_check(tmp_path: Path, training_environment: Path, kit, capsys) -> None:
+    configuration = kit.child_configuration(tmp_path / "good.jsonc", {"training": {"callbacks": {"model_checkpoint": {"file": "w_{epoch:02d}_{val_loss:.4f}.weights.h5"}}}})
+    assert train.main(["--configuration", str(configuration), "--workingdir", str(tmp_path), "--check"]) == EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
+def test_training_and_check_call_one_function(tmp_path: Path, training_environment: Path, kit, monkeypatch) -> None:
+    """--check and training share ``check_configuration``: a rule added there applies to both."""
+    from unmix.errors import ConfigurationError
+    from unmix.training import checks, trainer
+
+    def refuse(config) -> None:
+        raise ConfigurationError("training.seed in x: received 42; expected the test's own rule")
+
+    monkeypatch.setattr(checks, "check_configuration", refuse)
+    monkeypatch.setattr(trainer, "check_configuration", refuse)
+    configuration = kit.child_configuration(tmp_path / "c.jsonc", {})
+    for extra in (["--check"], []):
+        assert train.main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), *extra]) == EXIT_USAGE
+    assert not (tmp_path / "work" / "runs").exists()

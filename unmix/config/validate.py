@@ -1,0 +1,172 @@
+"""The range and template checks of a loaded configuration: TensorFlow-free, before anything exists.
+
+The schema checks types only; a value of the right type can still be nonsense
+(``batch_size: 0``, ``validation_ratio: 1.5``) and used to fail late: after the
+run folder was created, after two epochs (``overlap: 1.5``), or never
+(``epoch.count: -3`` trained nothing and exited 0). Each rule here names the key,
+the file that set it, what was received and what is allowed. The checks that need
+a registry (model, loss, metric, optimizer, transformer, normaliser names) are made
+by ``unmix.training.checks.check_configuration``, which calls ``check_ranges`` first:
+that one function is what training and ``train.py --check`` run.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from unmix.config import Config
+from unmix.errors import ConfigurationError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One key's allowed values: ``accepts(value)`` and the words for them."""
+
+    key: str
+    accepts: Callable[[Any], bool]
+    allowed: str
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def at_least(low: float) -> Callable[[Any], bool]:
+    return lambda v: _number(v) and v >= low
+
+
+def above(low: float) -> Callable[[Any], bool]:
+    return lambda v: _number(v) and v > low
+
+
+def fraction(*, include_one: bool) -> Callable[[Any], bool]:
+    return lambda v: _number(v) and 0 <= v and (v <= 1 if include_one else v < 1)
+
+
+RULES = (
+    Rule("collection.sample_rate", at_least(1), "a whole number of Hz >= 1 (e.g. 44100)"),
+    Rule("collection.song_limit", at_least(0), "0 (all songs), a fraction in (0, 1] or a song count > 1"),
+    Rule("collection.validation_ratio", fraction(include_one=False), "a fraction >= 0 and < 1 (e.g. 0.2)"),
+    Rule("collection.test_data_count", at_least(0), "a whole number of songs >= 0"),
+    Rule("collection.test_frequency", at_least(0), "a whole number of epochs >= 0 (0: at the end only)"),
+    Rule("collection.test_save_count", at_least(0), "a whole number of songs >= 0"),
+    Rule("collection.channel_split.vocals_channel", at_least(0), "a channel index >= 0"),
+    Rule("collection.channel_split.instrumental_channel", at_least(0), "a channel index >= 0"),
+    Rule("training.batch_size", at_least(1), "a whole number >= 1"),
+    Rule("training.epoch.count", at_least(1), "a whole number of epochs >= 1"),
+    Rule("training.steps_per_epoch", at_least(0), "a whole number >= 0 (0: one pass over the windows)"),
+    Rule("training.limit_items_per_song", at_least(0), "a whole number >= 0 (0: every window)"),
+    Rule("training.workers", at_least(0), "a whole number >= 0 (0: one per CPU core)"),
+    Rule("training.verbose", lambda v: v in (0, 1, 2), "0, 1 or 2"),
+    Rule("training.optimizer.lr", above(0), "a number > 0 (e.g. 0.001)"),
+    Rule("training.optimizer.learning_rate", above(0), "a number > 0 (e.g. 0.001)"),
+    Rule("training.optimizer.clipnorm", above(0), "a number > 0"),
+    Rule("training.augmentation.remix_probability", fraction(include_one=True), "a probability in [0, 1]"),
+    Rule("training.augmentation.silent_keep_rate", fraction(include_one=True), "a probability in [0, 1]"),
+    Rule("training.augmentation.gain_min", at_least(0), "a gain >= 0"),
+    Rule("training.augmentation.gain_max", at_least(0), "a gain >= 0, and >= gain_min"),
+    Rule("training.callbacks.early_stopping.patience", at_least(0), "a whole number of epochs >= 0"),
+    Rule("training.callbacks.early_stopping.min_delta", at_least(0), "a number >= 0"),
+    Rule("training.callbacks.reduce_learningrate.factor", lambda v: _number(v) and 0 < v < 1, "a number > 0 and < 1"),
+    Rule("training.callbacks.reduce_learningrate.patience", at_least(0), "a whole number of epochs >= 0"),
+    Rule("training.callbacks.reduce_learningrate.min_learningrate", at_least(0), "a number >= 0"),
+    Rule("transformation.overlap", fraction(include_one=False), "a fraction of a window >= 0 and < 1 (e.g. 0.5)"),
+    Rule("transformation.wiener_iterations", at_least(-1), "-1 (off), 0 (soft masks) or a count >= 1"),
+    Rule("transformation.mask_exponent", above(0), "a number > 0 (e.g. 2.0)"),
+)
+_ABSENT = object()
+MONITORED = ("model_checkpoint", "early_stopping", "reduce_learningrate")
+
+
+def check_ranges(config: Config) -> None:
+    """Check every value of ``config`` that has a range, a template or a suffix.
+
+    Raises:
+        ConfigurationError: the first value outside what is allowed, e.g.
+            ``"training.batch_size in …/x.jsonc: received 0; expected a whole number >= 1"``.
+    """
+    for rule in RULES:
+        value = config.get(rule.key, _ABSENT)
+        if value is not _ABSENT and not rule.accepts(value):
+            raise out_of_range(config, rule.key, value, rule.allowed)
+    augmentation = config.training.augmentation
+    if augmentation.gain_max < augmentation.gain_min:
+        raise out_of_range(config, "training.augmentation.gain_max", augmentation.gain_max, f"a gain >= gain_min={augmentation.gain_min}")
+    weights_file = config.environment.weights.file
+    if not weights_file.endswith(".weights.h5"):
+        raise out_of_range(config, "environment.weights.file", weights_file, "a file name ending in .weights.h5")
+    _check_callbacks(config)
+
+
+def out_of_range(config: Config, key: str, value: Any, allowed: str) -> ConfigurationError:
+    """The one-line error for ``key``: where it was set, what was received, what is allowed."""
+    return ConfigurationError(f"{key} in {config.origin(key)}: received {value!r}; expected {allowed}")
+
+
+def log_keys(metrics: tuple[str, ...]) -> tuple[str, ...]:
+    """The epoch-log keys every run has (``val_`` ones only with validation songs)."""
+    base = ("loss", *metrics)
+    return (*base, *(f"val_{name}" for name in base), "learning_rate")
+
+
+def is_log_key(name: str, metrics: tuple[str, ...]) -> bool:
+    """Whether ``name`` can be in the epoch logs: a known key, or one output's loss or metric.
+
+    Models with several outputs add ``<output>_loss`` and ``<output>_<metric>``; their
+    output names depend on the model, so only the ending is checked.
+    """
+    bare = name.removeprefix("val_")
+    return name in log_keys(metrics) or bare.endswith("_loss") or any(bare.endswith(f"_{metric}") for metric in metrics)
+
+
+def _check_callbacks(config: Config) -> None:
+    metrics = tuple(config.training.metrics)
+    callbacks = config.training.callbacks
+    for name in MONITORED:
+        section = callbacks.get(name)
+        if not isinstance(section, Mapping) or "monitor" not in section:
+            continue
+        key, monitor = f"training.callbacks.{name}.monitor", section["monitor"]
+        if not isinstance(monitor, str) or not is_log_key(monitor, metrics):
+            raise ConfigurationError(
+                f"{key} in {config.origin(key)}: unknown log key {monitor!r}; known: {', '.join(log_keys(metrics))}"
+                f"{did_you_mean(monitor, log_keys(metrics))}"
+            )
+    checkpoint = callbacks.get("model_checkpoint")
+    if isinstance(checkpoint, Mapping) and "file" in checkpoint:
+        check_checkpoint_template(config, checkpoint["file"], metrics=metrics)
+
+
+def check_checkpoint_template(config: Config, template: Any, *, metrics: tuple[str, ...]) -> None:
+    """A checkpoint file name such as ``callback_weights_{epoch:02d}_{val_loss:.4f}.weights.h5``.
+
+    Its fields are ``epoch`` and epoch-log keys; a typo used to crash after the first
+    epoch and lose that epoch's weights.
+
+    Raises:
+        ConfigurationError: not a string, not ending in ``.h5``, an unknown field, or a
+            format that does not apply to a number.
+    """
+    key = "training.callbacks.model_checkpoint.file"
+    allowed = ("epoch", *log_keys(metrics))
+    if not isinstance(template, str) or not template.endswith(".h5"):
+        raise out_of_range(config, key, template, "a file name ending in .weights.h5 (e.g. callback_weights_{epoch:02d}.weights.h5)")
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as error:
+        raise out_of_range(config, key, template, f"a valid format template ({error})") from None
+    for field in fields:
+        if field == "epoch" or (field and field.isidentifier() and is_log_key(field, metrics)):
+            continue
+        raise ConfigurationError(
+            f"{key} in {config.origin(key)}: unknown field {{{field}}} in {template!r}; known: "
+            f"{', '.join(allowed)}{did_you_mean(field, allowed)}"
+        )
+    try:
+        template.format(epoch=1, **{field: 0.5 for field in fields if field != "epoch"})
+    except (ValueError, TypeError) as error:
+        raise out_of_range(config, key, template, f"formats that apply to numbers ({error})") from None

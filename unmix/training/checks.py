@@ -1,0 +1,81 @@
+"""``check_configuration``: every check a configuration gets before a run folder exists.
+
+One function, run by ``train`` before it creates anything and by ``train.py
+--check``, so the two can never disagree. It runs the TensorFlow-free range and
+template rules first (``unmix.config.validate``), then looks every name up in
+the registry that will use it: model (and its options), loss, metrics,
+optimizer (and its options), distribution strategy, transformer, normaliser, and
+the STFT parameters. Before, an unknown name failed only once the run folder
+existed, leaving it behind. Each message names the key and the file that set it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from unmix.config import Config
+from unmix.config.validate import check_ranges
+from unmix.dsp.stft import StftOptions
+from unmix.errors import ConfigurationError
+from unmix.models import options_class, options_from_mapping
+from unmix.pipeline.transformers import get_transformer
+from unmix.training.distribute import check_distribution
+from unmix.training.losses import loss_packs_mix
+from unmix.training.metrics import get_metric
+from unmix.training.optimizers import optimizer_arguments
+
+# A registry's message starts with the key it is about: "training.model.name: unknown model ...".
+_LEADING_KEY = re.compile(r"^((?:environment|collection|training|transformation)(?:\.[A-Za-z_][A-Za-z_0-9]*)*)")
+
+
+def check_configuration(config: Config) -> None:
+    """Check ranges, templates and every name of ``config``; build nothing, write nothing.
+
+    Raises:
+        ConfigurationError: the first problem, in one line naming the key, the file
+            that set it and what is allowed.
+    """
+    check_ranges(config)
+    training, transformation = config.training, config.transformation
+    stft = _stft(config)
+    transformer = _checked(config, "transformation.name", lambda: get_transformer(transformation.name, options=transformation.options, stft=stft))
+    _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options))
+    packs_mix = _checked(config, "training.loss_function", lambda: loss_packs_mix(training.loss_function))
+    for name in training.metrics:
+        _checked(config, "training.metrics", lambda: get_metric(name))
+    _checked(config, "training.optimizer", lambda: optimizer_arguments(training.optimizer))
+    _checked(config, "training.distribution", lambda: check_distribution(training.distribution))
+    if packs_mix and transformer.output_kind != "mask":
+        key = "training.loss_function"
+        raise ConfigurationError(
+            f"{key} in {config.origin(key)}: {training.loss_function!r} multiplies the model output by the mix "
+            f"(a mask loss), but transformation.name {transformation.name!r} (in {config.origin('transformation.name')}) makes the model output a "
+            f"{transformer.output_kind}; use a loss such as mean_squared_error, or transformation.name "
+            f"'train_window_predict_mask'"
+        )
+
+
+def _stft(config: Config) -> StftOptions:
+    """The STFT options, each parameter checked on its own so the message names its key."""
+    section = config.transformation
+    _checked(config, "transformation.fft_window", lambda: StftOptions(n_fft=section.fft_window, hop_length=1))
+    _checked(config, "transformation.hop_length", lambda: StftOptions(n_fft=section.fft_window, hop_length=section.hop_length))
+    return _checked(config, "transformation.window", lambda: StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window))
+
+
+def _checked(config: Config, key: str, check: Callable[[], object]):
+    """``check()``, with the file that set the key added to a ConfigurationError's message."""
+    try:
+        return check()
+    except ConfigurationError as error:
+        raise ConfigurationError(_with_file(config, key, str(error))) from None
+
+
+def _with_file(config: Config, key: str, message: str) -> str:
+    match = _LEADING_KEY.match(message)
+    if match:  # the registry named a more precise key: name its file
+        named = match.group(1)
+        rest = message[match.end() :].removeprefix(":").lstrip()
+        return f"{named} in {config.origin(named)}: {rest}"
+    return f"{key} in {config.origin(key)}: {message}"

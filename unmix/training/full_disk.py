@@ -1,0 +1,60 @@
+"""A full disk during training ends the run with one line, and ``--resume`` goes on from there.
+
+Every writer of a run (checkpoints, the resume backup, results.csv, best.json, the
+final exports) writes to a temporary name and renames; the writers here remove
+their temporary when a write fails and name the file in the ``OSError``. What
+reaches ``stop_on_full_disk`` is turned into one ``TrainingError`` line. Before,
+h5py printed its error stack again and again and the process died with a
+segmentation fault (exit 139), leaving a ``.partial-*`` file: HDF5 crashes when
+the space runs out as it closes a file, so the h5 writers check the free space
+first (``unmix.data.disk.ensure_space``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from unmix.data.disk import discard_partial_h5, is_no_space, no_space_message
+from unmix.errors import TrainingError
+from unmix.runfolder import RunFolder
+
+# HDF5's error stack names the file it failed on: "..., filename = '/x/y.h5', ...".
+_HDF5_FILENAME = re.compile(r"filename = '([^']+)'")
+# The temporaries of the run's atomic writers (checkpoint.py, backup.py, final_model.py, runfolder.py).
+PARTIAL_PATTERNS = (".partial-*", "*.partial", "*.tmp")
+
+
+@contextlib.contextmanager
+def stop_on_full_disk(run: RunFolder) -> Iterator[None]:
+    """Turn a full-disk error inside the block into ``TrainingError``; remove partial files.
+
+    Raises:
+        TrainingError: ``"no space left on device while writing FILE; free space, then
+            continue with --resume RUN"``. Checkpoints and the backup written before stay.
+    """
+    try:
+        yield
+    except (OSError, RuntimeError) as error:
+        if not is_no_space(error):
+            raise
+        remove_partial_files(run.path)
+        raise TrainingError(no_space_message(written_file(error, run.path), then=f"continue with --resume {run.path}")) from error
+
+
+def written_file(error: BaseException, fallback: Path) -> Path:
+    """The file a failed write was writing: the error's filename, HDF5's, or ``fallback``."""
+    filename = getattr(error, "filename", None)
+    if filename:
+        return Path(str(filename))
+    match = _HDF5_FILENAME.search(str(error))
+    return Path(match.group(1).replace(".partial-", "")) if match else fallback
+
+
+def remove_partial_files(folder: Path) -> None:
+    """Delete every temporary an interrupted write left in ``folder``."""
+    for pattern in PARTIAL_PATTERNS:
+        for path in folder.rglob(pattern):
+            discard_partial_h5(path)
