@@ -1,0 +1,71 @@
+"""``unmix-serve`` / ``python3 -m unmix.web``: serve the separation page on this machine.
+
+The server listens on 127.0.0.1 (this machine only) unless ``--host`` says otherwise; any other
+address lets whoever reaches it upload files and spend this machine's CPU, so it is warned
+about on one line. On loopback, requests must also name a loopback host, which keeps web pages
+from other sites out (DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unmix-serve", description="Serve a local web page that separates songs into vocals and instrumental.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--workingdir", default="unmix-web", help="folder of the jobs: uploads, stems, pictures (default: ./%(default)s)")
+    parser.add_argument("--max_upload_mb", type=float, default=500, help="largest upload accepted, in megabytes (default: %(default)s)")
+    parser.add_argument("--model", metavar="NAME", help="the model the page preselects (default: the best built-in model installed)")
+    add_logging_flags(parser)
+    return parser
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (localhost or a loopback address)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be between 1 and 65535, received {args.port}")
+    if not args.max_upload_mb > 0:
+        parser.error(f"--max_upload_mb must be positive, received {args.max_upload_mb}")
+    from unmix import log
+
+    log.setup(verbose=args.verbose, quiet=args.quiet)
+    return guarded(lambda: _serve(args), verbose=args.verbose)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from unmix.web.app import create_app
+
+    loopback = is_loopback(args.host)
+    app = create_app(
+        Path(args.workingdir), max_upload_mb=args.max_upload_mb, default_model=args.model,
+        allowed_hosts=LOOPBACK_NAMES if loopback else None,
+    )  # fmt: skip
+    if not loopback:
+        sys.stderr.write(f"warning: --host {args.host} is not a loopback address: anyone who can reach this machine on port {args.port} can upload files and use its CPU\n")
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    sys.stdout.write(f"unmix: open http://{shown}:{args.port}/ (jobs in {args.workingdir}; Ctrl-C stops, unfinished jobs resume at the next start)\n")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
