@@ -75,6 +75,8 @@ class CollectionOptions:
     test_frequency: int = 0
     test_save_count: int = 1
     channel_split: ChannelSplitOptions = ChannelSplitOptions()
+    # Folders of plain mixtures (no stems), relative to the folder or absolute: training-only, teacher-labelled.
+    unlabeled: tuple[str, ...] = ()
 
     @property
     def n_channels(self) -> int:
@@ -104,6 +106,14 @@ class AugmentationOptions:
 
 
 @dataclass(frozen=True)
+class TeacherOptions:
+    # A built-in model's name (e.g. "spleeter-2stems") or a run folder; "": no teacher.
+    name: str = ""
+    # The loss is (1 - weight) * true-stem term + weight * teacher term.
+    weight: float = 0.5
+
+
+@dataclass(frozen=True)
 class TrainingOptions:
     batch_size: int = 8
     epoch: EpochOptions = EpochOptions()
@@ -118,6 +128,7 @@ class TrainingOptions:
     model: ModelSection = ModelSection()
     callbacks: Mapping[str, Any] = field(default_factory=dict)
     augmentation: AugmentationOptions = AugmentationOptions()
+    teacher: TeacherOptions = TeacherOptions()
     distribution: str = "none"
     mixed_precision: bool = False
     jit_compile: bool = False

@@ -69,6 +69,7 @@ RULES = (
     Rule("training.augmentation.silent_keep_rate", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.gain_min", at_least(0), "a gain >= 0"),
     Rule("training.augmentation.gain_max", at_least(0), "a gain >= 0, and >= gain_min"),
+    Rule("training.teacher.weight", fraction(include_one=True), "a weight in [0, 1] of the teacher term (e.g. 0.5)"),
     Rule("training.callbacks.early_stopping.patience", at_least(0), "a whole number of epochs >= 0"),
     Rule("training.callbacks.early_stopping.min_delta", at_least(0), "a number >= 0"),
     Rule("training.callbacks.reduce_learningrate.factor", lambda v: _number(v) and 0 < v < 1, "a number > 0 and < 1"),
@@ -96,6 +97,8 @@ def check_ranges(config: Config) -> None:
     augmentation = config.training.augmentation
     if augmentation.gain_max < augmentation.gain_min:
         raise out_of_range(config, "training.augmentation.gain_max", augmentation.gain_max, f"a gain >= gain_min={augmentation.gain_min}")
+    if config.collection.unlabeled and not config.training.teacher.name:
+        raise out_of_range(config, "collection.unlabeled", list(config.collection.unlabeled), "[] without training.teacher.name (a teacher labels songs without stems)")
     weights_file = config.environment.weights.file
     if not weights_file.endswith(".weights.h5"):
         raise out_of_range(config, "environment.weights.file", weights_file, "a file name ending in .weights.h5")

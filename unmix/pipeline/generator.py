@@ -7,10 +7,23 @@ augmentation are deterministic under the seed: epoch ``k`` visits the windows in
 order of ``np.random.default_rng([seed, k])``, and batch ``i`` of epoch ``k`` draws
 its augmentation from ``np.random.default_rng([seed, k, i])``, whatever the worker
 that builds it.
+
+Distillation (``teacher_targets``): every target is ``concat([true, teacher], -1)``,
+the teacher half built from the teacher's cached separation of the same song
+(``teachers``, parallel to ``songs``) through the same STFT window and ``make_item``
+(normalised with the true mix window's factors). Augmentation replays its draws on the
+teacher's stems: gain scales a window linearly, so the teacher's stems get the same
+gains (and channel swaps); a remixed window pairs one song's vocals with another's
+instrumental, so its teacher target pairs the teacher's vocals of the first with the
+teacher's instrumental of the second. That is an approximation (the teacher never heard
+the remix), kept because it leaves the teacher term on every window. Without
+``teachers`` (validation) the teacher half repeats the true target, so the loss is the
+true-stem loss alone.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Sequence
@@ -91,11 +104,16 @@ class WindowDataset(keras.utils.PyDataset):
         stats: per-bin statistics for the ``zmuv`` normaliser.
         steps_per_epoch: batches per epoch; 0: ``ceil(windows / batch_size)``.
         workers, use_multiprocessing, max_queue_size: passed to ``PyDataset``.
+        teacher_targets: pack targets as ``concat([true, teacher], -1)`` (for
+            ``TeacherMixedLoss``).
+        teachers: the teacher's cached separation of each song (same order and
+            lengths as ``songs``); ``None``: the teacher half repeats the true target.
 
     Raises:
         DataError: no songs, or songs with different channel counts.
         ConfigurationError: a batch size, limit or step count out of range, bad
-            augmentation options, or a packing loss with a magnitude transformer.
+            augmentation options, a packing loss with a magnitude transformer, or
+            teacher targets with a transformer of one target per stem.
     """
 
     def __init__(
@@ -115,6 +133,8 @@ class WindowDataset(keras.utils.PyDataset):
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        teacher_targets: bool = False,
+        teachers: Sequence[CachedSong] | None = None,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         for key, value, low in (
@@ -132,6 +152,12 @@ class WindowDataset(keras.utils.PyDataset):
                 f"cached songs have different channel counts {sorted(channel_counts)}; prepare the collection again"
             )
         check_transformer_loss(transformer, packs_mix=packs_mix)
+        if teacher_targets and transformer.name == "stems":
+            raise ConfigurationError("training.teacher: the 'stems' transformer makes one target per stem; a teacher needs one target per window")
+        if teachers is not None and [t.n_samples for t in teachers] != [s.n_samples for s in songs]:
+            raise DataError("the teacher's cached separations do not match the training songs; delete the teacher cache")
+        self._teacher_targets = bool(teacher_targets or teachers is not None)
+        self._teachers = tuple(teachers) if teachers is not None else None
         if augmentation is not None and augmentation.enabled:
             check_augmentation(augmentation)
             self._augmentation: AugmentationOptions | None = augmentation
@@ -200,14 +226,23 @@ class WindowDataset(keras.utils.PyDataset):
             vocals.append(v)
             instrumental.append(i)
         vocals_b, instrumental_b = np.stack(vocals), np.stack(instrumental)
+        teacher_b = None
+        if self._teachers is not None:
+            windows = [self._read(item, songs=self._teachers) for item in items]
+            teacher_b = (np.stack([w[0] for w in windows]), np.stack([w[1] for w in windows]))
         if self._augmentation is not None:
             ids = [self._songs[song].song_id for song, _ in items]
+            # The draws do not depend on the audio: a copy of the generator replays them on the teacher's stems.
+            replay = copy.deepcopy(rng)
             vocals_b, instrumental_b, _ = augment_segments(
                 vocals_b, instrumental_b, rng=rng, options=self._augmentation, song_ids=ids
             )
+            if teacher_b is not None:
+                teacher_b = augment_segments(*teacher_b, rng=replay, options=self._augmentation, song_ids=ids)[:2]
         xs, ys = [], []
-        for (song, start), v, i in zip(items, vocals_b, instrumental_b):
-            x, y = self._make_item(v, i, song=song, start=start)
+        for slot, ((song, start), v, i) in enumerate(zip(items, vocals_b, instrumental_b)):
+            teacher = None if teacher_b is None else (teacher_b[0][slot], teacher_b[1][slot])
+            x, y = self._make_item(v, i, song=song, start=start, teacher=teacher)
             xs.append(x)
             ys.append(y)
         if isinstance(ys[0], dict):  # one target per stem, for a model with named outputs
@@ -226,20 +261,28 @@ class WindowDataset(keras.utils.PyDataset):
             item = tuple(self._index[int(rng.integers(len(self._index)))])
         return vocals, instrumental, item
 
-    def _read(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def _read(self, item: tuple[int, int], *, songs: Sequence[CachedSong] | None = None) -> tuple[np.ndarray, np.ndarray]:
         song, start = int(item[0]), int(item[1])
-        return read_window(self._songs[song], start, size=self._transformer.size, stft=self._stft)
+        return read_window((songs or self._songs)[song], start, size=self._transformer.size, stft=self._stft)
 
     def _make_item(
-        self, vocals: np.ndarray, instrumental: np.ndarray, *, song: int, start: int
+        self, vocals: np.ndarray, instrumental: np.ndarray, *, song: int, start: int,
+        teacher: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(
-            vocals, instrumental, start=start, size=self._transformer.size,
-            n_song_frames=int(self._song_frames[song]), stft=self._stft,
-        )
-        return self._transformer.make_item(
+        geometry = dict(start=start, size=self._transformer.size, n_song_frames=int(self._song_frames[song]), stft=self._stft)
+        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, **geometry)
+        x, y = self._transformer.make_item(
             mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, stats=self._stats
         )
+        if not self._teacher_targets:
+            return x, y
+        teacher_y = y
+        if teacher is not None:  # the teacher's stems, through the same window and the true mix's normalisation
+            _, teacher_vocals, teacher_instrumental = window_magnitudes(*teacher, **geometry)
+            _, teacher_y = self._transformer.make_item(
+                mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, stats=self._stats
+            )
+        return x, np.concatenate([y, teacher_y], axis=-1)
 
 
 def read_window(song: CachedSong, start: int, *, size: int, stft: StftOptions) -> tuple[np.ndarray, np.ndarray]:

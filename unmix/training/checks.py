@@ -4,8 +4,8 @@ One function, run by ``train`` before it creates anything and by ``train.py
 --check``, so the two can never disagree. It runs the TensorFlow-free range and
 template rules first (``unmix.config.validate``), then looks every name up in
 the registry that will use it: model (and its options), loss, metrics,
-optimizer (and its options), distribution strategy, transformer, normaliser, and
-the STFT parameters. Before, an unknown name failed only once the run folder
+optimizer (and its options), distribution strategy, transformer, normaliser, the
+teacher, and the STFT parameters. Before, an unknown name failed only once the run folder
 existed, leaving it behind. Each message names the key and the file that set it.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from pathlib import Path
 
 from unmix.config import Config
 from unmix.config.validate import check_ranges
@@ -53,6 +55,26 @@ def check_configuration(config: Config) -> None:
             f"(a mask loss), but transformation.name {transformation.name!r} (in {config.origin('transformation.name')}) makes the model output a "
             f"{transformer.output_kind}; use a loss such as mean_squared_error, or transformation.name "
             f"'train_window_predict_mask'"
+        )
+    if training.teacher.name:
+        _check_teacher(config, transformer)
+
+
+def _check_teacher(config: Config, transformer) -> None:
+    """``training.teacher.name``: a built-in model or a run folder, with a transformer of one target."""
+    from unmix.pretrained import catalog
+    from unmix.runfolder import RunFolder
+
+    key, name = "training.teacher.name", config.training.teacher.name
+    if name not in catalog.names() and not RunFolder(Path(name).expanduser()).configuration.is_file():
+        raise ConfigurationError(
+            f"{key} in {config.origin(key)}: received {name!r}; expected a built-in model "
+            f"({', '.join(catalog.names())}) or a run folder (with a configuration.jsonc)"
+        )
+    if transformer.name == "stems":
+        raise ConfigurationError(
+            f"{key} in {config.origin(key)}: a teacher needs one target per window, but transformation.name 'stems' "
+            f"(in {config.origin('transformation.name')}) makes one per stem; use 'train_window_predict_mask'"
         )
 
 

@@ -10,6 +10,11 @@ model's input. Here the ``train_window_predict_mask`` transformer packs it into 
 ``y_true = concat([target_magnitude, mix_magnitude], axis=-1)`` (``2 * n_channels`` channels)
 while ``y_pred`` is the mask (``n_channels`` channels); ``loss_packs_mix(name)`` tells the
 pipeline whether to pack.
+
+Distillation (``training.teacher``) packs once more: ``y_true = concat([true_target,
+teacher_target], axis=-1)``, each half as the plain loss wants it (mix-packed or not), and
+``TeacherMixedLoss`` returns ``(1 - weight) * loss(true) + weight * loss(teacher)``: the
+exact mixture of the two terms, not the loss of a mixed target (for L1 they differ).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-from unmix.errors import unknown_name
+from unmix.errors import ConfigurationError, unknown_name
 
 Loss = Callable[..., object]
 
@@ -137,6 +142,37 @@ def root_mean_squared_error(y_true, y_pred):
     """
     per_window = _per_window(ops.square(y_true - y_pred))
     return ops.ones_like(per_window) * ops.sqrt(ops.mean(per_window))
+
+
+@keras.saving.register_keras_serializable(package="unmix", name="TeacherMixedLoss")
+class TeacherMixedLoss(keras.losses.Loss):
+    """``(1 - weight) * base(true) + weight * base(teacher)`` on a target packed as ``[true, teacher]``.
+
+    Args:
+        base: the registered name of the loss of each term (``training.loss_function``).
+        weight: the weight of the teacher term, in [0, 1].
+
+    Raises:
+        ConfigurationError: an unknown loss name, or a weight outside [0, 1].
+    """
+
+    def __init__(self, base: str, weight: float, *, name: str = "teacher_mixed_loss", reduction: str = "sum_over_batch_size", dtype=None) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not 0.0 <= float(weight) <= 1.0:
+            raise ConfigurationError(f"training.teacher.weight must lie in [0, 1]; received {weight!r}")
+        self.base = base
+        self.weight = float(weight)
+        self._function = get_loss(base)
+
+    def call(self, y_true, y_pred):
+        """Per-window loss of ``y_true`` (..., 2 * k) packed as ``[true, teacher]`` against ``y_pred``."""
+        half = y_true.shape[-1] // 2
+        true_term = self._function(y_true[..., :half], y_pred)
+        teacher_term = self._function(y_true[..., half:], y_pred)
+        return (1.0 - self.weight) * true_term + self.weight * teacher_term
+
+    def get_config(self) -> dict:
+        return {"base": self.base, "weight": self.weight, "name": self.name, "reduction": self.reduction}
 
 
 # Keras' own losses keep their Keras names; they serialize without the unmix package.

@@ -36,9 +36,10 @@ from unmix.training.checks import check_configuration
 from unmix.training.full_disk import stop_on_full_disk
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
 from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, make_strategy, worker_working_directory
-from unmix.training.losses import get_loss, loss_packs_mix
+from unmix.training.losses import TeacherMixedLoss, get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
 from unmix.training.optimizers import build_optimizer
+from unmix.training.teacher import teacher_songs
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, in
     model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output)
     n_outputs = len(model.outputs)
     loss = get_loss(training.loss_function)
+    if training.teacher.name:  # targets packed as [true, teacher]: the exact mixture of the two terms
+        loss = TeacherMixedLoss(training.loss_function, training.teacher.weight)
     metrics = [get_metric(name) for name in training.metrics]
     model.compile(
         optimizer=build_optimizer(training.optimizer),
@@ -140,7 +143,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
     packs_mix = loss_packs_mix(training.loss_function)
     stats = _zmuv_stats(transformer, prepared, run, stft=stft, n_channels=config.collection.n_channels)
-    datasets = _datasets(config, prepared, transformer, stft=stft, packs_mix=packs_mix, stats=stats)
+    datasets = _datasets(config, prepared, transformer, stft=stft, packs_mix=packs_mix, stats=stats, working_directory=working_directory)
     with strategy.scope():
         model = compiled_model(training, input_shape=transformer.input_shape(config.collection.n_channels), output=transformer.output_kind)
         n_outputs = len(model.outputs)
@@ -185,12 +188,17 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(config: Config, prepared: PreparedSplit, transformer, *, stft: StftOptions, packs_mix: bool, stats):
+def _datasets(config: Config, prepared: PreparedSplit, transformer, *, stft: StftOptions, packs_mix: bool, stats, working_directory: Path):
     training = config.training
     augmentation = training.augmentation if training.augmentation.enabled else None
     common = dict(transformer=transformer, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
+    songs, teachers = prepared.songs("training"), None
+    if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
+        songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
+        common["teacher_targets"] = True
     train_data = WindowDataset(
-        prepared.songs("training"),
+        songs,
+        teachers=teachers,
         limit_items_per_song=training.limit_items_per_song,
         shuffle=training.epoch.shuffle,
         seed=training.seed,
