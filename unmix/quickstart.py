@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quickstart", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="separated", help="output folder (default: ./separated)")
     parser.add_argument("--run_folder", help="use this run folder instead of the built-in default model")
+    parser.add_argument("--model", metavar="NAME", help="use this built-in model (see predict.py --list-models) instead of the default")
     add_logging_flags(parser)
     return parser
 
@@ -39,7 +40,7 @@ def example_song() -> tuple[str, np.ndarray, np.ndarray, int]:
     return path.name.removesuffix(".stem.mp4"), vocals, instrumental, rate
 
 
-def run(*, output: Path, run_folder: Path | None = None) -> list[str]:
+def run(*, output: Path, run_folder: Path | None = None, model: str | None = None) -> list[str]:
     """Separate the example; return the lines to print (where the files are, the scores)."""
     from unmix import audio
     from unmix.evaluation.metrics import score_museval
@@ -47,7 +48,7 @@ def run(*, output: Path, run_folder: Path | None = None) -> list[str]:
     from unmix.pretrained import catalog
     from unmix.separation.separator import Separator
 
-    folder = run_folder or catalog.folder(catalog.default_name())
+    folder = run_folder or catalog.folder(model or catalog.default_name())
     name, vocals, instrumental, rate = example_song()
     mix = vocals + instrumental
     started = time.perf_counter()
@@ -63,7 +64,7 @@ def run(*, output: Path, run_folder: Path | None = None) -> list[str]:
     png = song_folder / "spectrograms.png"
     spectrogram_plot(png, {"mix": mix, "vocals (separated)": estimates["vocals"], "instrumental (separated)": estimates["instrumental"]}, sample_rate=rate)
     references = {"vocals": vocals, "instrumental": instrumental}
-    model = score_museval(references, estimates, sample_rate=rate).medians()
+    scores = score_museval(references, estimates, sample_rate=rate).medians()
     floor = score_museval(references, {"vocals": mix, "instrumental": mix}, sample_rate=rate).medians()
     seconds = mix.shape[1] / rate
     return [
@@ -72,8 +73,8 @@ def run(*, output: Path, run_folder: Path | None = None) -> list[str]:
         *(f"  {stem:13s} {path}" for stem, path in paths.items()),
         f"  spectrograms  {png}",
         "SDR (museval v4, median over 1 s windows) against the clip's true stems:",
-        f"  vocals        {model['vocals']['SDR']:6.2f} dB   (mixture floor {floor['vocals']['SDR']:6.2f} dB)",
-        f"  instrumental  {model['instrumental']['SDR']:6.2f} dB   (mixture floor {floor['instrumental']['SDR']:6.2f} dB)",
+        f"  vocals        {scores['vocals']['SDR']:6.2f} dB   (mixture floor {floor['vocals']['SDR']:6.2f} dB)",
+        f"  instrumental  {scores['instrumental']['SDR']:6.2f} dB   (mixture floor {floor['instrumental']['SDR']:6.2f} dB)",
     ]
 
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     log.setup(verbose=args.verbose, quiet=args.quiet)
 
     def body() -> int:
-        for line in run(output=Path(args.output), run_folder=Path(args.run_folder) if args.run_folder else None):
+        for line in run(output=Path(args.output), run_folder=Path(args.run_folder) if args.run_folder else None, model=args.model):
             sys.stdout.write(line + "\n")
         return EXIT_OK
 

@@ -75,7 +75,7 @@ def test_save_creates_parent_directories(tmp_path, tone):
 
 def test_info_of_wav(tmp_path, tone):
     audio.save(tmp_path / "a.wav", tone(frequency_hz=440.0, duration_s=0.5, sample_rate=16000, n_channels=1), 16000)
-    assert audio.info(tmp_path / "a.wav") == audio.AudioInfo(16000, 1, 8000, 0.5, 1)
+    assert audio.info(tmp_path / "a.wav") == audio.AudioInfo(16000, 1, 8000, 0.5, 1, declared_samples=8000)
 
 
 def test_offset_and_duration(tmp_path):

@@ -84,7 +84,7 @@ def test_the_full_size_model_has_the_checkpoint_s_148_weights() -> None:
         ({}, (2049, 100, 2), "magnitude", r"transformation\.options\.size must be a multiple of 64 .*received 100"),
         ({"bins": 100}, (2049, 64, 2), "magnitude", r"bins must be a multiple of 64"),
         ({}, (769, 64, 2), "magnitude", r"bins=1024 is more than the STFT's 769 bins"),
-        ({}, (2049, 64, 2), "mask", r"use transformation\.name 'window'"),
+        ({}, (2049, 64, 2), "mask", r"use transformation\.name 'stems'"),
         ({"dropout": 1.5}, (2049, 64, 2), "magnitude", r"dropout"),
     ],
 )
@@ -105,3 +105,15 @@ def test_get_config_and_keras_file_round_trip(tiny, rng, tmp_path) -> None:
     assert set(got) == set(expected)
     for target in expected:
         np.testing.assert_array_equal(got[target], expected[target])
+
+
+def test_frozen_batch_norms_do_not_train():
+    from unmix.models.registry import build_model
+
+    tiny = {"bins": 64, "filters": [2, 2, 2, 2, 2, 2]}
+    free = build_model("spleeter", tiny, input_shape=(129, 64, 2), output="magnitude")
+    frozen = build_model("spleeter", {**tiny, "freeze_batch_norm": True}, input_shape=(129, 64, 2), output="magnitude")
+    norms = lambda model: [layer for layer in model.layers if "_bn_" in layer.name]  # noqa: E731
+    assert [layer.trainable for layer in norms(free)].count(False) == 2  # the unused sixth of each U-Net
+    assert not any(layer.trainable for layer in norms(frozen))
+    assert len(frozen.trainable_weights) < len(free.trainable_weights)

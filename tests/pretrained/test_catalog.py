@@ -27,7 +27,6 @@ def test_names_and_descriptions(models) -> None:
     assert catalog.names() == ["spleeter-2stems", "fast"]
     entry = catalog.describe("spleeter-2stems")
     assert entry.folder == models / "spleeter-2stems" and not entry.installed
-    assert (entry.vocals_sdr, entry.instrumental_sdr, entry.real_time_factor) == (None, None, None)
     assert "Spleeter" in entry.description and "\n" not in entry.description
     fast = catalog.describe("fast")
     assert fast.folder == catalog.SHIPPED and fast.installed
@@ -68,3 +67,16 @@ def test_a_missing_shipped_model_says_what_to_pass_instead(models, tmp_path, mon
     monkeypatch.setattr(catalog, "SHIPPED", tmp_path / "nothing-here")
     with pytest.raises(ModelError, match="reinstall unmix, or pass --run_folder RUN or --weights W --configuration C"):
         catalog.folder("fast")
+
+
+def test_the_catalog_figures_are_the_documented_measurements() -> None:
+    """--list-models shows the catalog's figures: they must be the ones docs/default-model.md measured."""
+    table = (Path(__file__).resolve().parents[2] / "docs" / "default-model.md").read_text(encoding="utf-8")
+    card = (Path(catalog.__file__).parent / "cards" / "spleeter-2stems.md").read_text(encoding="utf-8")
+    for name in catalog.names():
+        entry = catalog.describe(name)
+        (row,) = [line for line in table.splitlines() if line.startswith(f"| `{name}` (") or line.startswith(f"| **`{name}`**")]
+        for figure in (f"{entry.vocals_sdr:.2f} dB", f"{entry.instrumental_sdr:.2f} dB", f"{entry.real_time_factor:.1f}× real time"):
+            assert figure in row, (name, figure, row)
+    best = catalog.describe(catalog.BEST)
+    assert f"**{best.vocals_sdr:.2f} dB** | **{best.instrumental_sdr:.2f} dB**" in card and f"{best.real_time_factor:.1f}× real time" in card

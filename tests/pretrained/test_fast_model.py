@@ -52,6 +52,7 @@ def test_predict_without_a_model_argument_uses_fast_when_nothing_better_is_insta
     soundfile.write(song, tone(frequency_hz=440, duration_s=1.0, sample_rate=22050).T, 22050)
     assert main(["--song", str(song), "--output", str(tmp_path / "out")]) == 0
     captured = capsys.readouterr()
-    assert "built-in default model" in captured.err
+    assert "using the built-in model fast" in captured.err
+    assert "the better built-in model spleeter-2stems is not installed: run python3 -m unmix.pretrained install spleeter-2stems" in captured.err
     vocals, rate = soundfile.read(tmp_path / "out" / "x" / "vocals.wav", always_2d=True)
     assert rate == 22050 and vocals.shape == (22050, 2)

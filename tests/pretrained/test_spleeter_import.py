@@ -112,7 +112,7 @@ def test_the_installed_folder_is_a_run_folder_the_separator_reads(spleeter_insta
     config = load_resolved(folder.configuration)
     assert config.training.model.name == "spleeter"
     transformation = config.transformation
-    assert (transformation.name, transformation.fft_window, transformation.hop_length, transformation.window) == ("window", 4096, 1024, "hann")
+    assert (transformation.name, transformation.fft_window, transformation.hop_length, transformation.window) == ("stems", 4096, 1024, "hann")
     assert (transformation.options.size, transformation.options.step, transformation.options.normalizer, transformation.overlap) == (512, 512, "none", 0.0)
     assert (config.collection.sample_rate, config.collection.stereo) == (44100, True)
     card = (spleeter_installed / "MODEL_CARD.md").read_text()

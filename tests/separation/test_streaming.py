@@ -37,10 +37,26 @@ def noise(rng: np.random.Generator, n_channels: int, n_samples: int) -> np.ndarr
 def test_block_layout_is_on_the_frame_and_window_grid():
     layout = block_layout(n_fft=1536, hop_length=384, size=64, step=32, sample_rate=44100, block_seconds=30.0)
     unit = 384 * 32
-    assert layout.core_samples % unit == 0 and layout.margin_samples % unit == 0
-    assert layout.core_samples >= 30 * 44100
-    assert layout.margin_samples >= (64 + 4) * 384  # a window and a full n_fft on each side
+    assert layout.core_samples % unit == 0 and layout.core_samples >= 30 * 44100
+    assert layout.window_frames_before % 32 == 0 and layout.window_frames_after % 32 == 0
+    assert layout.context_frames == 2  # n_fft / 2 = 2 hops
+    assert layout.window_frames_before >= 64 - 32 and layout.window_frames_after >= 64  # every window reaching the core
     assert block_layout(n_fft=256, hop_length=64, size=16, step=8, sample_rate=8000, block_seconds=None).core_samples is None
+
+
+def test_a_core_holds_at_least_eight_windows():
+    """Spleeter-like windows (512 frames, no overlap): the context is one window each side, the core eight."""
+    layout = block_layout(n_fft=4096, hop_length=1024, size=512, step=512, sample_rate=44100, block_seconds=30.0)
+    assert layout.core_samples == 8 * 512 * 1024
+    assert (layout.window_frames_before, layout.window_frames_after, layout.context_frames) == (512, 512, 2)
+
+
+def test_no_overlap_block_wise_equals_whole(rng):
+    samples = noise(rng, 2, 8000 * 9 + 5)
+    whole = make_separator(block_seconds=None, overlap=0.0).separate(samples, 8000)
+    blocked = make_separator(block_seconds=0.5, overlap=0.0).separate(samples, 8000)
+    for stem in whole:
+        np.testing.assert_allclose(blocked[stem], whole[stem], atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -76,13 +92,13 @@ def test_blocks_hold_bounded_memory(rng):
     consumed = []
 
     def source():
-        for _ in range(40):
+        for _ in range(100):
             consumed.append(1)
             yield noise(rng, 2, 800)  # 0.1 s each
 
     stream = separator.stream(source(), sample_rate=MODEL_RATE, n_channels=2)
     next(stream)
-    assert len(consumed) < 20
+    assert len(consumed) < 40  # a core of 1 s, its context and a second block in flight: not the 10 s
 
 
 class CollectingWriter:
@@ -140,11 +156,11 @@ def test_a_failure_leaves_no_partial_outputs(tmp_path, rng, monkeypatch):
     calls = []
     original = Kernel.__call__
 
-    def failing(kernel, segment):
+    def failing(kernel, segment, **options):
         calls.append(1)
         if len(calls) == 3:
             raise AudioError("boom")
-        return original(kernel, segment)
+        return original(kernel, segment, **options)
 
     monkeypatch.setattr(Kernel, "__call__", failing)
     with pytest.raises(AudioError, match="boom"):

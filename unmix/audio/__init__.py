@@ -45,6 +45,9 @@ class AudioInfo:
     n_samples: int
     duration_s: float
     n_streams: int
+    #: What the file's header declares, when that is known (WAV's data chunk, MP3's Xing
+    #: header, FLAC's STREAMINFO): a decode that ends well short of it means a truncated file.
+    declared_samples: int | None = None
 
 
 def is_audio_file(path: str | os.PathLike[str]) -> bool:
@@ -76,7 +79,8 @@ def _describe(path: Path, stream: int | None) -> tuple[AudioInfo, ffmpeg.Stream 
         if stream not in (None, 0):
             raise AudioError(f"{path} holds a single audio stream; received stream={stream}, expected 0 or None")
         rate, channels, length = native.info(path)
-        return AudioInfo(rate, channels, length, length / rate, 1), None, 0
+        declared = native.wav_declared_frames(path) if path.suffix.lower() == ".wav" else length
+        return AudioInfo(rate, channels, length, length / rate, 1, declared), None, 0
     streams = ffmpeg.probe(path)
     index = stream or 0
     if not 0 <= index < len(streams):

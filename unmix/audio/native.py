@@ -55,6 +55,34 @@ def _fail(path: Path, error: Exception) -> AudioError:
     return AudioError(f"could not read {path}: {reason}; the file is corrupt, truncated or not audio")
 
 
+def wav_declared_frames(path: Path) -> int | None:
+    """The frame count a WAV file's ``data`` chunk header declares (libsndfile reports what is there).
+
+    A file cut short still declares its full length, so the two differ exactly when it was
+    truncated. None for anything that is not a readable RIFF/WAVE header.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = None
+            while True:
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if kind == b"fmt ":
+                    fmt = handle.read(size)
+                    block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) >= 14 else None
+                    size = 0
+                elif kind == b"data":
+                    return size // block_align if block_align else None
+                handle.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+
+
 def info(path: Path) -> tuple[int, int, int]:
     """Return `(sample_rate, n_channels, n_samples)` of a soundfile-readable file.
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,8 @@ from unmix.errors import AudioError
 logger = logging.getLogger(__name__)
 
 WRITABLE_EXTENSIONS = (".wav", ".flac", ".mp3")
+# Less free space than this after a failed write: the disk is full (an encoder's block or so).
+_FULL_BYTES = 1 << 20
 
 
 def check_options(path: Path, sample_rate: int | None, n_channels: int | None) -> None:
@@ -37,6 +41,9 @@ class AudioWriter:
         self._path = path
         self._n_channels = n_channels
         self._clip = clip
+        #: Samples beyond [-1, 1] that integer PCM had to clip, and the largest magnitude seen.
+        self.clipped = 0
+        self.peak = 0.0
 
     def write(self, block: np.ndarray) -> None:
         """Append a block.
@@ -53,8 +60,15 @@ class AudioWriter:
                 f"{self._path}: received a block of shape {block.shape}; expected ({self._n_channels}, samples)"
             )
         if self._clip:
-            block = np.clip(block, -1.0, 1.0)
-        self._backend.write(np.ascontiguousarray(block.T))
+            over = np.abs(block) > 1.0
+            if over.any():  # counted, so the file's writer can say so (integer PCM cannot hold them)
+                self.clipped += int(np.count_nonzero(over))
+                self.peak = max(self.peak, float(np.max(np.abs(block))))
+                block = np.clip(block, -1.0, 1.0)
+        try:
+            self._backend.write(np.ascontiguousarray(block.T))
+        except (RuntimeError, OSError) as error:
+            raise write_error(self._path, error) from None
 
 
 def _writer_backend(
@@ -106,8 +120,9 @@ def open_writer(
     except (RuntimeError, OSError) as error:
         temporary.unlink(missing_ok=True)
         raise AudioError(f"cannot write {path}: {error}") from error
+    writer = AudioWriter(backend, path=path, n_channels=n_channels, clip=clip)
     try:
-        yield AudioWriter(backend, path=path, n_channels=n_channels, clip=clip)
+        yield writer
     except BaseException:
         backend.abort()
         temporary.unlink(missing_ok=True)
@@ -115,13 +130,30 @@ def open_writer(
     try:
         backend.close()
         os.replace(temporary, path)
-    except OSError as error:
+    except (OSError, RuntimeError) as error:
         temporary.unlink(missing_ok=True)
-        raise AudioError(f"cannot write {path}: {error}") from error
+        raise write_error(path, error) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    if writer.clipped:
+        logger.warning(
+            "%s: %d samples beyond full scale (peak %.2f) were clipped to fit its integer samples; "
+            "write float WAV (--format wav) to keep them", path, writer.clipped, writer.peak,
+        )  # fmt: skip
     logger.debug("wrote %s", path)
+
+
+def write_error(path: Path, error: BaseException) -> AudioError:
+    """One line for a failed write: a full disk says so (libsndfile only says "System error.")."""
+    full = isinstance(error, OSError) and error.errno == errno.ENOSPC
+    if not full:
+        with contextlib.suppress(OSError):
+            full = shutil.disk_usage(path.parent).free < _FULL_BYTES
+    if full:
+        return AudioError(f"no space left on device while writing {path}: free some space and run again (nothing partial is kept)")
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return AudioError(f"cannot write {path}: {message}")
 
 
 def save(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *, subtype: str | None = None) -> None:

@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="predict.py",
         description="Separate songs into vocals and instrumental with a trained model.",
     )
-    model = parser.add_argument_group("model (a run folder, or weights and a configuration; default: the built-in model)")
+    model = parser.add_argument_group("model (a built-in model, a run folder, or weights and a configuration; default: the best built-in model installed)")
+    model.add_argument("--model", metavar="NAME", help="a built-in model by name (see --list-models)")
+    model.add_argument("--list-models", "--list_models", dest="list_models", action="store_true", help="list the built-in models with their scores and speed, and stop")
     model.add_argument("--run_folder", help="a training run folder: its configuration and best weights are used")
     model.add_argument("--weights", help="a weights file (.weights.h5 or .keras); needs --configuration")
     model.add_argument("--configuration", help="the configuration the weights were trained with")
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--batch_size", type=int, help="windows per model call (default: the configuration's batch size × 4)")
     compute.add_argument("--overlap", type=float, help="fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)")
     compute.add_argument("--wiener", type=int, metavar="ITERATIONS", help="multichannel Wiener post-filter iterations (0 soft masks; default: the configuration's, off unless it says so)")
+    compute.add_argument("--precision", choices=("float32", "bfloat16", "auto"), help="the network's arithmetic (default: the configuration's transformation.precision; auto = bfloat16 on CPUs with native bf16)")
     compute.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is visible")
     add_logging_flags(parser)
     return parser
@@ -55,11 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not (args.song or args.songs or args.youtube):
+    if not args.list_models and not (args.song or args.songs or args.youtube):
         parser.error("nothing to separate: give --song FILE, --songs FOLDER or --youtube URL")
-    chosen = [flag for flag, given in (("--run_folder", args.run_folder), ("--weights", args.weights or args.configuration)) if given]
+    chosen = [flag for flag, given in (("--model", args.model), ("--run_folder", args.run_folder), ("--weights", args.weights or args.configuration)) if given]
     if len(chosen) > 1:
-        parser.error(f"give one model: {' and '.join(chosen)} were both given (--run_folder RUN, or --weights W with --configuration C)")
+        parser.error(f"give one model: {' and '.join(chosen)} were both given (--model NAME, --run_folder RUN, or --weights W with --configuration C)")
     if bool(args.weights) != bool(args.configuration):
         parser.error("--weights and --configuration go together")
     if args.cpu:
@@ -67,7 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
-    return guarded(lambda: _run(args), verbose=args.verbose)
+    return guarded(lambda: _list_models() if args.list_models else _run(args), verbose=args.verbose)
+
+
+def _list_models() -> int:
+    from unmix.pretrained import catalog
+
+    default = catalog.default_name()
+    for name in catalog.names():
+        entry = catalog.describe(name)
+        scores = "not measured"
+        if entry.vocals_sdr is not None:
+            scores = f"vocals {entry.vocals_sdr:.2f} dB, instrumental {entry.instrumental_sdr:.2f} dB (museval, 14 musdb18-7 valid songs)"
+        speed = f"{entry.real_time_factor:.0f}x real time on a 2-core CPU" if entry.real_time_factor else "speed not measured"
+        state = "installed" if entry.installed else "not installed: run " + catalog.install_command(name)
+        marker = " (default)" if name == default else ""
+        sys.stdout.write(f"{name}{marker}: {entry.description}\n    {scores}; {speed}; {state}\n")
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -85,7 +104,9 @@ def _run(args: argparse.Namespace) -> int:
     separator = _separator(args, working_directory)
     from unmix.separation.batch import separate_songs
 
-    report = separate_songs(separator, output, songs=[Path(p) for p in args.song], folders=[Path(p) for p in args.songs], youtube=list(args.youtube))
+    report = separate_songs(
+        separator, output, songs=[Path(p) for p in args.song], folders=[Path(p) for p in args.songs], youtube=list(args.youtube), show_progress=not args.quiet,
+    )  # fmt: skip
     for line in report.summary_lines():
         sys.stdout.write(line + "\n")
     if not report.done and not report.failed:
@@ -97,7 +118,7 @@ def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
     """The model the flags name: a run folder, weights with a configuration, or a built-in model."""
     from unmix.separation.separator import Separator
 
-    overrides = {"batch_size": args.batch_size, "wiener_iterations": args.wiener, "overlap": args.overlap, "sample_rate": args.sample_rate}
+    overrides = {"batch_size": args.batch_size, "wiener_iterations": args.wiener, "overlap": args.overlap, "sample_rate": args.sample_rate, "precision": args.precision}
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if args.run_folder:
         return Separator.from_run_folder(args.run_folder, **overrides)
@@ -105,9 +126,12 @@ def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
         return Separator.from_weights(args.weights, args.configuration, working_directory=working_directory, **overrides)
     from unmix.pretrained import catalog
 
-    folder = catalog.folder(catalog.default_name())
-    logger.info("using the built-in default model (%s); pass --run_folder or --weights for another", folder.name)
-    return Separator.from_run_folder(folder, **overrides)
+    name = args.model or catalog.default_name()
+    if not args.model:
+        logger.info("using the built-in model %s; pass --model, --run_folder or --weights for another", name)
+        if name != catalog.BEST:
+            logger.warning("the better built-in model %s is not installed: run %s", catalog.BEST, catalog.install_command(catalog.BEST))
+    return Separator.from_run_folder(catalog.folder(name), **overrides)
 
 
 if __name__ == "__main__":

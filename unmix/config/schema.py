@@ -93,6 +93,8 @@ class EpochOptions:
 class ModelSection:
     name: str = "hourglass"
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Weights to start from: a built-in model's name (e.g. "spleeter-2stems") or a weights file.
+    pretrained: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,12 @@ class TransformationOptions:
     wiener_iterations: int = -1
     # Models with several target outputs: ratio masks m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps).
     mask_exponent: float = 2.0
+    # Arithmetic of the network at separation: float32, bfloat16, or auto (bfloat16 on CPUs with native bf16).
+    precision: str = "float32"
+    # Windows per model call at separation; 0: 4 x training.batch_size.
+    batch_size: int = 0
+    # Blocks separated at once on threads (one block's STFT beside another's network); each adds a block of memory.
+    workers: int = 2
     options: TransformOptions = TransformOptions()
     normalizers: Mapping[str, Any] = field(default_factory=dict)
 

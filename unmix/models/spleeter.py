@@ -54,11 +54,15 @@ class SpleeterOptions:
         filters: encoder filters per level (the decoder mirrors them); Deezer's checkpoint
             needs Spleeter's six.
         dropout: dropout rate of the first three decoder layers (training only).
+        freeze_batch_norm: keep every batch norm in inference mode with fixed statistics (for
+            fine-tuning on small batches: Deezer's statistics come from far more data than a
+            batch of 4 windows, some of them zero-padded).
     """
 
     bins: int = 1024
     filters: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
     dropout: float = 0.5
+    freeze_batch_norm: bool = False
 
 
 @keras.saving.register_keras_serializable(package="unmix")
@@ -84,7 +88,7 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     Args:
         options: the model options.
         input_shape: ``(n_bins, n_frames, n_channels)``, n_bins the full STFT bin count.
-        output: must be ``"magnitude"`` (the ``window`` transformer): each U-Net's mask is
+        output: must be ``"magnitude"`` (the ``stems`` transformer): each U-Net's mask is
             already applied to the input.
 
     Returns:
@@ -122,7 +126,7 @@ def _check(options: SpleeterOptions, *, n_bins: int, n_frames: int, output: str)
     if output != "magnitude":
         raise ConfigurationError(
             f"model spleeter outputs magnitude estimates (its masks are applied inside); "
-            f"received output kind {output!r}: use transformation.name 'window'"
+            f"received output kind {output!r}: use transformation.name 'stems'"
         )
     for i, value in enumerate(options.filters):
         check_positive(value, key=f"{key}.filters[{i}]")
@@ -152,7 +156,9 @@ def _unet(x, options: SpleeterOptions, *, n_channels: int, prefix: str):
     for i, filters in enumerate(options.filters, start=1):
         conv = keras.layers.Conv2D(filters, _KERNEL, strides=2, padding="same", name=f"{prefix}_conv_{i}")(x)
         skips.append(conv)
-        normalised = keras.layers.BatchNormalization(**_BN, name=f"{prefix}_bn_{i}")(conv)
+        # The last one is never used: frozen, so that training asks no gradient of it.
+        frozen = options.freeze_batch_norm or i == depth
+        normalised = keras.layers.BatchNormalization(**_BN, trainable=not frozen, name=f"{prefix}_bn_{i}")(conv)
         if i == depth:
             unused = normalised  # Spleeter activates it and never uses the result
         else:
@@ -165,7 +171,7 @@ def _unet(x, options: SpleeterOptions, *, n_channels: int, prefix: str):
             x = keras.layers.Concatenate(axis=-1, name=f"{prefix}_skip_{i}")([skips[-i], x])
         x = keras.layers.Conv2DTranspose(filters, _KERNEL, strides=2, padding="same", name=f"{prefix}_deconv_{i}")(x)
         x = keras.layers.ReLU(name=f"{prefix}_deconv_act_{i}")(x)
-        x = keras.layers.BatchNormalization(**_BN, name=f"{prefix}_deconv_bn_{i}")(x)
+        x = keras.layers.BatchNormalization(**_BN, trainable=not options.freeze_batch_norm, name=f"{prefix}_deconv_bn_{i}")(x)
         if i <= _DROPOUT_LAYERS and options.dropout > 0:
             x = keras.layers.Dropout(options.dropout, name=f"{prefix}_dropout_{i}")(x)
     mask = keras.layers.Conv2D(n_channels, 4, dilation_rate=2, padding="same", activation="sigmoid", name=f"{prefix}_mask_conv")(x)

@@ -154,11 +154,14 @@ class Kernel:
         #: Every stem of a separation, the residual last.
         self.stems = (*self.estimated, self.residual)
 
-    def __call__(self, audio: np.ndarray) -> dict[str, np.ndarray]:
+    def __call__(self, audio: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
         """Estimates of :attr:`estimated` for ``audio``.
 
         Args:
             audio: float32 ``(channels, samples)`` at the model's rate, any channel count.
+            frames: ``(first, stop)``: the model windows start at STFT frame ``first`` and cover
+                the frames up to ``stop`` (None: the last frame); frames outside get no estimate.
+                The streaming layer uses it to run exactly the song's own windows on a block.
 
         Returns:
             ``{stem: float32 (channels, samples)}``: STFT → windows → model → overlap-add →
@@ -168,25 +171,27 @@ class Kernel:
         spec = stft(audio, options=self.plan.stft)
         # |mix| is stored channels-last, the model's layout, so model windows are plain slices.
         mix_mag = magnitude_channels_last(spec)
-        magnitudes = self.magnitudes(mix_mag)
+        magnitudes = self.magnitudes(mix_mag, frames=frames)
         if self.plan.wiener_iterations >= 0:
             return self._wiener(magnitudes, mix_mag, spec, n_samples)
         gains = self._gains(magnitudes, mix_mag)
         # estimate × e^{i∠mix} = spec × gain, the product formed inside istft.
         return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=gains[stem]) for stem in self.estimated}
 
-    def magnitudes(self, mix_mag: np.ndarray) -> dict[str, np.ndarray]:
+    def magnitudes(self, mix_mag: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
         """Every target's magnitude estimate ``(channels, bins, frames)`` in ``[0, |mix|]``, window by window.
 
         Each batch is overlap-added as it arrives; a model's NaN or infinity becomes 0 (the model
-        may only remove energy).
+        may only remove energy). ``frames`` as in :meth:`__call__`.
         """
         plan = self.plan
         n_input, n_bins, n_frames = mix_mag.shape
+        first, stop = frames
+        stop = n_frames if stop is None else min(stop, n_frames)
         groups = channel_groups(n_input, plan.n_channels)
         layout = windows.to_model_layout(mix_mag)  # (bins, frames, channels)
         layouts = [layout[:, :, group[0] : group[-1] + 1] if list(group) == list(range(group[0], group[-1] + 1)) else layout[:, :, list(group)] for group in groups]
-        starts = [int(start) for start in overlap_add.plan(n_frames, size=plan.size, step=plan.step)]
+        starts = [first + int(start) for start in overlap_add.plan(max(0, stop - first), size=plan.size, step=plan.step)]
         taper = overlap_add.weights(plan.size, plan.step)
         stitchers = {(g, t): overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=plan.n_channels, taper=taper) for g in range(len(groups)) for t in self.targets}
         jobs = [(g, start) for g in range(len(groups)) for start in starts]
@@ -202,27 +207,30 @@ class Kernel:
                 out = plan.transformer.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats)
                 for window, (g, start) in zip(out, batch_jobs):
                     stitchers[g, target].add(window, start)
-        return {target: self._stitched(groups, [stitchers[g, target] for g in range(len(groups))], mix_mag) for target in self.targets}
+        covered = (first, stop)
+        return {target: self._stitched(groups, [stitchers[g, target] for g in range(len(groups))], mix_mag, covered) for target in self.targets}
 
-    def _stitched(self, groups: list[tuple[int, ...]], stitchers: list[Any], mix_mag: np.ndarray) -> np.ndarray:
+    def _stitched(self, groups: list[tuple[int, ...]], stitchers: list[Any], mix_mag: np.ndarray, covered: tuple[int, int]) -> np.ndarray:
         n_input = mix_mag.shape[0]
         if len(groups) == 1 and groups[0] == tuple(range(n_input)):
-            estimate = windows.from_model_layout(stitchers[0].result())  # channels-last memory, like mix_mag
+            estimate = windows.from_model_layout(stitchers[0].result(covered=covered))  # channels-last memory, like mix_mag
         else:
             estimate = np.zeros_like(mix_mag)
             counts = np.zeros(n_input, dtype=np.float32)
             for group, stitcher in zip(groups, stitchers):
-                stitched = windows.from_model_layout(stitcher.result())
+                stitched = windows.from_model_layout(stitcher.result(covered=covered))
                 for slot, channel in enumerate(group):
                     estimate[channel] += stitched[slot]
                     counts[channel] += 1
             if np.any(counts > 1):
                 estimate /= counts[:, None, None]
-        # The sum is finite exactly when every value is, short of an overflow: a cheap test.
+        # Each window is already in [0, |mix|] (the transformer clips), and so is any blend of
+        # them; only a model's NaN survives the clipping. The sum is finite exactly when every
+        # value is, short of an overflow: a cheap test.
         if not np.isfinite(np.sum(estimate, dtype=np.float64)):
             np.nan_to_num(estimate, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        np.minimum(estimate, mix_mag, out=estimate)
-        np.maximum(estimate, 0.0, out=estimate)
+            np.minimum(estimate, mix_mag, out=estimate)
+            np.maximum(estimate, 0.0, out=estimate)
         return estimate
 
     def _call_model(self, x: np.ndarray) -> dict[str, np.ndarray]:

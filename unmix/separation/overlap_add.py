@@ -167,14 +167,20 @@ class Stitcher:
             target += (source - target) * factor[:, np.newaxis]
         self.weight[first:last] += part
 
-    def result(self) -> np.ndarray:
+    def result(self, *, covered: tuple[int, int] | None = None) -> np.ndarray:
         """The stitched ``(bins, n_frames, channels)`` array (not a copy).
 
+        Args:
+            covered: the frames ``[first, stop)`` the windows must cover (default: all); frames
+                outside stay 0 (a block's context, which its caller discards).
+
         Raises:
-            ValueError: when a frame is covered by no window.
+            ValueError: when a frame that must be covered is covered by no window.
         """
-        if np.any(self.weight <= 0):
-            missing = int(np.flatnonzero(self.weight <= 0)[0])
+        first, stop = covered if covered is not None else (0, self.n_frames)
+        weight = self.weight[first:stop]
+        if np.any(weight <= 0):
+            missing = first + int(np.flatnonzero(weight <= 0)[0])
             raise ValueError(
                 f"Received: windows that leave frame {missing} of {self.n_frames} uncovered; "
                 "plan the starts with plan(n_frames, size=..., step=...)"

@@ -120,7 +120,8 @@ class Separator:
             path: the run folder.
             weights: a checkpoint to load instead of the best one (e.g. to score an earlier epoch).
             **overrides: ``sample_rate``, ``batch_size``, ``overlap``, ``wiener_iterations``,
-                ``block_seconds``, ``workers``, ``stats`` (see the class).
+                ``precision`` ("float32", "bfloat16" or "auto"), ``block_seconds``, ``workers``,
+                ``stats`` (see the class).
 
         Raises:
             ConfigurationError: not a run folder, or a bad configuration or override.
@@ -184,7 +185,11 @@ class Separator:
             ModelError: a missing or unfit weights file, or missing ZMUV statistics.
         """
         probe = plan_from_sections(config.transformation, n_channels=config.collection.n_channels, batch_size=1)
-        model = load_model(weights, config.training.model, input_shape=tuple(probe.transformer.input_shape(probe.n_channels)), output=probe.transformer.output_kind)
+        precision = overrides.pop("precision", None) or config.transformation.precision
+        model = load_model(
+            weights, config.training.model, input_shape=tuple(probe.transformer.input_shape(probe.n_channels)),
+            output=probe.transformer.output_kind, precision=precision,
+        )  # fmt: skip
         return cls.for_model(model, config, **overrides)
 
     @classmethod
@@ -203,10 +208,12 @@ class Separator:
         """
         plan = plan_from_sections(
             config.transformation, n_channels=config.collection.n_channels, stats=stats,
-            batch_size=batch_size or config.training.batch_size * 4, overlap=overlap, wiener_iterations=wiener_iterations,
+            batch_size=batch_size or config.transformation.batch_size or config.training.batch_size * 4,
+            overlap=overlap, wiener_iterations=wiener_iterations,
         )  # fmt: skip
         if getattr(plan.transformer, "normalizer_name", None) == "zmuv" and stats is None:
             raise ModelError("the zmuv normaliser needs zmuv.json (the run's statistics); none was found beside the weights")
+        options.setdefault("workers", config.transformation.workers)
         return cls(
             model, transformer=plan.transformer, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
             n_channels=plan.n_channels, stats=stats, batch_size=plan.batch_size, overlap=plan.overlap,
@@ -333,15 +340,28 @@ class Separator:
         try:
             with contextlib.ExitStack() as stack:
                 writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels)) for stem, target in targets.items()}
-                streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress), writers)
+                n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress), writers)
         except BaseException:
             for target in targets.values():  # a stem finished before another failed must not stay alone
                 with contextlib.suppress(OSError):
                     if target.stat().st_mtime_ns >= started:
                         target.unlink()
             raise
+        _warn_if_truncated(path, n, details)
         return targets
 
     def predict_batch(self, batch: np.ndarray) -> Any:
         """One model call on ``(batch, n_bins, size, n_channels)`` float32 inputs (for benchmarks)."""
         return self.kernel.predict(batch)
+
+
+def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:
+    """One warning when a file decoded to clearly fewer samples than its header declares (a cut-off download)."""
+    declared = max(details.declared_samples or 0, details.n_samples)
+    # Compressed formats differ from their header by the encoder's delay and padding.
+    if declared - decoded > max(4096, declared // 100):
+        rate = details.sample_rate
+        logger.warning(
+            "%s: decoded %.1f s of the %.1f s its header declares: the file looks truncated; separated what was there",
+            path, decoded / rate, declared / rate,
+        )  # fmt: skip

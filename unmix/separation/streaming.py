@@ -36,19 +36,42 @@ Progress = Callable[[float, float], None]
 
 @dataclass(frozen=True)
 class BlockLayout:
-    """Model-rate sample counts of the block-wise processing.
+    """Where a block's core, its context and its model windows lie, in model-rate samples and frames.
 
     Attributes:
         core_samples: samples each block contributes to the output (None: the whole input).
-        margin_samples: context on each side of a core, discarded after separation.
+        hop_length: STFT hop in samples (a frame is ``hop_length`` samples).
+        window_frames_before: frames of whole model windows before a core start (on the window grid).
+        window_frames_after: frames of model windows from the core end on.
+        context_frames: STFT frames of audio before the first window and after the last, so that
+            every frame a window reads is computed from real audio, never the block's padding.
     """
 
     core_samples: int | None
-    margin_samples: int
+    hop_length: int
+    window_frames_before: int
+    window_frames_after: int
+    context_frames: int
+
+    @property
+    def margin_samples(self) -> int:
+        """Context before a core start (whole windows plus the STFT's context)."""
+        return (self.window_frames_before + self.context_frames) * self.hop_length
+
+    @property
+    def after_samples(self) -> int:
+        """Context after a core end."""
+        return (self.window_frames_after + self.context_frames) * self.hop_length
 
 
 def block_layout(*, n_fft: int, hop_length: int, size: int, step: int, sample_rate: int, block_seconds: float | None) -> BlockLayout:
-    """Core and margin lengths whose starts keep STFT frames and model windows on the song's grid.
+    """Core and context lengths that keep STFT frames and model windows on the song's grid.
+
+    A core sample depends on the STFT frames within ``n_fft / 2`` of it (``q`` frames each
+    side), each of those frames on the windows covering it, and each window on the frames it
+    reads, which must come from real audio: ``q`` frames more. Cores start on the window grid
+    (multiples of ``hop_length * step`` samples) and hold at least 8 windows' worth of frames,
+    so that the windows computed twice (once as context) stay a small share.
 
     Args:
         n_fft: STFT length in samples.
@@ -58,15 +81,16 @@ def block_layout(*, n_fft: int, hop_length: int, size: int, step: int, sample_ra
         sample_rate: the model's rate in Hz.
         block_seconds: wanted core length (rounded up to the grid), None for one block.
     """
-    unit = hop_length * step
-    # A core sample depends on frames up to n_fft/2 away, each frame on the windows covering it
-    # (up to `size` frames away), each window on frames whose samples reach n_fft/2 further.
-    margin_frames = size + math.ceil(n_fft / hop_length) + 2
-    margin = math.ceil(margin_frames / step) * unit
+    q = math.ceil(n_fft / 2 / hop_length)
+    # Windows starting after (core start - q - size) reach the frames a core sample depends on.
+    before = step * ((q + size - 1) // step)
+    # Windows starting before (core end + q) do too; the last starts on the grid at or after the end.
+    after = step * ((q - 1) // step) + size
     if block_seconds is None:
-        return BlockLayout(core_samples=None, margin_samples=margin)
-    core = max(1, math.ceil(block_seconds * sample_rate / unit)) * unit
-    return BlockLayout(core_samples=core, margin_samples=margin)
+        return BlockLayout(None, hop_length, before, after, q)
+    unit = hop_length * step
+    units = max(1, math.ceil(block_seconds * sample_rate / unit), math.ceil(8 * size / step))
+    return BlockLayout(units * unit, hop_length, before, after, q)
 
 
 class _Fifo:
@@ -137,8 +161,9 @@ class _Resampler:
 
 
 
-#: Model-rate audio ``(channels, samples)`` → ``{stem: estimate of that shape}``.
-BlockFunction = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+#: Model-rate audio ``(channels, samples)`` and ``frames=(first, stop)``, the frames its model
+#: windows cover (``stop`` None: to the end) → ``{stem: estimate of the audio's shape}``.
+BlockFunction = Callable[..., Mapping[str, np.ndarray]]
 
 
 def iter_separate(
@@ -191,16 +216,25 @@ def iter_separate(
     in_flight: deque[tuple[Future[Mapping[str, np.ndarray]], int, int]] = deque()  # (estimates of a segment, core start, core stop in it)
 
     def submit_core(stop: int, *, final: bool) -> None:
-        # Separate [first, last) and keep only the core [core_start, stop) of it.
+        # Separate [first, last) and keep only the core [core_start, stop) of it. The windows run
+        # over the frames [windows_from, windows_to) of the segment: the song's own windows.
         nonlocal core_start
+        hop = layout.hop_length
         first = max(0, core_start - layout.margin_samples)
-        last = model_audio.end if final else stop + layout.margin_samples
+        windows_from = (core_start - first) // hop - layout.window_frames_before if first else 0
+        windows_from = max(0, windows_from)
+        if final:
+            last, windows_to = model_audio.end, None
+        else:
+            last = stop + layout.after_samples
+            windows_to = (stop - first) // hop + layout.window_frames_after
         segment = model_audio.read(first, last)
+        frames = (windows_from, windows_to)
         if executor is None:
             job: Future[Mapping[str, np.ndarray]] = Future()
-            job.set_result(separate_block(segment))
+            job.set_result(separate_block(segment, frames=frames))
         else:
-            job = executor.submit(separate_block, segment)
+            job = executor.submit(separate_block, segment, frames=frames)
         in_flight.append((job, core_start - first, stop - first))
         core_start = stop
         model_audio.drop_before(core_start - layout.margin_samples)
@@ -239,9 +273,10 @@ def iter_separate(
             block = np.asarray(block, dtype=np.float32)
             if block.ndim != 2 or block.shape[0] != n_channels:
                 raise AudioError(f"received an audio block of shape {block.shape}; expected ({n_channels}, samples)")
+            check_finite(block, first=pending.end, sample_rate=sample_rate)
             pending.push(block)
             model_audio.push(down(block))
-            while layout.core_samples is not None and model_audio.end >= core_start + layout.core_samples + layout.margin_samples:
+            while layout.core_samples is not None and model_audio.end >= core_start + layout.core_samples + layout.after_samples:
                 collect(workers - 1)
                 submit_core(core_start + layout.core_samples, final=False)
             collect(workers)
@@ -262,6 +297,29 @@ def iter_separate(
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def check_finite(block: np.ndarray, *, first: int, sample_rate: int) -> None:
+    """Refuse NaN or infinite samples: a separation of them is NaN throughout its block.
+
+    Args:
+        block: ``(channels, n)``, whose first sample is sample ``first`` of the song.
+
+    Raises:
+        AudioError: naming the first bad sample (index, time, channel, value).
+    """
+    if np.isfinite(np.sum(block, dtype=np.float64)):  # finite exactly when every sample is, short of an overflow
+        return
+    bad = ~np.isfinite(block)
+    if not bad.any():
+        return
+    index = int(np.argmax(bad.any(axis=0)))  # the earliest in time, then the lowest channel
+    channel = int(np.argmax(bad[:, index]))
+    at = first + index
+    raise AudioError(
+        f"sample {at} ({at / sample_rate:.3f} s, channel {channel}) is {block[channel, index]}: the audio holds "
+        f"{int(np.count_nonzero(bad))} NaN or infinite sample(s) in this block; repair or re-export the file"
+    )
 
 
 def write_stream(stems: Iterable[Mapping[str, np.ndarray]], writers: Mapping[str, Any]) -> int:

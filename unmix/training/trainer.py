@@ -25,7 +25,7 @@ from unmix.config import Config
 from unmix.config.schema import TrainingOptions
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
-from unmix.errors import ConfigurationError, TrainingError
+from unmix.errors import ConfigurationError, ModelError, TrainingError
 from unmix.models.registry import build_model
 from unmix.pipeline.generator import WindowDataset, fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
@@ -76,13 +76,31 @@ def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, in
     if training.teacher.name:  # targets packed as [true, teacher]: the exact mixture of the two terms
         loss = TeacherMixedLoss(training.loss_function, training.teacher.weight)
     metrics = [get_metric(name) for name in training.metrics]
-    model.compile(
-        optimizer=build_optimizer(training.optimizer),
-        loss=[loss] * n_outputs if n_outputs > 1 else loss,
-        metrics=[[]] * (n_outputs - 1) + [metrics] if n_outputs > 1 else metrics,  # metrics on the final output
-        jit_compile=training.jit_compile,
-    )
+    if isinstance(model.output, dict):  # one output per stem: one loss (and the metrics) per stem
+        losses, output_metrics = {stem: loss for stem in model.output}, {stem: metrics for stem in model.output}
+    elif n_outputs > 1:  # intermediate supervision: the loss on every module, the metrics on the final output
+        losses, output_metrics = [loss] * n_outputs, [[]] * (n_outputs - 1) + [metrics]
+    else:
+        losses, output_metrics = loss, metrics
+    model.compile(optimizer=build_optimizer(training.optimizer), loss=losses, metrics=output_metrics, jit_compile=training.jit_compile)
     return model
+
+
+def pretrained_weights(name: str) -> Path:
+    """``training.model.pretrained``: the best weights of a built-in model, or a weights file.
+
+    Raises:
+        ModelError: neither a built-in model (installed) nor an existing file.
+    """
+    from unmix.pretrained import catalog
+    from unmix.runfolder import RunFolder
+
+    if name in catalog.names():
+        return RunFolder.open(catalog.folder(name)).best_weights()
+    path = Path(name)
+    if not path.is_file():
+        raise ModelError(f"training.model.pretrained: {name!r} is neither a built-in model ({', '.join(catalog.names())}) nor a weights file")
+    return path
 
 
 def train(
@@ -149,6 +167,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         n_outputs = len(model.outputs)
     adapt_to_strategy(model, strategy)
     logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, transformer.input_shape(config.collection.n_channels))
+    if initial_weights is None and training.model.pretrained and not resumed:
+        initial_weights = pretrained_weights(training.model.pretrained)
     if initial_weights is not None:
         model.load_weights(initial_weights)
         logger.info("initialised from %s", initial_weights)
@@ -157,7 +177,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     run.update_environment(devices=[d.name for d in __import__("tensorflow").config.list_physical_devices()])
     history, first_epoch = _continue_results(run)
     train_data, validation_data = datasets
-    if n_outputs > 1:
+    if n_outputs > 1 and not isinstance(model.output, dict):  # named outputs get their own targets
         train_data = RepeatTargets(train_data, n_outputs)
         validation_data = RepeatTargets(validation_data, n_outputs) if validation_data is not None else None
     extra = []

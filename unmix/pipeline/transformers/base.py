@@ -59,6 +59,8 @@ class Transformer:
         self.step = step
         self.normalizer_name = options.normalizer or "none"
         self._normalizer = get_normalizer(self.normalizer_name)
+        # Raw magnitudes in and out (the "none" normaliser): inference skips the per-window loop.
+        self._raw = self.normalizer_name.strip().lower() == "none"
 
     def __repr__(self) -> str:
         return (
@@ -137,6 +139,8 @@ class Transformer:
         """
         mix_mag = np.asarray(mix_mag, np.float32)
         batched = self._check_window(mix_mag, "mix_mag", batched=None)
+        if self._raw:  # the raw magnitudes: no per-window copy
+            return mix_mag
         windows = mix_mag if batched else mix_mag[np.newaxis]
         out = np.stack([self._normalizer.normalize(w, None, stats=stats)[0] for w in windows])
         return (out if batched else out[0]).astype(np.float32, copy=False)
@@ -169,6 +173,9 @@ class Transformer:
         batched = self._check_window(mix_mag, "mix_mag", batched=None)
         if self.output_kind == "mask":
             return (np.clip(prediction, 0.0, 1.0) * mix_mag).astype(np.float32)
+        if self._raw:  # already on |mix|'s scale: clip, without per-window copies
+            out = np.maximum(prediction, 0.0)
+            return np.minimum(out, mix_mag, out=out)
         mixes = mix_mag if batched else mix_mag[np.newaxis]
         predictions = prediction if batched else prediction[np.newaxis]
         out = np.stack([self._normalizer.denormalize(p, m, stats=stats) for p, m in zip(predictions, mixes)])

@@ -1,0 +1,73 @@
+"""Fine-tuning from pretrained weights: a two-target model trains with one loss per stem from given weights."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unmix.cli.train import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import write_configuration  # noqa: E402
+
+pytestmark = pytest.mark.slow
+TINY = {"bins": 64, "filters": [2, 2, 2, 2, 2, 2]}
+
+
+def pretrained_weights(path: Path) -> list[np.ndarray]:
+    """Weights of the tiny spleeter (configurations/mini/spleeter.jsonc), seeded, saved to ``path``."""
+    import keras
+
+    from unmix.models.registry import build_model
+
+    keras.utils.set_random_seed(11)
+    model = build_model("spleeter", TINY, input_shape=(129, 64, 2), output="magnitude")
+    model.save_weights(path)
+    return model.get_weights()
+
+
+@pytest.mark.parametrize("how", ["configuration", "flag"])
+def test_one_step_from_pretrained_weights_with_a_loss_per_stem(tmp_path, collection, monkeypatch, how):
+    import keras
+
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+    weights = tmp_path / "pretrained.weights.h5"
+    start = pretrained_weights(weights)
+    model = {"pretrained": str(weights)} if how == "configuration" else {}
+    configuration = write_configuration(
+        tmp_path / "finetune.jsonc", base="mini/spleeter.jsonc", model=model, epoch={"count": 1}, steps_per_epoch=1,
+        optimizer={"name": "adam", "lr": 1e-6}, callbacks={},
+    )  # fmt: skip
+    flags = ["--weights", str(weights)] if how == "flag" else []
+    assert main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), "--quiet", *flags]) == 0
+    (run,) = sorted((tmp_path / "work" / "runs").iterdir())
+    assert f"initialised from {weights}" in (run / "logs.txt").read_text()
+    with (run / "results.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    assert {"vocals_loss", "instrumental_loss", "val_vocals_loss", "val_instrumental_loss"} <= set(rows[0]), rows[0]
+    assert all(np.isfinite(float(rows[0][k])) for k in ("loss", "vocals_loss", "instrumental_loss"))
+    # One step at lr 1e-6 barely moves the weights: the run started from the pretrained ones.
+    best = json.loads((run / "weights" / "best.json").read_text())["file"]
+    from unmix.models.registry import build_model
+
+    trained = build_model("spleeter", TINY, input_shape=(129, 64, 2), output="magnitude")
+    trained.load_weights(run / "weights" / best)
+    kernels = [(a, b) for a, b in zip(start, trained.get_weights()) if a.ndim == 4]
+    assert kernels and max(float(np.max(np.abs(a - b))) for a, b in kernels) < 1e-3
+    fresh = build_model("spleeter", TINY, input_shape=(129, 64, 2), output="magnitude")
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(start, fresh.get_weights()) if a.ndim == 4) > 1e-2
+    keras.backend.clear_session()
+
+
+def test_an_unknown_pretrained_name_is_one_line(tmp_path, collection, monkeypatch, capsys):
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+    configuration = write_configuration(tmp_path / "bad.jsonc", base="mini/spleeter.jsonc", model={"pretrained": "spleeter-5stems"})
+    assert main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), "--quiet"]) in (1, 2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert "training.model.pretrained: 'spleeter-5stems' is neither a built-in model" in err[-1]
