@@ -177,7 +177,7 @@ def test_best_weights_follows_best_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("record", [None, '{"file": "callback_weights_99.weights.h5"}', "not json", '{"epoch": 3}'])
-def test_best_weights_takes_the_highest_epoch_checkpoint(tmp_path: Path, record: str | None) -> None:
+def test_best_weights_takes_the_highest_epoch_checkpoint(tmp_path: Path, record: str | None, caplog: pytest.LogCaptureFixture) -> None:
     folder = RunFolder(tmp_path)
     _weights(
         folder,
@@ -190,7 +190,15 @@ def test_best_weights_takes_the_highest_epoch_checkpoint(tmp_path: Path, record:
     )
     if record is not None:
         (folder.weights / "best.json").write_text(record)
-    assert folder.best_weights() == folder.weights / "callback_weights_100.weights.h5"
+    with caplog.at_level("WARNING", logger="unmix.runfolder"):
+        assert folder.best_weights() == folder.weights / "callback_weights_100.weights.h5"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if record is None:
+        assert warnings == []  # no record to trust: the latest checkpoint is the documented choice
+    else:  # a record that names a missing file, or cannot be read, is never passed over silently
+        assert len(warnings) == 1 and "best.json" in warnings[0] and "using callback_weights_100.weights.h5 instead" in warnings[0]
+        if "99" in record:
+            assert "names callback_weights_99.weights.h5, which is missing" in warnings[0]
 
 
 def test_best_weights_falls_back_to_the_final_weights(tmp_path: Path) -> None:

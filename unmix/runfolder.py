@@ -17,6 +17,7 @@ import errno
 import getpass
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import re
@@ -30,6 +31,8 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from unmix.errors import ConfigurationError, ModelError, TrainingError, UnmixError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from unmix.config import Config
@@ -197,20 +200,24 @@ class RunFolder:
         Raises:
             ModelError: the run has no weights at all.
         """
+        problem = None
         if self.best_record.is_file():
             try:
                 named = self.weights / json.loads(self.best_record.read_text())["file"]
+            except (ValueError, KeyError, TypeError, OSError):
+                problem = f"{self.best_record} cannot be read"
+            else:
                 if named.is_file():
                     return named
-            except (ValueError, KeyError):
-                pass
+                problem = f"{self.best_record} names {named.name}, which is missing"
         checkpoints = [p for p in self.weights.glob("*.weights.h5") if p.name.startswith("callback_weights_")]
-        if checkpoints:
-            return max(checkpoints, key=_checkpoint_epoch)
         finals = sorted(self.weights.glob("*.weights.h5"))
-        if finals:
-            return finals[0]
-        raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass --weights")
+        if not checkpoints and not finals:
+            raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass --weights")
+        chosen = max(checkpoints, key=_checkpoint_epoch) if checkpoints else finals[0]
+        if problem is not None:  # never a silent fallback to other weights than the best
+            logger.warning("%s: using %s instead (the latest checkpoint); pass --weights to choose", problem, chosen.name)
+        return chosen
 
 
 def _checkpoint_epoch(path: Path) -> int:
