@@ -165,3 +165,11 @@ def test_a_full_disk_names_the_file_and_keeps_nothing_partial(tmp_path, fake_mod
     assert "Traceback" not in err
     assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] == ["keep.txt"]  # no partial stems
     assert_unchanged(before, snapshot(tmp_path))
+
+
+def test_a_corrupt_mp3_is_called_corrupt_not_missing(tmp_path, fake_model, run, capsys):
+    song = tmp_path / "corrupt.mp3"
+    song.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(np.random.default_rng(9).integers(0, 256, 20000, dtype=np.uint8)))
+    assert separate(run, tmp_path / "out", song) == 1
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert str(song) in line and "does not exist" not in line and "libsndfile cannot decode it; the file is corrupt, truncated or not audio" in line

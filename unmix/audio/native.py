@@ -52,6 +52,10 @@ def write_format(path: Path, subtype: str | None, *, writable: tuple[str, ...]) 
 
 def _fail(path: Path, error: Exception) -> AudioError:
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "does not exist" in reason and Path(path).is_file():
+        # libsndfile says "File does not exist or is not a regular file" for any file it cannot
+        # open, a corrupt MP3 included: that would send the user looking for a missing file.
+        reason = "libsndfile cannot decode it"
     return AudioError(f"could not read {path}: {reason}; the file is corrupt, truncated or not audio")
 
 
