@@ -179,3 +179,16 @@ def test_irm_beats_the_mixture_on_two_musdb_valid_songs(shared_data, tmp_path, c
         sdr[oracle] = (float(lines["vocals"][1]), float(lines["instrumental"][1]))
     assert sdr["mixture"][0] < sdr["irm"][0] - 3
     assert sdr["mixture"][1] < sdr["irm"][1] - 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [([], "nothing to score: give --run_folder RUN (a trained run) or --configuration C with --oracle"),
+     (["--run_folder", "r", "--configuration", "c"], "not both")],
+)  # fmt: skip
+def test_the_model_flag_errors_say_what_is_wrong(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        evaluate.main(argv)
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert message in line
+    assert ("not both" in line) == ("--configuration" in argv and "--run_folder" in argv)

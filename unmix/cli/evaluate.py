@@ -60,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if bool(args.run_folder) == bool(args.configuration):
+    if args.run_folder and args.configuration:
         parser.error("give --run_folder (a trained run) or --configuration (with --oracle), not both")
+    if not args.run_folder and not args.configuration:
+        parser.error("nothing to score: give --run_folder RUN (a trained run) or --configuration C with --oracle irm|ibm|mixture")
     if args.weights and (not args.run_folder or args.oracle):
         parser.error("--weights picks a checkpoint of --run_folder; it needs --run_folder and no --oracle")
     if args.collection and args.songs:
