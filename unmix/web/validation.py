@@ -87,7 +87,7 @@ def check_audio(path: Path) -> audio.AudioInfo:
         if details.n_samples <= 0 or details.duration_s <= 0:
             raise AudioError(f"{path.name} holds no audio samples")
         # Where the audio layer reads the length the header declares (WAV), a shorter file was cut off.
-        declared = getattr(details, "declared_samples", None)
+        declared = details.declared_samples
         if declared is not None and declared > details.n_samples:
             raise AudioError(f"{path.name} declares {declared} samples but holds {details.n_samples}")
         samples, _ = audio.load(path, duration_s=min(PROBE_SECONDS, details.duration_s))
