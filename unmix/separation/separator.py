@@ -177,26 +177,24 @@ class Separator:
         return cls.from_run_folder(catalog.folder(name), **overrides)
 
     @classmethod
-    def from_config(cls, weights: str | Path | None, config: Any, **overrides: Any) -> "Separator":
+    def from_config(
+        cls, weights: str | Path | None, config: Any, *, stats: Any = None, precision: str | None = None, **overrides: Any
+    ) -> "Separator":  # fmt: skip
         """Build the configured model, load ``weights`` into it (None keeps it untrained) and wrap it.
 
         Raises:
             ConfigurationError: a bad configuration or override.
             ModelError: a missing or unfit weights file, or missing ZMUV statistics.
         """
-        probe = plan_from_sections(config.transformation, n_channels=config.collection.n_channels, batch_size=1)
-        precision = overrides.pop("precision", None) or config.transformation.precision
+        plan = cls._configured_plan(config, stats=stats, overrides=overrides)
         model = load_model(
-            weights, config.training.model, input_shape=tuple(probe.transformer.input_shape(probe.n_channels)),
-            output=probe.transformer.output_kind, precision=precision,
+            weights, config.training.model, input_shape=tuple(plan.transformer.input_shape(plan.n_channels)),
+            output=plan.transformer.output_kind, precision=precision or config.transformation.precision,
         )  # fmt: skip
-        return cls.for_model(model, config, **overrides)
+        return cls._around(model, plan, config, **overrides)
 
     @classmethod
-    def for_model(
-        cls, model: Any, config: Any, *, stats: Any = None, sample_rate: int | None = None, batch_size: int | None = None,
-        overlap: float | None = None, wiener_iterations: int | None = None, **options: Any,
-    ) -> "Separator":  # fmt: skip
+    def for_model(cls, model: Any, config: Any, *, stats: Any = None, **overrides: Any) -> "Separator":
         """Wrap a built model with the configuration's separation defaults (the one place they are chosen).
 
         The training accuracy callback uses this with the model being trained, so scores during
@@ -206,17 +204,27 @@ class Separator:
             ConfigurationError: a bad configuration or override.
             ModelError: the ``zmuv`` normaliser without statistics.
         """
+        return cls._around(model, cls._configured_plan(config, stats=stats, overrides=overrides), config, **overrides)
+
+    @staticmethod
+    def _configured_plan(config: Any, *, stats: Any, overrides: dict[str, Any]) -> Plan:
+        """The configuration's plan with ``batch_size``, ``overlap`` and ``wiener_iterations`` taken out of ``overrides``."""
+        batch_size = overrides.pop("batch_size", None)
         plan = plan_from_sections(
             config.transformation, n_channels=config.collection.n_channels, stats=stats,
             batch_size=batch_size or config.transformation.batch_size or config.training.batch_size * 4,
-            overlap=overlap, wiener_iterations=wiener_iterations,
+            overlap=overrides.pop("overlap", None), wiener_iterations=overrides.pop("wiener_iterations", None),
         )  # fmt: skip
         if getattr(plan.transformer, "normalizer_name", None) == "zmuv" and stats is None:
             raise ModelError("the zmuv normaliser needs zmuv.json (the run's statistics); none was found beside the weights")
+        return plan
+
+    @classmethod
+    def _around(cls, model: Any, plan: Plan, config: Any, *, sample_rate: int | None = None, **options: Any) -> "Separator":
         options.setdefault("workers", config.transformation.workers)
         return cls(
             model, transformer=plan.transformer, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
-            n_channels=plan.n_channels, stats=stats, batch_size=plan.batch_size, overlap=plan.overlap,
+            n_channels=plan.n_channels, stats=plan.stats, batch_size=plan.batch_size, overlap=plan.overlap,
             wiener_iterations=plan.wiener_iterations, mask_exponent=plan.mask_exponent, **options,
         )  # fmt: skip
 
