@@ -13,6 +13,7 @@ from types import MappingProxyType
 import numpy as np
 import soundfile
 
+from unmix.audio.decoder_noise import Capture, muted
 from unmix.errors import AudioError
 
 EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"})
@@ -94,7 +95,8 @@ def info(path: Path) -> tuple[int, int, int]:
         AudioError: when libsndfile cannot open the file.
     """
     try:
-        details = soundfile.info(str(path))
+        with muted(Capture(Path(path))):
+            details = soundfile.info(str(path))
     except (RuntimeError, OSError, soundfile.SoundFileError) as error:
         raise _fail(path, error) from error
     return int(details.samplerate), int(details.channels), int(details.frames)
@@ -114,14 +116,16 @@ def read(path: Path, *, start: int, n_samples: int | None) -> tuple[np.ndarray, 
     Raises:
         AudioError: when libsndfile cannot decode the file.
     """
+    capture = Capture(Path(path))
     try:
-        with soundfile.SoundFile(str(path)) as audio:
+        with muted(capture), soundfile.SoundFile(str(path)) as audio:
             if start:
                 audio.seek(min(start, audio.frames))
             frames = audio.read(-1 if n_samples is None else n_samples, dtype="float32", always_2d=True)
             rate = int(audio.samplerate)
     except (RuntimeError, OSError, soundfile.SoundFileError) as error:
         raise _fail(path, error) from error
+    capture.warn_once()
     return np.ascontiguousarray(frames.T), rate
 
 
@@ -138,10 +142,15 @@ def blocks(path: Path, *, block_samples: int) -> Iterator[np.ndarray]:
     Raises:
         AudioError: when libsndfile cannot decode the file (raised on iteration).
     """
+    capture = Capture(Path(path))
     try:
-        with soundfile.SoundFile(str(path)) as audio:
+        with muted(capture):
+            audio = soundfile.SoundFile(str(path))
+        with audio:
             while True:
-                frames = audio.read(block_samples, dtype="float32", always_2d=True)
+                with muted(capture):
+                    frames = audio.read(block_samples, dtype="float32", always_2d=True)
+                capture.warn_once()
                 if frames.shape[0] == 0:
                     return
                 yield np.ascontiguousarray(frames.T)
