@@ -77,12 +77,12 @@ def load(model: str, kind: str):
 
 def network_only(separator, n_seconds: float) -> float:
     """Seconds the model alone needs for the windows of ``n_seconds`` of stereo audio."""
-    from unmix.separation import overlap_add
+    from unmix.dsp.windows import window_starts
     from unmix.separation.arrays import channel_groups
 
     hop = separator.stft_options.hop_length
     n_frames = 1 + int(n_seconds * separator.sample_rate) // hop
-    n_windows = len(overlap_add.plan(n_frames, size=separator.size, step=separator.step)) * len(channel_groups(2, separator.n_channels))
+    n_windows = len(window_starts(n_frames, size=separator.size, step=separator.step)) * len(channel_groups(2, separator.n_channels))
     shape = (separator.batch_size, separator.stft_options.n_bins, separator.size, separator.n_channels)
     batch = np.random.default_rng(0).random(shape, dtype=np.float32)
     separator.predict_batch(batch)  # trace once

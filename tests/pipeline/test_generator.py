@@ -10,7 +10,8 @@ import pytest
 from unmix.config.schema import AugmentationOptions, TransformOptions
 from unmix.data.cache import read_stems
 from unmix.dsp.stft import n_frames, stft
-from unmix.dsp.windows import chop, middle_windows, to_model_layout, window_starts
+from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
+from tests.support.windows import chop
 from unmix.errors import ConfigurationError, DataError
 from unmix.pipeline.generator import WindowDataset, fixed_window, read_window, window_magnitudes
 from unmix.pipeline.transformers import get_transformer

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unmix.dsp.windows import chop
+from unmix.dsp.windows import window_starts
 from unmix.errors import ConfigurationError
-from unmix.separation.overlap_add import plan, stitch, weights
+from unmix.separation.overlap_add import Stitcher, weights
+from tests.support.windows import chop, stitch
 
 
 def _identity_round_trip(array: np.ndarray, *, size: int, step: int) -> np.ndarray:
-    starts = plan(array.shape[1], size=size, step=step)
+    starts = window_starts(array.shape[1], size=size, step=step)
     windows = np.stack([chop(array, int(start), size=size) for start in starts])
     return stitch(windows, starts, n_frames=array.shape[1], taper=weights(size, step))
 
@@ -35,7 +36,7 @@ def test_identity_reconstructs_complex_windows(rng):
 def test_constant_windows_give_exactly_one_at_every_frame():
     """A model that outputs all ones: first, last and every frame in between are 1."""
     n_frames, size, step = 150, 64, 32
-    starts = plan(n_frames, size=size, step=step)
+    starts = window_starts(n_frames, size=size, step=step)
     windows = np.ones((len(starts), 2, size, 2), dtype=np.float32)
     stitched = stitch(windows, starts, n_frames=n_frames, taper=weights(size, step))
     np.testing.assert_array_equal(stitched, 1.0)
@@ -43,7 +44,7 @@ def test_constant_windows_give_exactly_one_at_every_frame():
 
 def test_last_window_is_not_lost():
     n_frames, size, step = 100, 64, 32  # windows at 0, 32, 64; the last runs past the end
-    starts = plan(n_frames, size=size, step=step)
+    starts = window_starts(n_frames, size=size, step=step)
     assert list(starts) == [0, 32, 64]
     windows = np.zeros((3, 1, size, 1), dtype=np.float32)
     windows[2] = 5.0  # only the last window carries signal
@@ -67,18 +68,17 @@ def test_windows_are_blended_by_the_taper():
 
 
 @pytest.mark.parametrize(("size", "step", "message"), [(64, 0, "step=0"), (64, 65, "step=65"), (0, 1, "size=0")])
-def test_invalid_plans(size, step, message):
+def test_invalid_window_plans(size, step, message):
     with pytest.raises(ConfigurationError, match=message):
-        plan(100, size=size, step=step)
+        window_starts(100, size=size, step=step)
     with pytest.raises(ConfigurationError, match=message):
         weights(size, step)
 
 
-def test_stitch_errors():
-    taper = np.ones(4)
-    with pytest.raises(ValueError, match=r"expected \(n_windows, bins, size, channels\)"):
-        stitch(np.zeros((2, 1, 4, 1)), np.array([0]), n_frames=4, taper=taper)
+def test_stitcher_errors():
     with pytest.raises(ValueError, match="strictly positive"):
-        stitch(np.zeros((1, 1, 4, 1)), np.array([0]), n_frames=4, taper=np.zeros(4))
+        Stitcher(n_bins=1, n_frames=4, n_channels=1, taper=np.zeros(4))
+    stitcher = Stitcher(n_bins=1, n_frames=8, n_channels=1, taper=np.ones(4))
+    stitcher.add(np.zeros((1, 4, 1)), 0)
     with pytest.raises(ValueError, match="leave frame 4 of 8 uncovered"):
-        stitch(np.zeros((1, 1, 4, 1)), np.array([0]), n_frames=8, taper=taper)
+        stitcher.result()

@@ -99,28 +99,6 @@ def window_starts(n_frames: int, *, size: int, step: int) -> np.ndarray:
     return np.arange(count_windows(n_frames, size=size, step=step), dtype=np.int64) * step
 
 
-def chop(array: np.ndarray, start: int, *, size: int) -> np.ndarray:
-    """Cut the frames ``[start, start + size)`` out of a channels-last array.
-
-    Args:
-        array: (bins, frames, channels), real or complex.
-        start: first frame; may be negative or run past the end.
-        size: window length in frames.
-
-    Returns:
-        A new array (bins, size, channels) of the input's dtype, zero where
-        the window lies outside ``[0, frames)``.
-    """
-    array = np.asarray(array)
-    if array.ndim != 3:
-        raise ValueError(f"Received: array of shape {array.shape}; expected (bins, frames, channels)")
-    window = np.zeros((array.shape[0], size, array.shape[2]), dtype=array.dtype)
-    first, last = max(start, 0), min(start + size, array.shape[1])
-    if first < last:
-        window[:, first - start : last - start, :] = array[:, first:last, :]
-    return window
-
-
 def middle_windows(n_windows: int, limit: int) -> range:
     """The ``limit`` windows around a song's middle (training.limit_items_per_song).
 

@@ -80,8 +80,8 @@ def span_spectrogram(
 ) -> np.ndarray:
     """The frames ``[start_frame, start_frame + n_frames)`` of a song, from its span's samples.
 
-    Frames outside the song's ``[0, n_song_frames)`` are zero, as
-    ``unmix.dsp.windows.chop`` pads a whole-song spectrogram.
+    Frames outside the song's ``[0, n_song_frames)`` are zero, as if the whole song's
+    spectrogram were zero-padded.
 
     Args:
         segment: float32 (channels, span length) samples read for ``span``.

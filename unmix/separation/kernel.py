@@ -191,7 +191,7 @@ class Kernel:
         groups = channel_groups(n_input, plan.n_channels)
         layout = windows.to_model_layout(mix_mag)  # (bins, frames, channels)
         layouts = [layout[:, :, group[0] : group[-1] + 1] if list(group) == list(range(group[0], group[-1] + 1)) else layout[:, :, list(group)] for group in groups]
-        starts = [first + int(start) for start in overlap_add.plan(max(0, stop - first), size=plan.size, step=plan.step)]
+        starts = [first + int(start) for start in windows.window_starts(max(0, stop - first), size=plan.size, step=plan.step)]
         taper = overlap_add.weights(plan.size, plan.step)
         stitchers = {(g, t): overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=plan.n_channels, taper=taper) for g in range(len(groups)) for t in self.targets}
         jobs = [(g, start) for g in range(len(groups)) for start in starts]

@@ -5,8 +5,7 @@ Windows of ``size`` frames start every ``step`` frames (see
 Each frame of the result is the taper-weighted mean of the windows covering it
 (the effective weights sum to exactly 1 at every frame, including the first and
 last): an identity model reconstructs its input exactly. :class:`Stitcher`
-blends windows one by one as a separator's batches arrive; :func:`stitch` does
-it for all windows at once. The seed's
+blends windows one by one as a separator's batches arrive. The seed's
 Hann overlap-add used a symmetric window (weights summing to about 0.98 with
 ripple) and dropped the windows that ran past the end (a fade at the song's
 end).
@@ -19,33 +18,15 @@ import numpy as np
 from unmix.dsp.windows import window_starts
 from unmix.errors import ConfigurationError
 
-__all__ = ["Stitcher", "plan", "stitch", "weights"]
-
-
-def plan(n_frames: int, *, size: int, step: int) -> np.ndarray:
-    """First frame of every window needed to cover ``n_frames`` frames.
-
-    Args:
-        n_frames: frames of the spectrogram to separate.
-        size: window length in frames (the model's input width).
-        step: frames between window starts, 1 <= step <= size
-            (``size // 2`` is half-window overlap; ``size`` is none).
-
-    Returns:
-        int64 starts ``0, step, 2 * step, ...`` (shape (n_windows,)).
-
-    Raises:
-        ConfigurationError: when size or step is out of range.
-    """
-    return window_starts(n_frames, size=size, step=step)
+__all__ = ["Stitcher", "weights"]
 
 
 def weights(size: int, step: int) -> np.ndarray:
     """Taper applied to each window's output before summing.
 
     A Hann window shifted by half a frame, ``sin^2(pi * (k + 0.5) / size)``:
-    strictly positive (so every frame carries weight and the division in
-    :func:`stitch` is defined), low at the window edges where a convolutional
+    strictly positive (so every frame carries weight and the blend
+    of :class:`Stitcher` is defined), low at the window edges where a convolutional
     model sees zero padding, and summing to exactly 1 for ``step = size / 2``.
     With ``step == size`` the windows do not overlap and the taper is all ones.
 
@@ -59,50 +40,10 @@ def weights(size: int, step: int) -> np.ndarray:
     Raises:
         ConfigurationError: when size or step is out of range.
     """
-    plan(1, size=size, step=step)  # validates size and step
+    window_starts(1, size=size, step=step)  # validates size and step
     if step == size:
         return np.ones(size, dtype=np.float64)
     return np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2
-
-
-def stitch(
-    windows: np.ndarray, starts: np.ndarray, *, n_frames: int, taper: np.ndarray
-) -> np.ndarray:
-    """Overlap-add window outputs into one channels-last spectrogram.
-
-    Each frame is the taper-weighted mean of the windows covering it, formed
-    as a running mean in the windows' precision (see :class:`Stitcher`): a
-    frame covered by one window, or by windows that agree on it, comes back
-    bit-exact; other frames are exact to float precision.
-
-    Args:
-        windows: model outputs (n_windows, bins, size, channels), real or complex.
-        starts: first frame of each window (n_windows,), e.g. from :func:`plan`;
-            parts outside ``[0, n_frames)`` are ignored.
-        n_frames: frames of the result.
-        taper: (size,) positive weights, e.g. from :func:`weights`.
-
-    Returns:
-        (bins, n_frames, channels) of the windows' dtype (float32 for other
-        dtypes), where each frame is the taper-weighted mean of the windows
-        covering it.
-
-    Raises:
-        ValueError: when shapes disagree or a frame is covered by no window.
-    """
-    windows = np.asarray(windows)
-    starts = np.asarray(starts, dtype=np.int64)
-    if windows.ndim != 4 or windows.shape[0] != starts.shape[0] or windows.shape[2] != np.shape(taper)[0]:
-        raise ValueError(
-            f"Received: windows {windows.shape}, starts {starts.shape}, taper {np.shape(taper)}; "
-            "expected (n_windows, bins, size, channels), (n_windows,) and (size,)"
-        )
-    _, n_bins, _, n_channels = windows.shape
-    dtype = windows.dtype if windows.dtype.kind in "fc" else np.float32
-    stitcher = Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=n_channels, taper=taper, dtype=dtype)
-    for index in np.argsort(starts, kind="stable"):
-        stitcher.add(windows[index], int(starts[index]))
-    return stitcher.result()
 
 
 class Stitcher:
@@ -183,6 +124,6 @@ class Stitcher:
             missing = first + int(np.flatnonzero(weight <= 0)[0])
             raise ValueError(
                 f"Received: windows that leave frame {missing} of {self.n_frames} uncovered; "
-                "plan the starts with plan(n_frames, size=..., step=...)"
+                "plan the starts with unmix.dsp.windows.window_starts(n_frames, size=..., step=...)"
             )
         return self.total
