@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from unmix import log
+from unmix.atomic import atomic_write_text
 from unmix.config import Config, load
 from unmix.errors import ConfigurationError, ModelError
-from unmix.runfolder import RunFolder, atomic_write_text, environment_info, git_info, start_run
+from unmix.runfolder import RunFolder, environment_info, git_info, start_run
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -36,9 +37,17 @@ def config(tmp_path: Path) -> Config:
     return load(REPOSITORY / "configurations" / "default-hourglass.jsonc", environ=environ, working_directory=tmp_path)
 
 
+def start_config_run(config: Config, *, working_directory: Path) -> RunFolder:
+    """``start_run`` with a configuration's sections, as the trainer calls it."""
+    return start_run(
+        config.environment, callbacks=config.training.callbacks, name=config.name, configuration=config.to_json(),
+        source=config.path, collection_folder=config.collection.folder, environ=config.environ, working_directory=working_directory,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def run(config: Config, tmp_path: Path):
-    folder = start_run(config, working_directory=tmp_path / "work")
+    folder = start_config_run(config, working_directory=tmp_path / "work")
     yield folder
     log.remove_handler(folder.log_handler)
 
@@ -51,7 +60,7 @@ def test_start_run_writes_the_skeleton(run: RunFolder, tmp_path: Path) -> None:
     for name in ("weights", "plots", "predictions"):
         assert (run.path / name).is_dir(), name
     assert run.configuration == run.path / "configuration.jsonc"
-    assert not list(run.path.glob("*.tmp"))
+    assert not list(run.path.glob("*.tmp")) + list(run.path.glob(".partial-*"))
 
 
 def test_logs_txt_receives_unmix_lines_without_colour(run: RunFolder) -> None:
@@ -226,7 +235,7 @@ def test_atomic_write_text(tmp_path: Path) -> None:
 def test_environment_json_redacts_unmix_credentials(name: str, tmp_path: Path) -> None:
     environ = {"UNMIX_COLLECTION_DIR": str(tmp_path / "songs"), name: "hunter2-do-not-leak"}
     config = load(REPOSITORY / "configurations" / "default-hourglass.jsonc", environ=environ, working_directory=tmp_path)
-    folder = start_run(config, working_directory=tmp_path / "work")
+    folder = start_config_run(config, working_directory=tmp_path / "work")
     log.remove_handler(folder.log_handler)
     text = folder.environment.read_text()
     assert json.loads(text)["variables"] == {"UNMIX_COLLECTION_DIR": str(tmp_path / "songs"), name: "<redacted>"}
@@ -251,4 +260,45 @@ def test_atomic_write_text_names_the_file_when_a_write_fails(tmp_path: Path, mon
 def test_a_run_folder_that_cannot_be_written_is_one_configuration_error(config: Config, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("in the way")
     with pytest.raises(ConfigurationError, match=r"^cannot write the run folder under .*file/runs: Not a directory .*; pass a writable --workingdir$"):
-        start_run(config, working_directory=tmp_path / "file")
+        start_config_run(config, working_directory=tmp_path / "file")
+
+
+def test_names_come_from_the_environment_and_callbacks_sections(config: Config, tmp_path: Path) -> None:
+    callbacks = {"csv_logger": {"file": "log.csv", "separator": ","}, "tensorboard": {"folder": "board"}}
+    names = RunFolder.names(config.environment, callbacks)
+    folder = RunFolder(tmp_path, **names)
+    assert (folder.results, folder.results_separator, folder.tensorboard) == (tmp_path / "log.csv", ",", tmp_path / "board")
+    assert RunFolder(tmp_path, **RunFolder.names(config.environment, {})).results == tmp_path / "results.csv"
+    assert folder.prediction(3, "song", "vocals") == tmp_path / "predictions" / "3_song_vocals.wav"
+
+
+def test_backup_epoch_reads_the_metadata(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    assert folder.backup_epoch() == 0
+    folder.write_backup_epoch(4)
+    assert folder.backup_epoch() == 4 and json.loads(folder.backup_metadata.read_text()) == {"epoch": 4, "batch": 0}
+    folder.backup_metadata.write_text('{"epoch": -1}')
+    with pytest.raises(ValueError, match="expected a whole number >= 0"):
+        folder.backup_epoch()
+    folder.backup_metadata.write_text('{"epo')
+    with pytest.raises(ValueError, match="truncated or edited"):
+        folder.backup_epoch()
+
+
+def test_keep_results_until_drops_lost_and_cut_rows(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    assert folder.keep_results_until(3) == {}
+    folder.results.write_text("epoch;loss;val_loss\r\n0;0.5;0.6\r\n1;0.4;NA\r\n2;0.3;0.4\r\n3;0.2")  # epoch 3 cut short
+    assert folder.keep_results_until(2) == {"loss": [0.5, 0.4], "val_loss": [0.6, pytest.approx(float("nan"), nan_ok=True)]}
+    assert folder.results.read_bytes() == b"epoch;loss;val_loss\r\n0;0.5;0.6\r\n1;0.4;NA\r\n"
+    assert folder.keep_results_until(5) == {"loss": [0.5, 0.4], "val_loss": [0.6, pytest.approx(float("nan"), nan_ok=True)]}
+
+
+def test_zmuv_stats_of_loose_weights(tmp_path: Path) -> None:
+    weights = tmp_path / "weights" / "w.weights.h5"
+    weights.parent.mkdir()
+    assert RunFolder.zmuv_stats_of_weights(weights) is None
+    (tmp_path / "zmuv.json").write_text("{}")
+    assert RunFolder.zmuv_stats_of_weights(weights) == tmp_path / "zmuv.json"
+    (weights.parent / "zmuv.json").write_text("{}")
+    assert RunFolder.zmuv_stats_of_weights(weights) == weights.parent / "zmuv.json"

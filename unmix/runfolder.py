@@ -12,13 +12,15 @@ run (results, accuracies, environment, logs, plots)::
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import errno
 import getpass
 import importlib.metadata
+import io
 import json
 import logging
-import os
+import math
 import platform
 import re
 import shutil
@@ -26,20 +28,20 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
-
+from unmix.atomic import atomic_write_text
 from unmix.errors import ConfigurationError, ModelError, TrainingError, UnmixError
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from unmix.config import Config
+    from unmix.config.schema import EnvironmentOptions
 
 CONFIGURATION = "configuration.jsonc"
 ENVIRONMENT = "environment.json"
 RESULTS = "results.csv"
+TENSORBOARD = "tensorboard"
 MODEL_KERAS = "model.keras"
 MODEL_H5 = "model.h5"
 MODEL_JSON = "model.json"
@@ -59,12 +61,35 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 class RunFolder:
     """A training run's folder; create one with ``create`` or open one with ``open``."""
 
-    def __init__(self, path: Path, *, log_file: str = "logs.txt", plot_folder: str = "plots", weights_folder: str = "weights") -> None:
+    def __init__(
+        self, path: Path, *, log_file: str = "logs.txt", plot_folder: str = "plots", weights_folder: str = "weights",
+        results_file: str = RESULTS, results_separator: str = ";", tensorboard_folder: str = TENSORBOARD,
+    ) -> None:  # fmt: skip
         self.path = Path(path)
         self._log_file = log_file
         self._plot_folder = plot_folder
         self._weights_folder = weights_folder
+        self._results_file = results_file
+        self.results_separator = results_separator
+        self._tensorboard_folder = tensorboard_folder
         self.log_handler: Any = None
+
+    @staticmethod
+    def names(environment: "EnvironmentOptions", callbacks: Mapping[str, Any]) -> dict[str, str]:
+        """The configurable names of a run's files: ``environment`` and ``training.callbacks``.
+
+        Pass them to ``create`` and to ``open``: a run resumed under other names than it was
+        created with would look for its results and weights elsewhere.
+        """
+        csv_logger, board = callbacks.get("csv_logger", {}), callbacks.get("tensorboard", {})
+        return {
+            "log_file": environment.log_file,
+            "plot_folder": environment.plot_folder,
+            "weights_folder": environment.weights.folder,
+            "results_file": csv_logger.get("file", RESULTS),
+            "results_separator": csv_logger.get("separator", ";"),
+            "tensorboard_folder": board.get("folder", TENSORBOARD),
+        }
 
     # === Creation ===
     @classmethod
@@ -96,8 +121,10 @@ class RunFolder:
         raise ConfigurationError(f"cannot create a run folder under {parent}: too many runs named {base}")
 
     @classmethod
-    def open(cls, path: str | Path) -> "RunFolder":
+    def open(cls, path: str | Path, **names: str) -> "RunFolder":
         """Open an existing run folder (e.g. for --resume, predict or evaluate).
+
+        ``names`` (from ``RunFolder.names``) are the run's configured file names.
 
         Raises:
             ConfigurationError: the folder or its configuration.jsonc is missing.
@@ -105,7 +132,7 @@ class RunFolder:
         path = Path(path)
         if not (path / CONFIGURATION).is_file():
             raise ConfigurationError(f"not a run folder: {path} has no {CONFIGURATION}")
-        return cls(path)
+        return cls(path, **names)
 
     # === File names ===
     @property
@@ -122,7 +149,8 @@ class RunFolder:
 
     @property
     def results(self) -> Path:
-        return self.path / RESULTS
+        """The per-epoch log (Keras' CSVLogger appends to it)."""
+        return self.path / self._results_file
 
     @property
     def weights(self) -> Path:
@@ -138,7 +166,7 @@ class RunFolder:
 
     @property
     def tensorboard(self) -> Path:
-        return self.path / "tensorboard"
+        return self.path / self._tensorboard_folder
 
     @property
     def backup(self) -> Path:
@@ -172,6 +200,20 @@ class RunFolder:
     def best_record(self) -> Path:
         return self.weights / BEST
 
+    def prediction(self, epoch: int, song: str, stem: str) -> Path:
+        """A separated test song written during training: ``predictions/<epoch>_<song>_<stem>.wav``."""
+        return self.predictions / f"{epoch}_{song}_{stem}.wav"
+
+    @staticmethod
+    def zmuv_stats_of_weights(weights: Path) -> Path | None:
+        """The ZMUV statistics of a loose weights file: ``zmuv.json`` beside it, or that of the
+        run whose weights folder holds it (one folder up); None when neither exists."""
+        weights = Path(weights)
+        for candidate in (weights.parent / ZMUV_STATS, weights.parent.parent / ZMUV_STATS):
+            if candidate.is_file():
+                return candidate
+        return None
+
     def accuracy(self, collection_name: str) -> Path:
         return self.path / f"accuracy_{collection_name}.csv"
 
@@ -189,6 +231,50 @@ class RunFolder:
         info = json.loads(self.environment.read_text()) if self.environment.is_file() else {}
         info.update(fields)
         self.write_environment(info)
+
+    # === Resume ===
+    def backup_epoch(self) -> int:
+        """How many epochs the resume backup holds (``backup/training_metadata.json``); 0 without one.
+
+        Raises:
+            ValueError: the file is not ``{"epoch": <whole number >= 0>}``; the message says how.
+            OSError: it cannot be read.
+        """
+        if not self.backup_metadata.is_file():
+            return 0
+        try:
+            epoch = json.loads(self.backup_metadata.read_text(encoding="utf-8")).get("epoch")
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            raise ValueError('not the JSON object {"epoch": N} that Keras writes (truncated or edited?)') from None
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"its epoch is {epoch!r}, expected a whole number >= 0")
+        return epoch
+
+    def write_backup_epoch(self, epoch: int) -> None:
+        """Record that the backup weights hold ``epoch`` epochs, in the form Keras' BackupAndRestore reads."""
+        atomic_write_text(self.backup_metadata, json.dumps({"epoch": int(epoch), "batch": 0}))
+
+    def keep_results_until(self, epochs: int) -> dict[str, list[float]]:
+        """Drop the results rows of epochs the backup does not hold; return the losses kept, by column.
+
+        On resume, rows of epochs after the backup were lost in the interruption and are
+        trained again; a row cut short (a kill or a full disk while it was written) goes too.
+        Rows are Keras' CSVLogger's: a header, then one row per 0-based epoch.
+        """
+        if not self.results.is_file():
+            return {}
+        with self.results.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter=self.results_separator))
+        if not rows:
+            return {}
+        header = rows[0]
+        body = [row for row in rows[1:] if len(row) == len(header) and row[0].isdigit() and int(row[0]) < epochs]
+        if len(body) != len(rows) - 1:
+            logger.info("%s: removed %d row(s) of epochs lost in the interruption", self.results.name, len(rows) - 1 - len(body))
+            text = io.StringIO()
+            csv.writer(text, delimiter=self.results_separator).writerows([header, *body])
+            atomic_write_text(self.results, text.getvalue())
+        return {key: [_number(row[i]) for row in body] for i, key in enumerate(header) if "loss" in key}
 
     def best_weights(self) -> Path:
         """The weights to separate with: the best checkpoint by the monitored loss.
@@ -229,22 +315,12 @@ def _checkpoint_epoch(path: Path) -> int:
     return int(numbers[-1]) if numbers else -1
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so a kill never leaves half a file.
-
-    Raises:
-        OSError: the write failed (a full disk, say); the temporary is removed and
-            the error names ``path`` (a failed ``write`` names no file by itself).
-    """
-    temporary = path.with_name(path.name + ".tmp")
+def _number(text: str) -> float:
+    """A results cell as a float ("NA", Keras' mark of a missing value, and other text: NaN)."""
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        if error.filename is None:
-            raise OSError(error.errno, error.strerror, str(path)) from error
-        raise
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def unwritable(path: Path, error: OSError) -> UnmixError:
@@ -308,7 +384,7 @@ def environment_info(*, configuration_file: Path, working_directory: Path, run_f
 def recorded_variables(environ: Mapping[str, str]) -> dict[str, str]:
     """The ``UNMIX_*`` variables for environment.json, credentials (TOKEN, KEY, SECRET, PASSWORD in the name) redacted."""
     return {
-        name: REDACTED if any(word in name.upper() for word in SECRET_WORDS) else value
+        name: REDACTED if is_credential(name) else value
         for name, value in sorted(environ.items())
         if name.startswith("UNMIX_")
     }
@@ -321,32 +397,41 @@ def _user() -> str:
         return ""
 
 
-def start_run(config: "Config", *, working_directory: Path) -> RunFolder:
-    """Create a run folder for ``config`` and write its configuration, environment and log.
+def start_run(
+    environment: "EnvironmentOptions", *, callbacks: Mapping[str, Any], name: str, configuration: str, source: Path,
+    collection_folder: str | None, environ: Mapping[str, str], working_directory: Path,
+) -> RunFolder:  # fmt: skip
+    """Create a run folder and write its configuration, environment and log.
+
+    Args:
+        environment: the configuration's ``environment`` section (where, and the file names).
+        callbacks: ``training.callbacks`` (the names of results.csv and the TensorBoard folder).
+        name: the configuration's name (the folder is ``<stamp>-<name>``).
+        configuration: the resolved configuration as JSONC text (``Config.to_json``); values
+            taken from credential variables are redacted (``redact_credentials``).
+        source: the configuration file it was loaded from.
+        collection_folder: the collection, for environment.json.
+        environ: the variables the configuration saw (``UNMIX_*`` go into environment.json).
+        working_directory: receives ``<environment.output_path>/``.
 
     The logs.txt handler stays attached to the ``unmix`` logger; the caller
     removes it (``unmix.log.remove_handler``) when the run ends.
     """
     from unmix import log
 
-    environment = config.environment
     folder = RunFolder.create(
-        working_directory=working_directory,
-        output_path=environment.output_path,
-        configuration_name=config.name,
-        log_file=environment.log_file,
-        plot_folder=environment.plot_folder,
-        weights_folder=environment.weights.folder,
-    )
+        working_directory=working_directory, output_path=environment.output_path, configuration_name=name,
+        **RunFolder.names(environment, callbacks),
+    )  # fmt: skip
     try:
-        folder.write_configuration(config.to_json())
+        folder.write_configuration(redact_credentials(configuration, environ))
         folder.write_environment(
             environment_info(
-                configuration_file=config.path,
+                configuration_file=source,
                 working_directory=working_directory.resolve(),
                 run_folder=folder.path.resolve(),
-                collection_folder=config.collection.folder,
-                environ=config.environ,
+                collection_folder=collection_folder,
+                environ=environ,
             )
         )
         folder.log_handler = log.add_log_file(folder.logs)
@@ -354,3 +439,36 @@ def start_run(config: "Config", *, working_directory: Path) -> RunFolder:
         shutil.rmtree(folder.path, ignore_errors=True)
         raise unwritable(folder.path.parent, error) from None
     return folder
+
+
+def is_credential(name: str) -> bool:
+    """Whether a variable holds a credential: an ``UNMIX_*`` name with TOKEN, KEY, SECRET or PASSWORD in it."""
+    return name.startswith("UNMIX_") and any(word in name.upper() for word in SECRET_WORDS)
+
+
+def redact_credentials(configuration: str, environ: Mapping[str, str]) -> str:
+    """The run's configuration text with every value of a credential variable replaced by its reference.
+
+    A value equal to a set credential variable (``is_credential``; e.g. a key written as
+    ``env('UNMIX_HUB_TOKEN')``) is written as ``"env('UNMIX_HUB_TOKEN', null)"``, never in
+    clear. Reloading the run's configuration (``unmix.config.load_resolved``) reads the
+    variable again: resuming with it set gets the same value back; without it (a predict on
+    another machine) the key is null. Leading ``//`` comment lines are kept as they are.
+    """
+    secrets = {value: name for name, value in sorted(environ.items()) if is_credential(name) and value}
+    if not secrets:
+        return configuration
+    lines = configuration.splitlines(keepends=True)
+    header = "".join(line for line in lines if line.lstrip().startswith("//"))
+    data = json.loads("".join(line for line in lines if not line.lstrip().startswith("//")))
+
+    def redact(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: redact(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [redact(value) for value in node]
+        if isinstance(node, str) and node in secrets:
+            return f"env('{secrets[node]}', null)"
+        return node
+
+    return header + json.dumps(redact(data), indent=4) + "\n"

@@ -53,7 +53,7 @@ def test_two_processes_prepare_one_cache_and_both_see_every_song(tmp_path: Path,
             assert status == "ok", ids
             assert failures == []
             assert sorted(ids) == expected
-        assert not list(cache_dir.glob("*.tmp")), "a temporary file was left behind"
+        assert not list(cache_dir.glob("*.tmp")) + list(cache_dir.glob(".partial-*")), "a temporary file was left behind"
         for song in discover(collection).songs:
             cached = open_cached(cache_path(cache_dir, song.id), key=cache_key(song, sample_rate=SAMPLE_RATE, n_channels=2))
             assert cached is not None, song.id
@@ -96,8 +96,26 @@ def test_a_lock_that_is_never_released_does_not_drop_the_song(one_song) -> None:
     assert outcome == open_cached(path, key=key) and outcome is not None
 
 
-def test_temporary_names_differ_per_call(tmp_path: Path) -> None:
-    from unmix.data.cache import temporary_path
+def test_temporary_names_differ_per_call_and_name_their_process(tmp_path: Path) -> None:
+    import os
+
+    from unmix.atomic import target_of, temporary_path, writer_pid
 
     names = {temporary_path(tmp_path / "song.h5") for _ in range(50)}
-    assert len(names) == 50 and all(n.name.startswith("song.h5.") and n.suffix == ".tmp" for n in names)
+    assert len(names) == 50 and all(n.name.startswith(".partial-") and n.suffix == ".h5" for n in names)
+    assert {target_of(n) for n in names} == {tmp_path / "song.h5"} and {writer_pid(n) for n in names} == {os.getpid()}
+
+
+def test_a_dead_writers_temporary_is_removed_and_a_live_ones_kept(one_song) -> None:
+    import os
+
+    from unmix.data.cache import remove_stale_temporaries
+
+    _, _, path, _ = one_song
+    live = path.with_name(f".partial-{os.getpid()}-0123abcd-{path.name}")
+    dead = path.with_name(f".partial-999999999-0123abcd-{path.name}")  # no such process
+    older = path.with_name(f"{path.name}.999999999-0123abcd.tmp")  # an earlier version's name
+    for temporary in (live, dead, older):
+        temporary.write_bytes(b"partial")
+    remove_stale_temporaries(path, exclusive=True)
+    assert live.exists() and not dead.exists() and not older.exists()

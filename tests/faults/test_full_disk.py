@@ -4,7 +4,9 @@ Before: repeated h5py error stacks, a segmentation fault (exit 139) and a ``.par
 left in weights/. Now: one line naming the file, exit 1, every earlier checkpoint and the
 resume backup as they were, and ``--resume`` finishing the run once space is free. The
 failure is injected at the writer: h5py's ``create_dataset`` (every weights file: checkpoints,
-the backup, the final weights) or the text writer of best.json, raising ``OSError(ENOSPC)``.
+the backup, the final weights), the text writer of best.json, or the file Keras' CSVLogger appends
+results.csv through, raising ``OSError(ENOSPC)``. The atomic writers write to temporaries named
+``.partial-<pid>-<random>-<name>`` (``unmix.atomic``); ``_target`` reads the name back.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+from unmix.atomic import target_of
 from unmix.cli import train
 from unmix.cli.common import EXIT_FAILURE, EXIT_OK
 
@@ -57,6 +60,12 @@ class FullDisk:
         return True
 
 
+def _target(path) -> str:
+    """The name of the file an atomic writer's temporary stands for ("" for any other file)."""
+    target = target_of(Path(path))
+    return target.name if target is not None else ""
+
+
 def _inject_h5(monkeypatch, disk: FullDisk) -> None:
     original = h5py.Group.create_dataset
 
@@ -89,7 +98,7 @@ def _inject_free_space(monkeypatch, disk: FullDisk) -> None:
 
     def disk_usage(folder):
         usage = original(folder)
-        if disk.fail_here(Path(folder) / ".partial-callback_weights_02.weights.h5"):
+        if disk.fail_here(Path(folder) / "callback_weights_02.weights.h5"):
             return usage._replace(free=4096)
         return usage
 
@@ -101,23 +110,59 @@ def _refuse_after(disk: FullDisk, original):
     """Fail the test if HDF5 writes the refused file (what the free-space check is for)."""
 
     def create_dataset(self, *args, **kwargs):
-        assert not (disk.raised_for and Path(self.file.filename).name == disk.raised_for.name), "HDF5 wrote a file that could not fit"
+        assert not (disk.raised_for and _target(self.file.filename) == disk.raised_for.name), "HDF5 wrote a file that could not fit"
         return original(self, *args, **kwargs)
 
     return create_dataset
 
 
+class _FullFile:
+    """An open file whose ``write`` raises ENOSPC where ``disk`` says (as a full disk does: no file named)."""
+
+    def __init__(self, handle, path: Path, disk: FullDisk) -> None:
+        self.handle, self.path, self.disk = handle, path, disk
+
+    def write(self, text: str) -> int:
+        if self.disk.fail_here(self.path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.handle.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
+def _inject_results(monkeypatch, disk: FullDisk) -> None:
+    """Keras' CSVLogger opens results.csv through ``keras.src.utils.file_utils.File``."""
+    from keras.src.utils import file_utils
+
+    original = file_utils.File
+
+    def open_file(path, mode="r"):
+        handle = original(path, mode)
+        return _FullFile(handle, Path(path), disk) if mode[0] in "aw" else handle
+
+    monkeypatch.setattr(file_utils, "File", open_file)
+
+
 WHERE = {
     # name: (inject, when, the file the message must name)
-    "epoch-2 checkpoint": (_inject_h5, lambda p: p.name == ".partial-callback_weights_02.weights.h5", "weights/callback_weights_02.weights.h5"),
-    "second backup": (_inject_h5, lambda p: p.name == ".partial-latest.weights.h5" and (p.parent / "latest.weights.h5").exists(), "backup/latest.weights.h5"),
-    "final weights": (_inject_h5, lambda p: p.name == ".partial-weights.weights.h5", "weights/weights.weights.h5"),
+    "epoch-2 checkpoint": (_inject_h5, lambda p: _target(p) == "callback_weights_02.weights.h5", "weights/callback_weights_02.weights.h5"),
+    "second backup": (_inject_h5, lambda p: _target(p) == "latest.weights.h5" and (p.parent / "latest.weights.h5").exists(), "backup/latest.weights.h5"),
+    "final weights": (_inject_h5, lambda p: _target(p) == "weights.weights.h5", "weights/weights.weights.h5"),
     "too little free space": (
         _inject_free_space,
         lambda p: p.parent.name == "weights" and (p.parent / "callback_weights_01.weights.h5").exists() and not (p.parent / "callback_weights_02.weights.h5").exists(),
         "weights/callback_weights_02.weights.h5",
     ),
-    "best.json": (_inject_text, lambda p: p.name == "best.json.tmp" and (p.parent / "best.json").exists(), "weights/best.json"),
+    "best.json": (_inject_text, lambda p: _target(p) == "best.json" and (p.parent / "best.json").exists(), "weights/best.json"),
+    # Keras' CSVLogger appending the second epoch's row (the first one is on disk, after the header).
+    "results.csv": (_inject_results, lambda p: p.name == "results.csv" and len(p.read_text().splitlines()) >= 2, "results.csv"),
 }
 
 
@@ -158,7 +203,7 @@ def test_full_disk_in_a_fresh_process_exits_1_without_a_crash(tmp_path: Path, co
         "import errno, sys, h5py\n"
         "original = h5py.Group.create_dataset\n"
         "def create_dataset(self, *args, **kwargs):\n"
-        "    if self.file.filename.endswith('.partial-callback_weights_02.weights.h5'):\n"
+        "    if '/.partial-' in self.file.filename and self.file.filename.endswith('-callback_weights_02.weights.h5'):\n"
         "        raise OSError(errno.ENOSPC, 'No space left on device')\n"
         "    return original(self, *args, **kwargs)\n"
         "h5py.Group.create_dataset = create_dataset\n"

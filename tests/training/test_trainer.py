@@ -126,3 +126,22 @@ def test_nan_loss_stops_cleanly_and_keeps_the_last_good_weights(tmp_path, collec
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     assert all(np.isfinite(w).all() for w in model.get_weights())
     assert json.loads((run / "weights" / "best.json").read_text())["epoch"] == 1
+
+
+@pytest.mark.slow
+def test_resume_continues_a_configured_results_file_and_separator(tmp_path, collection, monkeypatch):
+    """``training.callbacks.csv_logger.file``/``separator`` are the run's names on resume too (they were not:
+    resume looked for results.csv with ';', so the rows of epochs lost in a kill stayed and repeated)."""
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+    callbacks = {"tensorboard": {"enabled": False}, "csv_logger": {"file": "log.csv", "separator": ","}}
+    configuration = write_configuration(tmp_path / "named.jsonc", base="mini/dummy.jsonc", epoch={"count": 3}, callbacks=callbacks)
+    work = tmp_path / "work"
+    assert main(["--configuration", str(configuration), "--workingdir", str(work), "--quiet"]) == 0
+    run = _only_run(work)
+    assert not (run / "results.csv").exists()
+    # As after a kill between epoch 3's row and its backup: the backup holds 2 epochs, the log 3.
+    (run / "backup" / "training_metadata.json").write_text(json.dumps({"epoch": 2, "batch": 0}))
+    assert main(["--resume", str(run), "--workingdir", str(work), "--quiet"]) == 0
+    with (run / "log.csv").open(newline="") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle, delimiter=",")]
+    assert epochs == [0, 1, 2]

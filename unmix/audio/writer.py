@@ -7,12 +7,12 @@ import errno
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from unmix.atomic import atomic_path
 from unmix.audio import ffmpeg, native
 from unmix.errors import AudioError
 
@@ -111,31 +111,30 @@ def open_writer(
     """
     path = Path(path)
     check_options(path, sample_rate, n_channels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    in_block = False  # an error of the caller's block goes on as it is
     try:
-        backend, clip = _writer_backend(
-            path, temporary, sample_rate=sample_rate, n_channels=n_channels, subtype=subtype
-        )
-    except (RuntimeError, OSError) as error:
-        temporary.unlink(missing_ok=True)
-        raise AudioError(f"cannot write {path}: {error}") from error
-    writer = AudioWriter(backend, path=path, n_channels=n_channels, clip=clip)
-    try:
-        yield writer
-    except BaseException:
-        backend.abort()
-        temporary.unlink(missing_ok=True)
-        raise
-    try:
-        backend.close()
-        os.replace(temporary, path)
-    except (OSError, RuntimeError) as error:
-        temporary.unlink(missing_ok=True)
+        with atomic_path(path) as temporary:
+            try:
+                backend, clip = _writer_backend(
+                    path, temporary, sample_rate=sample_rate, n_channels=n_channels, subtype=subtype
+                )
+            except (RuntimeError, OSError) as error:
+                raise AudioError(f"cannot write {path}: {error}") from error
+            writer = AudioWriter(backend, path=path, n_channels=n_channels, clip=clip)
+            try:
+                yield writer
+            except BaseException:
+                in_block = True
+                backend.abort()
+                raise
+            try:
+                backend.close()
+            except (OSError, RuntimeError) as error:
+                raise write_error(path, error) from None
+    except OSError as error:  # the fsync or the rename (atomic_path removed the temporary)
+        if in_block:
+            raise
         raise write_error(path, error) from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     if writer.clipped:
         logger.warning(
             "%s: %d samples beyond full scale (peak %.2f) were clipped to fit its integer samples; "

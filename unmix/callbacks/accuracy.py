@@ -31,6 +31,7 @@ from unmix import audio
 from unmix.data.cache import CachedSong
 from unmix.evaluation.evaluate import Estimator, check_metric, evaluate_songs, write_accuracy
 from unmix.evaluation.plots import sdr_history_plot
+from unmix.evaluation.scores_io import SOURCE_PREFIXES, score_column
 from unmix.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class AccuracyCallback(keras.callbacks.Callback):
             return
         sample_rate = self.songs[0].sample_rate
         for stem, samples in estimates.items():
-            audio.save(self.run_folder.predictions / f"{epoch}_{name}_{stem}.wav", samples, sample_rate)
+            audio.save(self.run_folder.prediction(epoch, name, stem), samples, sample_rate)
 
     def _plot(self) -> None:
         epochs, sdr = read_sdr_history(self.csv_path, metric=self.metric, kind=self.kind)
@@ -171,7 +172,8 @@ def read_sdr_history(path: Path, *, metric: str, kind: str) -> tuple[list[int], 
     Reading the file (instead of remembering rows) keeps the plot whole across resumes.
     """
     epochs: list[int] = []
-    sdr: dict[str, list[float]] = {"vocals": [], "instrumental": []}
+    sdr: dict[str, list[float]] = {source: [] for source in SOURCE_PREFIXES}
+    columns = {source: score_column(source, "SDR") for source in SOURCE_PREFIXES}
     if not path.is_file():
         return epochs, sdr
     with path.open(newline="", encoding="utf-8") as handle:
@@ -179,11 +181,12 @@ def read_sdr_history(path: Path, *, metric: str, kind: str) -> tuple[list[int], 
             if row.get("metric") != metric or row.get("type") != kind:
                 continue
             try:
-                epochs.append(int(row["epoch"]))
-                sdr["vocals"].append(_float(row["voc_sdr"]))
-                sdr["instrumental"].append(_float(row["inst_sdr"]))
+                epoch, values = int(row["epoch"]), {source: _float(row[column]) for source, column in columns.items()}
             except (KeyError, TypeError, ValueError):
                 continue
+            epochs.append(epoch)
+            for source, value in values.items():
+                sdr[source].append(value)
     return epochs, sdr
 
 
@@ -208,13 +211,18 @@ def separator_for_training(config: Any, *, stats: Any) -> SeparatorFactory:
     return factory
 
 
-def accuracy_callback(run_folder: RunFolder, *, config: Any, prepared: Any, transformer: Any, stft: Any, stats: Any) -> AccuracyCallback:
-    """The trainer's accuracy callback, from the configuration and the prepared split."""
-    collection = config.collection
+def accuracy_callback(run_folder: RunFolder, *, collection: Any, prepared: Any, separator_factory: SeparatorFactory) -> AccuracyCallback:
+    """The trainer's accuracy callback: the ``collection`` section's frequency and count, the split's test songs.
+
+    Args:
+        collection: the configuration's ``collection`` section (``CollectionOptions``).
+        prepared: the prepared split (its test songs and collection name).
+        separator_factory: from ``separator_for_training``.
+    """
     return AccuracyCallback(
         run_folder,
         songs=prepared.songs("test"),
-        separator_factory=separator_for_training(config, stats=stats),
+        separator_factory=separator_factory,
         every=collection.test_frequency,
         save_count=collection.test_save_count,
         collection_name=prepared.collection_name,

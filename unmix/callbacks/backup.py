@@ -2,52 +2,44 @@
 
 Keras' BackupAndRestore writes ``latest.weights.h5`` in place: a SIGKILL during
 that write leaves a truncated file, and ``--resume`` then fails to open it
-(seen in tests/training/test_trainer.py). Here both files are written to
-temporary names first and renamed over the old ones, weights before metadata,
-so the backup on disk is always a complete epoch. A failed write (a full disk)
-leaves no partial file behind; ``check_backup`` refuses, in one line, a backup
-that cannot be resumed from, before anything is loaded.
+(seen in tests/training/test_trainer.py). Its ``double_checkpoint`` option keeps
+a copy of the previous backup for that failure, but ``on_train_begin`` falls back
+to it only when loading raises ``OSError`` (a half-written metadata file raises
+``ValueError`` and is not covered), and it doubles the disk use. Here the public ``on_epoch_end`` hook writes both files
+through ``unmix.atomic`` instead, weights before metadata, under the names
+``RunFolder`` gives (Keras' own, so its ``on_train_begin`` restores them): the
+backup on disk is always a complete epoch, and a failed write (a full disk)
+leaves no partial file behind. No private member of Keras is used or overridden.
+``check_backup`` refuses, in one line, a backup that cannot be resumed from,
+before anything is loaded.
 """
 
 from __future__ import annotations
 
-import errno
-import json
-import os
 from pathlib import Path
 
 import h5py
 import keras
 
-from unmix.callbacks.checkpoint import weights_size
-from unmix.data.disk import discard_partial_h5, ensure_space, is_no_space
+from unmix.callbacks.checkpoint import save_weights_atomically
 from unmix.errors import TrainingError
 from unmix.runfolder import RunFolder
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``keras.callbacks.BackupAndRestore`` with atomic writes (one backup per epoch)."""
+    """``keras.callbacks.BackupAndRestore`` with atomic writes, one backup per epoch.
 
-    def _save_model(self) -> None:
-        weights = self._weights_path
-        partial = os.path.join(os.path.dirname(weights), ".partial-" + os.path.basename(weights))
-        metadata = self._training_metadata_path + ".partial"
-        writing = weights  # what the error names: the file the user sees
-        try:
-            os.makedirs(self.backup_dir, exist_ok=True)
-            ensure_space(Path(partial), weights_size(self.model))
-            self.model.save_weights(filepath=partial, overwrite=True)
-            writing = self._training_metadata_path
-            with open(metadata, "w", encoding="utf-8") as handle:
-                json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, handle)
-            os.replace(partial, weights)
-            os.replace(metadata, self._training_metadata_path)
-        except BaseException as error:
-            discard_partial_h5(Path(partial))
-            Path(metadata).unlink(missing_ok=True)
-            if is_no_space(error):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), writing) from error
-            raise
+    Restoring is Keras' own (``on_train_begin``); the backup is kept after training
+    (``--resume`` of a finished run continues nothing, and the files say where it ended).
+    """
+
+    def __init__(self, run_folder: RunFolder) -> None:
+        super().__init__(backup_dir=str(run_folder.backup), save_freq="epoch", delete_checkpoint=False)
+        self.run_folder = run_folder
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        save_weights_atomically(self.model, self.run_folder.backup_weights)
+        self.run_folder.write_backup_epoch(epoch + 1)
 
 
 def check_backup(run: RunFolder) -> None:
@@ -72,11 +64,11 @@ def check_backup(run: RunFolder) -> None:
         if present.exists() and not absent.exists():
             raise refuse(absent, f"it is missing while {present.name} exists")
     try:
-        epoch = json.loads(metadata.read_text(encoding="utf-8")).get("epoch")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        run.backup_epoch()
+    except OSError:
         raise refuse(metadata, 'not the JSON object {"epoch": N} that Keras writes (truncated or edited?)') from None
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        raise refuse(metadata, f"its epoch is {epoch!r}, expected a whole number >= 0")
+    except ValueError as error:
+        raise refuse(metadata, str(error)) from None
     try:
         with h5py.File(weights, "r") as file:
             file.keys()

@@ -11,21 +11,26 @@ that would not fit is not started (HDF5 can crash when the disk fills under it).
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import math
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from unmix.atomic import atomic_path, atomic_write_text
 from unmix.callbacks.epoch_summary import is_number
-from unmix.data.disk import discard_partial_h5, ensure_space, h5_size, is_no_space
-from unmix.runfolder import RunFolder, atomic_write_text
+from unmix.data.disk import discard_partial_h5, ensure_space, h5_size
+from unmix.errors import ConfigurationError
+from unmix.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
+
+# How each metric of unmix.training.metrics improves: "min", "max", or None for a statistic
+# that has no better direction (mean_pred, max_pred watch a mask for collapse). The metric
+# registry declares no direction itself; this is the one place until it does. Losses are "min".
+METRIC_MODES: dict[str, str | None] = {"mean_pred": None, "max_pred": None}
 
 
 class BestCheckpoint(keras.callbacks.Callback):
@@ -35,7 +40,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         run_folder: the run folder (weights/ and best.json live there).
         file_template: e.g. ``callback_weights_{epoch:02d}.weights.h5`` (1-based epoch).
         monitor: the log key to watch, e.g. ``val_loss``.
-        mode: ``min``, ``max`` or ``auto`` (max for accuracy-like keys).
+        mode: ``min``, ``max`` or ``auto`` (see ``monitor_mode``).
         best_only: when False, every epoch is saved (best.json still names the best).
     """
 
@@ -47,7 +52,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.file_template = file_template
         self.monitor = monitor
         self.best_only = best_only
-        self.maximize = mode == "max" or (mode == "auto" and ("acc" in monitor or "sdr" in monitor))
+        self.maximize = monitor_mode(monitor, mode) == "max"
         self.best = self._recorded_best()
 
     def _recorded_best(self) -> float | None:
@@ -97,6 +102,30 @@ class BestCheckpoint(keras.callbacks.Callback):
             return fallback
 
 
+def monitor_mode(monitor: str, mode: str = "auto", *, key: str = "training.callbacks.model_checkpoint") -> str:
+    """``"min"`` or ``"max"``: which way the monitored log key improves.
+
+    ``min`` and ``max`` are taken as given. ``auto`` is ``min`` for a loss (``loss``,
+    ``val_loss``, ``vocals_loss``: every unmix loss is minimised) and, for a metric, the
+    direction ``METRIC_MODES`` declares for it; never a guess from the name.
+
+    Raises:
+        ConfigurationError: an unknown mode, or ``auto`` for a key whose direction is not known.
+    """
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ConfigurationError(f"{key}.mode: Received: {mode!r}; expected \"auto\", \"min\" or \"max\".")
+    name = monitor.removeprefix("val_")
+    if name == "loss" or name.endswith("_loss"):
+        return "min"
+    declared = [direction for metric, direction in METRIC_MODES.items() if name == metric or name.endswith("_" + metric)]
+    if declared and declared[0] is not None:
+        return declared[0]
+    what = "has no better direction (a statistic of the prediction)" if declared else "is neither a loss nor a metric of known direction"
+    raise ConfigurationError(f"{key}.monitor: {monitor!r} {what}; monitor a loss (e.g. \"val_loss\"), or set {key}.mode to \"min\" or \"max\".")
+
+
 def weights_size(model: keras.Model) -> int:
     """About how many bytes ``model.save_weights`` writes (checked free before writing: see unmix.data.disk)."""
     n_bytes = sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)
@@ -104,21 +133,14 @@ def weights_size(model: keras.Model) -> int:
 
 
 def save_weights_atomically(model: keras.Model, target: Path) -> None:
-    """``model.save_weights`` through a temporary file and a rename.
+    """``model.save_weights`` through ``unmix.atomic`` (a temporary of this process, fsync, rename).
+
+    The free space is checked first: HDF5 can crash when the disk fills under it.
 
     Raises:
         OSError: the write failed; nothing partial is left, and on a full disk the
             error is ``ENOSPC`` with ``filename`` set to ``target``.
     """
-    temporary = target.with_name(".partial-" + target.name)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target, discard=discard_partial_h5) as temporary:
         ensure_space(temporary, weights_size(model))
         model.save_weights(temporary)
-        os.replace(temporary, target)
-    except BaseException as error:
-        discard_partial_h5(temporary)
-        if is_no_space(error):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from error
-        raise
-

@@ -8,14 +8,13 @@ even an ``import unmix``. Training state for ``--resume`` lives in backup/ and w
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 
 import keras
 
-from unmix.data.disk import discard_partial_h5, ensure_space, is_no_space
-from unmix.runfolder import RunFolder, atomic_write_text
+from unmix.atomic import atomic_path, atomic_write_text, is_no_space
+from unmix.data.disk import discard_partial_h5, ensure_space
+from unmix.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +33,15 @@ def save_final_model(model: keras.Model, run_folder: RunFolder, *, weights_file:
     save_weights_atomically(model, run_folder.weights / weights_file)
     export = keras.Model(model.inputs, model.outputs, name=model.name)  # shares the weights; not compiled
     for path in (run_folder.model_keras, run_folder.model_h5):
-        temporary = path.with_name(".partial-" + path.name)
         notice = _LegacyH5Notice()
         logging.getLogger("absl").addFilter(notice)
         try:
-            ensure_space(temporary, weights_size(export))
-            export.save(temporary)
-            os.replace(temporary, path)
+            with atomic_path(path, discard=discard_partial_h5) as temporary:
+                ensure_space(temporary, weights_size(export))
+                export.save(temporary)
         except Exception as error:  # h5 export of an exotic layer must not lose the run
-            discard_partial_h5(temporary)
             if is_no_space(error):  # but a full disk stops the run: every later write would fail too
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from error
+                raise
             logger.warning("could not write %s: %s", path.name, str(error).splitlines()[0] if str(error) else type(error).__name__)
         finally:
             logging.getLogger("absl").removeFilter(notice)

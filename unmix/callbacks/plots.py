@@ -7,11 +7,12 @@ warning, never a failed run.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from unmix.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +102,8 @@ class SpectrogramPlot(keras.callbacks.Callback):
 
 def save_figure(figure, path: Path, *, dpi: int) -> None:
     """``figure.savefig`` through a temporary name: a full disk leaves the last good image, not an empty one."""
-    temporary = path.with_name(".partial-" + path.name)
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=dpi)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def plot_model_diagram(model: keras.Model, path: Path) -> None:

@@ -157,10 +157,12 @@ def load(
 
 
 def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
-    """Load a run folder's ``configuration.jsonc`` exactly as written (no merge, no env)."""
+    """Load a run folder's ``configuration.jsonc`` as written (no merge); only its redacted credentials read the environment."""
     path = Path(path)
     data = read_jsonc(path)
     origins = {key: path for key in data}
+    # Credentials are written as env('UNMIX_…', null) (unmix.runfolder.redact_credentials): read them again.
+    data = resolve(data, environ=dict(environ or {}), key_path="", origins=origins)
     meta = data.get("meta", {}) if isinstance(data.get("meta"), Mapping) else {}
     name = Path(str(meta.get("source", path))).name.removesuffix(".jsonc")
     return _build(data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)

@@ -7,9 +7,9 @@ the samples so that a training window reads only the chunks it touches.
 A file is trusted only when its ``complete`` attribute is set and its ``key``
 (a hash of the source files' paths, sizes and modification times, the sample
 rate, the channel count and ``CACHE_FORMAT_VERSION``) matches: a file is
-written under a temporary name of its own process (``<name>.<pid>-<random>.tmp``)
-and renamed into place when whole, so a killed run leaves at most a ``.tmp``
-that is never read, and two processes writing the same song never share one
+written through ``unmix.atomic`` under a temporary name of its own process
+(``.partial-<pid>-<random>-<name>``) and renamed into place when whole, so a
+killed run leaves at most a temporary that is never read, and two processes writing the same song never share one
 (they did: HDF5 refused the second lock, and the first rename took the other's
 file away). Handles are opened per read and always closed (the seed leaked them).
 """
@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +30,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from unmix.data.disk import discard_partial_h5, ensure_space, h5_size, is_no_space, no_space_message
+from unmix.atomic import atomic_path, glob_escape, is_no_space, no_space_message, temporaries_of, writer_pid
+from unmix.data.disk import discard_partial_h5, ensure_space, h5_size
 from unmix.data.songs import Song
 from unmix.errors import DataError
 
@@ -154,14 +154,12 @@ def write_cached(
             f"expected two equal, non-empty (channels, samples) arrays"
         )
     n_channels, n_samples = vocals.shape
-    temporary = temporary_path(path)
     sources = {
         role: [{"path": str(s.path), "stream": s.stream, "channel": s.channel} for s in stems]
         for role, stems in (("vocals", song.vocals), ("instrumental", song.instrumental))
     }
     try:
-        ensure_space(temporary, h5_size(2 * 4 * vocals.size, n_datasets=2))  # float32 stems; see unmix.data.disk
-        with h5py.File(temporary, "w") as file:
+        with atomic_path(path, discard=discard_partial_h5) as temporary, _stems_file(temporary, size=2 * 4 * vocals.size) as file:
             for name, data in (("vocals", vocals), ("instrumental", instrumental)):
                 file.create_dataset(
                     name, data=np.asarray(data, dtype=np.float32), chunks=(n_channels, min(CHUNK_SAMPLES, n_samples))
@@ -181,10 +179,8 @@ def write_cached(
             )
             # Set last: only a file whose data is fully written ever carries it.
             file.attrs["complete"] = True
-        os.replace(temporary, path)
-    except BaseException as error:
-        discard_partial_h5(temporary)
-        if is_no_space(error):
+    except OSError as error:
+        if is_no_space(error):  # atomic_path has named the cache file
             raise DataError(no_space_message(path, then="prepare the collection again")) from error
         raise
     return CachedSong(
@@ -192,9 +188,12 @@ def write_cached(
     )
 
 
-def temporary_path(path: Path) -> Path:
-    """A temporary name for ``path`` that no other process (nor another call) uses."""
-    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+@contextlib.contextmanager
+def _stems_file(temporary: Path, *, size: int) -> Iterator[h5py.File]:
+    """The temporary h5 file of a song, opened for writing once ``size`` bytes of stems fit (see ``unmix.data.disk``)."""
+    ensure_space(temporary, h5_size(size, n_datasets=2))
+    with h5py.File(temporary, "w") as file:
+        yield file
 
 
 def remove_stale_temporaries(path: Path, *, exclusive: bool, older_than_s: float = STALE_TEMPORARY_S) -> None:
@@ -207,7 +206,8 @@ def remove_stale_temporaries(path: Path, *, exclusive: bool, older_than_s: float
     the single ``<name>.tmp`` of earlier versions.
     """
     limit = time.time() - older_than_s
-    candidates = list(path.parent.glob(f"{path.name}.*.tmp"))  # cache_path names hold no glob characters
+    candidates = temporaries_of(path)
+    candidates += list(path.parent.glob(f"{glob_escape(path.name)}.*.tmp"))  # earlier versions' names
     candidates.append(path.with_name(path.name + ".tmp"))
     for temporary in candidates:
         with contextlib.suppress(OSError):  # also: already gone
@@ -216,12 +216,15 @@ def remove_stale_temporaries(path: Path, *, exclusive: bool, older_than_s: float
 
 
 def _writer_alive(temporary: Path, path: Path) -> bool:
-    """Whether the process named in ``<name>.<pid>-<random>.tmp`` still runs (False for ``<name>.tmp``)."""
-    pid = temporary.name[len(path.name) + 1 :].partition("-")[0]
-    if not pid.isdigit():
+    """Whether the process named in a temporary's name still runs (False for a name without one)."""
+    pid = writer_pid(temporary)
+    if pid is None:  # an earlier version's ``<name>.<pid>-<random>.tmp``, or its single ``<name>.tmp``
+        text = temporary.name[len(path.name) + 1 :].partition("-")[0]
+        pid = int(text) if text.isdigit() else None
+    if pid is None:
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # it exists but belongs to someone else

@@ -22,32 +22,13 @@ import os
 import shutil
 from pathlib import Path
 
+from unmix.atomic import is_no_space, no_space_message  # noqa: F401  (re-exported: the data layer's callers)
+
 # What HDF5 writes beyond the data (superblock, object headers, B-trees), and what is kept free
 # besides: logs.txt and results.csv still get their lines, and the estimate is only that.
 H5_FILE_OVERHEAD = 64 * 1024
 H5_DATASET_OVERHEAD = 4 * 1024
 SPARE_BYTES = 1024 * 1024
-# A quota that is full is the same situation for the user: free space, then go on.
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-_NO_SPACE_TEXT = ("No space left on device", "Disk quota exceeded", "errno = 28,", "errno = 122,")
-
-
-def is_no_space(error: BaseException | None) -> bool:
-    """Whether ``error`` (or an error it was raised from) says the disk or the quota is full."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, OSError) and error.errno in _NO_SPACE:
-            return True
-        if isinstance(error, (OSError, RuntimeError)) and any(text in str(error) for text in _NO_SPACE_TEXT):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-def no_space_message(path: Path | str, *, then: str) -> str:
-    """The one line a full disk ends with: ``no space left on device while writing FILE; free space, then ...``."""
-    return f"no space left on device while writing {path}; free space, then {then}"
 
 
 def h5_size(data_bytes: int, *, n_datasets: int) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unmix.atomic import atomic_write_text
 from unmix.errors import ConfigurationError, DataError, unknown_name
 
 __all__ = [
@@ -110,9 +111,9 @@ class ZmuvStats:
         return cls(mean=mean, std=np.sqrt(squares / count))
 
     def to_json(self, path: str | Path) -> None:
-        """Write ``{"mean": [...], "std": [...]}`` to ``path`` (full float64 precision)."""
+        """Write ``{"mean": [...], "std": [...]}`` to ``path`` (full float64 precision), atomically."""
         payload = {"mean": self.mean.tolist(), "std": self.std.tolist()}
-        Path(path).write_text(json.dumps(payload), encoding="utf-8")
+        atomic_write_text(path, json.dumps(payload))
 
     @classmethod
     def from_json(cls, path: str | Path) -> ZmuvStats:

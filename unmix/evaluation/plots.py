@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from unmix.atomic import atomic_path
 from unmix.evaluation.track_scores import TrackScores
 
 SOURCES = ("vocals", "instrumental")
@@ -118,8 +119,7 @@ def _save(figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.partial.png")
-    figure.savefig(temporary, dpi=100)
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100)
     figure.clear()
     return path

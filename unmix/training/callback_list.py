@@ -14,9 +14,10 @@ from typing import Any
 import keras
 
 from unmix.callbacks.backup import AtomicBackupAndRestore
-from unmix.callbacks.checkpoint import BestCheckpoint
+from unmix.callbacks.checkpoint import BestCheckpoint, monitor_mode
 from unmix.callbacks.epoch_summary import EpochSummary, LearningRateLogger
 from unmix.callbacks.plots import LossPlot
+from unmix.callbacks.results import ResultsLogger
 from unmix.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def build_callbacks(
 ) -> list[keras.callbacks.Callback]:
     """Return the callback list in the order they must run at each epoch end.
 
+    Every path comes from ``run_folder`` (open it with ``RunFolder.names`` of the same
+    ``callbacks``); the monitor directions from ``monitor_mode``.
+
     Args:
         monitor_fallback: the key to monitor when the configured one cannot exist
             (``loss`` when there are no validation songs).
@@ -53,6 +57,9 @@ def build_callbacks(
         wanted = section.get("monitor", "val_loss")
         return monitor_fallback if wanted.startswith("val_") and monitor_fallback == "loss" else wanted
 
+    def mode(section: Mapping[str, Any], name: str) -> str:
+        return monitor_mode(monitor(section), section.get("mode", "auto"), key=f"training.callbacks.{name}")
+
     result: list[keras.callbacks.Callback] = [
         keras.callbacks.TerminateOnNaN(),
         LearningRateLogger(),
@@ -63,6 +70,7 @@ def build_callbacks(
                 monitor=monitor(reduce),
                 factor=reduce.get("factor", 0.2),
                 patience=reduce.get("patience", 5),
+                mode=mode(reduce, "reduce_learningrate"),
                 min_lr=reduce.get("min_learningrate", reduce.get("min_lr", 0.0)),
                 verbose=0 if quiet else 1,
             )
@@ -73,17 +81,17 @@ def build_callbacks(
                 run_folder,
                 file_template=_weights_template(checkpoint.get("file", "callback_weights_{epoch:02d}.weights.h5")),
                 monitor=monitor(checkpoint),
-                mode=checkpoint.get("mode", "auto"),
+                mode=mode(checkpoint, "model_checkpoint"),
                 best_only=checkpoint.get("best_only", True),
             )
         )
-    if csv := _section(callbacks, "csv_logger"):
-        result.append(keras.callbacks.CSVLogger(str(run_folder.path / csv.get("file", "results.csv")), separator=csv.get("separator", ";"), append=True))
-    result.append(AtomicBackupAndRestore(backup_dir=str(run_folder.backup), save_freq="epoch", delete_checkpoint=False))
+    if _section(callbacks, "csv_logger"):
+        result.append(ResultsLogger(run_folder))
+    result.append(AtomicBackupAndRestore(run_folder))
     if board := _section(callbacks, "tensorboard"):
         result.append(
             keras.callbacks.TensorBoard(
-                log_dir=str(run_folder.path / board.get("folder", "tensorboard")),
+                log_dir=str(run_folder.tensorboard),
                 histogram_freq=board.get("histogram_freq", 0),
                 write_graph=board.get("write_graph", True),
                 update_freq=board.get("update_freq", "epoch"),
@@ -96,6 +104,7 @@ def build_callbacks(
             keras.callbacks.EarlyStopping(
                 monitor=monitor(stopping),
                 min_delta=stopping.get("min_delta", 0.0),
+                mode=mode(stopping, "early_stopping"),
                 patience=stopping.get("patience", 20),
                 restore_best_weights=stopping.get("restore_best_weights", True),
                 verbose=0 if quiet else stopping.get("verbose", 1),

@@ -1,8 +1,9 @@
 """A full disk during training ends the run with one line, and ``--resume`` goes on from there.
 
-Every writer of a run (checkpoints, the resume backup, results.csv, best.json, the
-final exports) writes to a temporary name and renames; the writers here remove
-their temporary when a write fails and name the file in the ``OSError``. What
+Every writer of a run (checkpoints, the resume backup, best.json, the final exports)
+writes through ``unmix.atomic``, which removes its temporary when a write fails and
+names the file in the ``OSError``; results.csv is Keras' CSVLogger, whose full disk
+``callbacks.results.ResultsLogger`` names. What
 reaches ``stop_on_full_disk`` is turned into one ``TrainingError`` line. Before,
 h5py printed its error stack again and again and the process died with a
 segmentation fault (exit 139), leaving a ``.partial-*`` file: HDF5 crashes when
@@ -17,14 +18,15 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from unmix.data.disk import discard_partial_h5, is_no_space, no_space_message
+from unmix.atomic import PREFIX, is_no_space, no_space_message, target_of
+from unmix.data.disk import discard_partial_h5
 from unmix.errors import TrainingError
 from unmix.runfolder import RunFolder
 
 # HDF5's error stack names the file it failed on: "..., filename = '/x/y.h5', ...".
 _HDF5_FILENAME = re.compile(r"filename = '([^']+)'")
-# The temporaries of the run's atomic writers (checkpoint.py, backup.py, final_model.py, runfolder.py).
-PARTIAL_PATTERNS = (".partial-*", "*.partial", "*.tmp")
+# The temporaries of the run's writers (unmix.atomic's ".partial-*"; "*.partial" and "*.tmp": earlier versions').
+PARTIAL_PATTERNS = (PREFIX + "*", "*.partial", "*.tmp")
 
 
 @contextlib.contextmanager
@@ -50,7 +52,9 @@ def written_file(error: BaseException, fallback: Path) -> Path:
     if filename:
         return Path(str(filename))
     match = _HDF5_FILENAME.search(str(error))
-    return Path(match.group(1).replace(".partial-", "")) if match else fallback
+    if not match:
+        return fallback
+    return target_of(Path(match.group(1))) or Path(match.group(1))
 
 
 def remove_partial_files(folder: Path) -> None:

@@ -2,13 +2,12 @@
 
 Resume continues a stopped or killed run from its last backup (Keras
 BackupAndRestore): epoch numbering continues and results.csv is appended, with
-rows of epochs that were lost in the kill removed so the file stays continuous.
+rows of epochs that were lost in the kill removed so the file stays continuous
+(``RunFolder.keep_results_until``).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
 from pathlib import Path
@@ -17,7 +16,7 @@ import keras
 import numpy as np
 
 from unmix import log
-from unmix.callbacks.accuracy import accuracy_callback
+from unmix.callbacks.accuracy import accuracy_callback, separator_for_training
 from unmix.callbacks.backup import check_backup
 from unmix.callbacks.final_model import save_final_model
 from unmix.callbacks.plots import SpectrogramPlot, plot_model_diagram
@@ -133,14 +132,18 @@ def train(
         logger.info("collection prepared in %s", cache_folder(config, working_directory=working_directory))
         return None
     check_distribution(config.training.distribution)
+    names = RunFolder.names(config.environment, config.training.callbacks)
     if resume is not None:
-        run = RunFolder.open(resume)
+        run = RunFolder.open(resume, **names)
         check_backup(run)
         run.log_handler = log.add_log_file(run.logs)
         logger.info("resuming %s", run.path)
     else:
         working_directory = worker_working_directory(working_directory, distribution=config.training.distribution)
-        run = start_run(config, working_directory=working_directory)
+        run = start_run(
+            config.environment, callbacks=config.training.callbacks, name=config.name, configuration=config.to_json(),
+            source=config.path, collection_folder=config.collection.folder, environ=config.environ, working_directory=working_directory,
+        )  # fmt: skip
         logger.info("run folder: %s", run.path)
     try:
         with stop_on_full_disk(run):
@@ -161,7 +164,10 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
     packs_mix = loss_packs_mix(training.loss_function)
     stats = _zmuv_stats(transformer, prepared, run, stft=stft, n_channels=config.collection.n_channels)
-    datasets = _datasets(config, prepared, transformer, stft=stft, packs_mix=packs_mix, stats=stats, working_directory=working_directory)
+    songs, teachers = prepared.songs("training"), None
+    if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
+        songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
+    datasets = _datasets(training, songs, prepared.songs("validation"), transformer, teachers=teachers, stft=stft, packs_mix=packs_mix, stats=stats)
     with strategy.scope():
         model = compiled_model(training, input_shape=transformer.input_shape(config.collection.n_channels), output=transformer.output_kind)
         n_outputs = len(model.outputs)
@@ -175,7 +181,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     if not resumed:
         plot_model_diagram(model, run.plots / "model.png")
     run.update_environment(devices=[d.name for d in __import__("tensorflow").config.list_physical_devices()])
-    history, first_epoch = _continue_results(run)
+    history = run.keep_results_until(run.backup_epoch())  # check_backup has made sure the backup reads
     train_data, validation_data = datasets
     if n_outputs > 1 and not isinstance(model.output, dict):  # named outputs get their own targets
         train_data = RepeatTargets(train_data, n_outputs)
@@ -184,14 +190,14 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     if validation_data is not None:
         x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), transformer=transformer, stft=stft, packs_mix=packs_mix, stats=stats)
         extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: transformer.to_vocals_magnitude(p, m, stats=stats), every=5))
-    extra.append(accuracy_callback(run, config=config, prepared=prepared, transformer=transformer, stft=stft, stats=stats))
+    extra.append(accuracy_callback(run, collection=config.collection, prepared=prepared, separator_factory=separator_for_training(config, stats=stats)))
     callbacks = build_callbacks(
         run,
         callbacks=training.callbacks,
         monitor_fallback="val_loss" if validation_data is not None else "loss",
         total_epochs=training.epoch.count,
         history=history,
-        first_epoch=first_epoch,
+        first_epoch=1,
         extra=extra,
         quiet=quiet,
     )
@@ -208,13 +214,11 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(config: Config, prepared: PreparedSplit, transformer, *, stft: StftOptions, packs_mix: bool, stats, working_directory: Path):
-    training = config.training
+def _datasets(training: TrainingOptions, songs, validation_songs, transformer, *, teachers, stft: StftOptions, packs_mix: bool, stats):
+    """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None."""
     augmentation = training.augmentation if training.augmentation.enabled else None
     common = dict(transformer=transformer, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
-    songs, teachers = prepared.songs("training"), None
-    if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
-        songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
+    if teachers is not None:
         common["teacher_targets"] = True
     train_data = WindowDataset(
         songs,
@@ -226,7 +230,6 @@ def _datasets(config: Config, prepared: PreparedSplit, transformer, *, stft: Stf
         steps_per_epoch=training.steps_per_epoch,
         **common,
     )
-    validation_songs = prepared.songs("validation")
     validation_data = None
     if validation_songs:
         validation_data = WindowDataset(validation_songs, limit_items_per_song=training.limit_items_per_song, shuffle=False, seed=training.seed, **common)
@@ -241,25 +244,6 @@ def _zmuv_stats(transformer, prepared: PreparedSplit, run: RunFolder, *, stft: S
     stats = compute_zmuv_stats(prepared.songs("training"), stft=stft, n_channels=n_channels)
     stats.to_json(run.zmuv_stats)
     return stats
-
-
-def _continue_results(run: RunFolder) -> tuple[dict[str, list[float]], int]:
-    """On resume, drop results.csv rows of epochs the backup does not hold; return the history."""
-    metadata = run.backup_metadata  # check_backup has made sure it reads
-    completed = json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
-    if not run.results.is_file():
-        return {}, 1
-    with run.results.open(newline="") as handle:
-        rows = list(csv.reader(handle, delimiter=";"))
-    if not rows:
-        return {}, 1
-    header, body = rows[0], [r for r in rows[1:] if r and int(r[0]) < completed]
-    if len(body) != len(rows) - 1:
-        logger.info("results.csv: removed %d row(s) of epochs lost in the interruption", len(rows) - 1 - len(body))
-        with run.results.open("w", newline="") as handle:
-            csv.writer(handle, delimiter=";").writerows([header, *body])
-    history = {key: [float(r[i]) for r in body] for i, key in enumerate(header) if "loss" in key}
-    return history, 1
 
 
 def _restore_last_good(model: keras.Model, run: RunFolder) -> None:

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unmix.atomic import atomic_write_text
 from unmix.errors import DataError
-from unmix.runfolder import atomic_write_text
 from unmix.separation.outputs import STEMS
 
 logger = logging.getLogger(__name__)
