@@ -46,7 +46,7 @@ MODULE_LAYERS = {"unmix.pretrained.__main__": (8, "cli")}
 # The modules STYLE marks "never" for TensorFlow/Keras, beyond whole never-TF packages.
 NEVER_TF_PACKAGES = {"atomic", "errors", "log", "progress", "config", "audio", "dsp", "data", "runfolder"}
 NEVER_TF_MODULES = {
-    "unmix", "unmix.separation.overlap_add", "unmix.separation.arrays", "unmix.evaluation.metrics", "unmix.evaluation.track_scores",
+    "unmix", "unmix.separation.overlap_add", "unmix.separation.arrays", "unmix.evaluation.bsseval", "unmix.evaluation.track_scores",
     "unmix.pretrained", "unmix.pretrained.catalog",
 }
 TF_ALLOWED_IN_PIPELINE = {"unmix.pipeline.generator"}

@@ -43,7 +43,7 @@ def example_song() -> tuple[str, np.ndarray, np.ndarray, int]:
 def run(*, output: Path, run_folder: Path | None = None, model: str | None = None) -> list[str]:
     """Separate the example; return the lines to print (where the files are, the scores)."""
     from unmix import audio
-    from unmix.evaluation.metrics import score_museval
+    from unmix.evaluation.bsseval import score_museval
     from unmix.evaluation.plots import spectrogram_plot
     from unmix.pretrained import catalog
     from unmix.separation.separator import Separator

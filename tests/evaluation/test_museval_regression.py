@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from unmix.evaluation.metrics import METRIC_NAMES, score_museval
+from unmix.evaluation.bsseval import METRIC_NAMES, score_museval
 
 TRACK = "Music Delta - 80s Rock"
 # museval's regression test compares with np.allclose(reference, estimate, atol=1e-03).

@@ -7,7 +7,7 @@ import pytest
 
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, DataError
-from unmix.evaluation.metrics import score
+from unmix.evaluation.bsseval import score
 from unmix.evaluation.oracles import ORACLES, Oracle, oracle_estimates
 
 SAMPLE_RATE = 8000

@@ -25,7 +25,7 @@ def test_the_fast_model_ships_with_its_run_files():
 @pytest.mark.slow
 def test_fast_model_beats_the_mixture_floor_on_the_stempeg_clip():
     """A real check: vocals SDR (museval v4 median) clearly above the unprocessed mixture's."""
-    from unmix.evaluation.metrics import score_museval
+    from unmix.evaluation.bsseval import score_museval
     from unmix.quickstart import example_song
     from unmix.separation.separator import Separator
 

@@ -31,7 +31,7 @@ import numpy as np
 from unmix.data.cache import CachedSong, read_stems
 from unmix.progress import count_bar
 from unmix.errors import DataError
-from unmix.evaluation import metrics, scores_io, track_scores
+from unmix.evaluation import bsseval, scores_io, track_scores
 from unmix.evaluation.oracles import Oracle
 from unmix.evaluation.plots import sdr_box_plot
 
@@ -88,7 +88,7 @@ class EvaluationResult:
 
 
 # Re-exported: callers check the metric here before any song is separated.
-check_metric = metrics.check_metric
+check_metric = bsseval.check_metric
 
 
 def track_name(song_id: str) -> str:
@@ -148,7 +148,7 @@ def evaluate_songs(
             start = time.perf_counter()
             estimates = _estimate(estimator, references, sample_rate=sample_rate)
             middle = time.perf_counter()
-            scores = metrics.score(references, estimates, sample_rate=sample_rate, metric=metric)
+            scores = bsseval.score(references, estimates, sample_rate=sample_rate, metric=metric)
             separation_s += middle - start
             scoring_s += time.perf_counter() - middle
         except Exception as error:  # one bad song never ends an evaluation

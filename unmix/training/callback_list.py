@@ -16,7 +16,7 @@ import keras
 from unmix.callbacks.backup import AtomicBackupAndRestore
 from unmix.callbacks.checkpoint import BestCheckpoint, monitor_mode
 from unmix.callbacks.epoch_summary import EpochSummary, LearningRateLogger
-from unmix.callbacks.plots import LossPlot
+from unmix.callbacks.live_plots import LossPlot
 from unmix.callbacks.results import ResultsLogger
 from unmix.runfolder import RunFolder
 

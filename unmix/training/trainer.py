@@ -19,7 +19,7 @@ from unmix import log
 from unmix.callbacks.accuracy import accuracy_callback, separator_for_training
 from unmix.callbacks.backup import check_backup
 from unmix.callbacks.final_model import save_final_model
-from unmix.callbacks.plots import SpectrogramPlot, plot_model_diagram
+from unmix.callbacks.live_plots import SpectrogramPlot, plot_model_diagram
 from unmix.config import Config
 from unmix.config.schema import TrainingOptions
 from unmix.dsp.normalizers import ZmuvStats

@@ -1,4 +1,4 @@
-"""Agreement of unmix.evaluation.metrics with direct museval / mir_eval calls, and its edge cases."""
+"""Agreement of unmix.evaluation.bsseval with direct museval / mir_eval calls, and its edge cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from unmix.errors import ConfigurationError, DataError
-from unmix.evaluation.metrics import score, score_global, score_mir_eval, score_museval
+from unmix.evaluation.bsseval import score, score_global, score_mir_eval, score_museval
 
 SAMPLE_RATE = 8000
 
@@ -109,7 +109,7 @@ def test_silent_reference_windows_are_nan_and_counted(signals):
 def test_wholly_silent_reference_scores_nan_with_warning(signals, scorer, caplog):
     references, estimates = signals
     references = {**references, "vocals": np.zeros_like(references["vocals"])}
-    with caplog.at_level(logging.WARNING, logger="unmix.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="unmix.evaluation.bsseval"):
         scores = scorer(references, estimates, sample_rate=SAMPLE_RATE)
     assert "silent" in caplog.text
     assert np.isnan(scores.medians()["vocals"]["SDR"])
@@ -125,7 +125,7 @@ def test_silent_estimate_does_not_crash(signals):
 
 def test_infinite_ratio_becomes_nan():
     # museval's TrackStore writes an infinite ratio (zero error energy) as NaN; frames do the same.
-    from unmix.evaluation.metrics import _track_scores
+    from unmix.evaluation.bsseval import _track_scores
 
     values = np.array([[[np.inf, 3.0]], [[1.0, 2.0]], [[1.0, 2.0]], [[-np.inf, 2.0]]])
     scores = _track_scores("museval", ["vocals"], values, window_s=1.0, hop_s=1.0)
@@ -190,11 +190,11 @@ def test_metrics_and_scoring_never_import_tensorflow():
 
     code = (
         "import sys, numpy as np\n"
-        "from unmix.evaluation import metrics, scores_io\n"
+        "from unmix.evaluation import bsseval, scores_io\n"
         "a = np.random.default_rng(0).standard_normal((2, 4000)).astype(np.float32)\n"
         "refs = {'vocals': a, 'instrumental': a[::-1].copy()}\n"
-        "for m in metrics.METRICS:\n"
-        "    metrics.score(refs, {k: v * 0.9 for k, v in refs.items()}, sample_rate=2000, metric=m)\n"
+        "for m in bsseval.METRICS:\n"
+        "    bsseval.score(refs, {k: v * 0.9 for k, v in refs.items()}, sample_rate=2000, metric=m)\n"
         "print(sorted(n for n in ('tensorflow', 'keras') if n in sys.modules))\n"
     )
     root = Path(__file__).resolve().parents[2]
