@@ -4,7 +4,7 @@ A model module declares a frozen ``Options`` dataclass (its documented defaults)
 ``fn(options, *, input_shape, output) -> keras.Model`` decorated with
 ``@register_model("name", options=Options, description="...")``. ``build_model`` turns the
 ``training.model`` section of a configuration into a Keras model: it looks the name up
-case-insensitively, converts the options mapping into the dataclass (rejecting unknown keys and
+as every registry does (``unmix.registry``), converts the options mapping into the dataclass (rejecting unknown keys and
 wrong types with the key path) and calls the builder for the transformer's input shape.
 """
 
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import keras
 
 from unmix.errors import ConfigurationError, unknown_name
+from unmix.registry import Registry
 
 OUTPUTS = ("mask", "magnitude")
 
@@ -33,12 +34,12 @@ class _Entry:
     description: str
 
 
-# The one decorator-filled registry of models, keyed by lower-case name.
-_MODELS: dict[str, _Entry] = {}
+# The one decorator-filled registry of models (``unmix.registry``: one lookup rule for every name).
+MODELS: Registry[_Entry] = Registry("model", key="training.model.name")
 
 
 def register_model(name: str, *, options: type, description: str) -> Callable[[Builder], Builder]:
-    """Register a model builder under ``name`` (case-insensitive).
+    """Register a model builder under ``name`` (any case, ``-`` for ``_``).
 
     Args:
         name: the value of ``training.model.name`` that selects the model.
@@ -53,14 +54,13 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
         ValueError: when the name is already registered or ``options`` is not a dataclass (a
             programming error, not a user one).
     """
-    key = name.lower()
-    if key in _MODELS:
+    if name in MODELS:
         raise ValueError(f"model {name!r} is registered twice")
     if not dataclasses.is_dataclass(options):
         raise ValueError(f"options of model {name!r} must be a dataclass; received {options!r}")
 
     def decorator(builder: Builder) -> Builder:
-        _MODELS[key] = _Entry(name=name, builder=builder, options=options, description=description)
+        MODELS.add(name, _Entry(name=name, builder=builder, options=options, description=description))
         return builder
 
     return decorator
@@ -68,13 +68,11 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
 
 def available_models() -> dict[str, str]:
     """Every registered model name with its one-line description, sorted by name."""
-    return {entry.name: entry.description for _, entry in sorted(_MODELS.items())}
+    return {name: entry.description for name, entry in MODELS.items()}
 
 
 def _lookup(name: str) -> _Entry:
-    if not isinstance(name, str) or name.lower() not in _MODELS:
-        raise unknown_name("training.model.name", "model", name, sorted(entry.name for entry in _MODELS.values()))
-    return _MODELS[name.lower()]
+    return MODELS.get(name)
 
 
 def options_class(name: str) -> type:
