@@ -1,40 +1,23 @@
 """The typed sections of a configuration and their validation.
 
 Each section is a frozen dataclass whose fields are the JSONC keys (seed-compatible
-names). Validation walks the dataclasses: a wrong type is an error naming the key,
-the expected type and the file; an unknown key is a warning with the closest known
-key. Free-form subtrees (model options, optimizer settings) are typed ``Mapping``
-and validated by the registry that consumes them.
+names). ``build_section`` reads them with the one validator, ``unmix.config.typed``
+(its docstring has the rules): a wrong type or an unknown key is an error naming the
+key, the file and (for a key) the closest known one; a key a section lists in
+``DEPRECATED`` loads with a warning. Free-form subtrees (model options, optimizer
+settings, callbacks) are typed ``Mapping`` and validated by whoever consumes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from unmix.config.jsonc import origin_of
-from unmix.errors import ConfigurationError, did_you_mean
-
-logger = logging.getLogger(__name__)
-
-
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return types.MappingProxyType({k: freeze(v) for k, v in value.items()})
-
-
-def freeze(value: Any) -> Any:
-    """A deeply read-only copy: mappings become MappingProxyType, lists tuples."""
-    if isinstance(value, Mapping):
-        return _frozen_mapping(value)
-    if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
-    return value
+from unmix.config.typed import freeze, from_mapping
 
 
 @dataclass(frozen=True)
@@ -184,88 +167,13 @@ class Sections:
     meta: MetaOptions = MetaOptions()
 
 
-def _type_name(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union:
-        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return f"{_type_name(inner[0])} or null"
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(annotation)[0])}"
-    if origin in (Mapping, dict) or annotation is Mapping:
-        return "object"
-    if dataclasses.is_dataclass(annotation):
-        return "object"
-    return {int: "integer", float: "number", bool: "true/false", str: "string"}.get(annotation, str(annotation))
-
-
-def _check(value: Any, annotation: Any) -> Any:
-    """Return the value coerced to the annotation, or raise TypeError."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union:
-        if value is None:
-            return None
-        inner = [a for a in typing.get_args(annotation) if a is not type(None)][0]
-        return _check(value, inner)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise TypeError
-        item = typing.get_args(annotation)[0]
-        return tuple(_check(v, item) for v in value)
-    if origin in (Mapping, dict) or annotation is Mapping:
-        if not isinstance(value, Mapping):
-            raise TypeError
-        return _frozen_mapping(value)
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise TypeError
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise TypeError
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise TypeError
-        return value
-    raise TypeError
-
-
 def build_section(cls: type, data: Mapping[str, Any], *, key_path: str, origins: Mapping[str, Path]) -> Any:
-    """Build dataclass ``cls`` from ``data``, validating every known key.
+    """Build the section dataclass ``cls`` from ``data`` by the rules of ``unmix.config.typed``.
 
     Raises:
-        ConfigurationError: a value has the wrong type (names key, expected type, file).
+        ConfigurationError: an unknown key or a value of the wrong type (names key, expected type, file).
     """
-    if not isinstance(data, Mapping):
-        raise ConfigurationError(f"{key_path} must be an object in {origin_of(key_path, origins)}, received {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        dotted = f"{key_path}.{key}" if key_path else key
-        if key not in hints:
-            if key == "base":
-                continue
-            hint = did_you_mean(key, names)
-            logger.warning("unknown configuration key %s in %s (ignored)%s", dotted, origin_of(dotted, origins), hint)
-            continue
-        annotation = hints[key]
-        if dataclasses.is_dataclass(annotation):
-            values[key] = build_section(annotation, value, key_path=dotted, origins=origins)
-            continue
-        try:
-            values[key] = _check(value, annotation)
-        except TypeError:
-            raise ConfigurationError(
-                f"{dotted} in {origin_of(dotted, origins)} must be {_type_name(annotation)}, received {value!r}"
-            ) from None
-    return cls(**values)
+    return from_mapping(cls, data, key_path=key_path, origins=origins)
 
 
 def known_keys(cls: type = Sections, prefix: str = "") -> list[str]:

@@ -42,7 +42,7 @@ def check_configuration(config: Config) -> None:
     training, transformation = config.training, config.transformation
     stft = _stft(config)
     transformer = _checked(config, "transformation.name", lambda: get_transformer(transformation.name, options=transformation.options, stft=stft))
-    _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options))
+    _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options, origins=config.origins))
     packs_mix = _checked(config, "training.loss_function", lambda: loss_packs_mix(training.loss_function))
     for name in training.metrics:
         _checked(config, "training.metrics", lambda: get_metric(name))
@@ -98,6 +98,8 @@ def _with_file(config: Config, key: str, message: str) -> str:
     match = _LEADING_KEY.match(message)
     if match:  # the registry named a more precise key: name its file
         named = match.group(1)
-        rest = message[match.end() :].removeprefix(":").lstrip()
-        return f"{named} in {config.origin(named)}: {rest}"
+        rest = message[match.end() :]
+        if rest.startswith(" in "):  # it names its file already
+            return message
+        return f"{named} in {config.origin(named)}: {rest.removeprefix(':').lstrip()}"
     return f"{key} in {config.origin(key)}: {message}"
