@@ -147,7 +147,7 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
 
 
 def _with_collection(config, collection):
-    return dataclasses.replace(config, sections=dataclasses.replace(config.sections, collection=collection))
+    return config.replace("collection", dataclasses.asdict(collection))
 
 
 def _estimator(args: argparse.Namespace, config, run):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from unmix.config.typed import freeze, from_mapping
+from unmix.config.typed import freeze, from_mapping, without_deprecated  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["freeze", "from_mapping", "type_name"]
+__all__ = ["freeze", "from_mapping", "type_name", "without_deprecated"]
 
 
 def freeze(value: Any) -> Any:
@@ -165,3 +165,20 @@ def from_mapping(cls: type[T], data: Any, *, key_path: str, origins: Mapping[str
         return cls(**values)
     except ConfigurationError as error:
         raise ConfigurationError(f"{_where(key_path, origins)}: {error}") from None
+
+
+def without_deprecated(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` without the keys ``cls`` (and its nested dataclasses) list as ``DEPRECATED``.
+
+    So a tree written back (a run folder's ``configuration.jsonc``) does not warn again on every load.
+    """
+    deprecated: Mapping[str, str] = getattr(cls, "DEPRECATED", {})
+    hints = typing.get_type_hints(cls)
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in deprecated:
+            continue
+        annotation = hints.get(key)
+        nested = dataclasses.is_dataclass(annotation) and isinstance(value, Mapping)
+        kept[key] = without_deprecated(annotation, value) if nested else value
+    return kept
