@@ -80,10 +80,11 @@ def _check_teacher(config: Config, transformer) -> None:
 
 def _stft(config: Config) -> StftOptions:
     """The STFT options, each parameter checked on its own so the message names its key."""
-    section = config.transformation
-    _checked(config, "transformation.fft_window", lambda: StftOptions(n_fft=section.fft_window, hop_length=1))
-    _checked(config, "transformation.hop_length", lambda: StftOptions(n_fft=section.fft_window, hop_length=section.hop_length))
-    return _checked(config, "transformation.window", lambda: StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window))
+    try:
+        return StftOptions.from_section(config.transformation)
+    except ConfigurationError as error:  # "Received: hop_length=…": the JSONC key is in the message
+        key = next(f"transformation.{name}" for name in ("fft_window", "hop_length", "window") if f"Received: {name}=" in str(error))
+        raise ConfigurationError(_with_file(config, key, str(error))) from None
 
 
 def _checked(config: Config, key: str, check: Callable[[], object]):
