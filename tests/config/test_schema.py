@@ -88,11 +88,13 @@ def test_free_form_subtrees_are_not_checked_key_by_key(configurations: Path, wri
     assert config.training.model.options["anything"] == (1, 2)
 
 
-@pytest.mark.parametrize("name", ["master.jsonc", "default-hourglass.jsonc", "final/hourglass.jsonc"])
-def test_shipped_configurations_have_no_unknown_keys(name: str, caplog: pytest.LogCaptureFixture) -> None:
-    path = Path(__file__).resolve().parents[2] / "configurations" / name
+SHIPPED = Path(__file__).resolve().parents[2] / "configurations"
+
+
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(SHIPPED)) for p in SHIPPED.rglob("*.jsonc")))
+def test_shipped_configurations_have_no_unknown_or_deprecated_keys(name: str, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
     with caplog.at_level(logging.WARNING, logger="unmix"):
-        load(path, environ={})
+        load(SHIPPED / name, environ={"UNMIX_COLLECTION_DIR": str(tmp_path)})
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
@@ -102,3 +104,29 @@ def test_build_section_defaults_and_known_keys() -> None:
     assert options.n_channels == 1
     keys = known_keys(Sections)
     assert {"training.batch_size", "training.epoch.count", "collection.folder", "transformation.fft_window"} <= set(keys)
+
+
+SEED_KEYS = {
+    "environment.temp_folder": '{"environment": {"temp_folder": "temp"}}',
+    "transformation.normalizers": '{"transformation": {"normalizers": {"zmuv": {"enabled": false}}}}',
+    "transformation.options.shuffle": '{"transformation": {"options": {"shuffle": true}}}',
+    "transformation.options.save_audio": '{"transformation": {"options": {"save_audio": false}}}',
+    "transformation.options.save_image": '{"transformation": {"options": {"save_image": false}}}',
+}
+
+
+@pytest.mark.parametrize("key", sorted(SEED_KEYS))
+def test_seed_keys_no_longer_read_load_with_one_deprecation_warning(configurations: Path, write, caplog: pytest.LogCaptureFixture, tmp_path: Path, key: str) -> None:
+    """Issue 14: every declared key is read; the seed's unread ones went, and still load."""
+    child = write("configurations/child.jsonc", SEED_KEYS[key])
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        config = load(child, environ={})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and re.match(rf"^{re.escape(key)} in .*child\.jsonc is deprecated and ignored: .+; remove it$", warnings[0]), warnings
+    assert config.get(key, None) is None  # not written into a run folder's configuration.jsonc
+    resolved = tmp_path / "configuration.jsonc"
+    resolved.write_text(config.to_json())
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        load(resolved, environ={})
+    assert not caplog.records

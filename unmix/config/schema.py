@@ -15,7 +15,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from unmix.config.typed import freeze, from_mapping, without_deprecated  # noqa: F401 (re-exported)
 
@@ -28,11 +28,14 @@ class WeightsOptions:
 
 @dataclass(frozen=True)
 class EnvironmentOptions:
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "temp_folder": "nothing writes temporary files there (YouTube downloads go to the system's temporary folder)",
+    }
+
     name: str = "unmix"
     output_path: str = "runs"
     log_file: str = "logs.txt"
     plot_folder: str = "plots"
-    temp_folder: str = "temp"
     cache_folder: str = "cache"
     weights: WeightsOptions = WeightsOptions()
 
@@ -121,16 +124,23 @@ class TrainingOptions:
 
 @dataclass(frozen=True)
 class TransformOptions:
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "shuffle": "training.epoch.shuffle shuffles the windows of every song each epoch",
+        "save_audio": "the seed's debug dumps of training windows are gone",
+        "save_image": "the seed's debug dumps of training windows are gone",
+    }
+
     size: int = 64
     step: int = 64
-    shuffle: bool = True
     normalizer: str = "norm_max"
-    save_audio: bool = False
-    save_image: bool = False
 
 
 @dataclass(frozen=True)
 class TransformationOptions:
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "normalizers": "set transformation.options.normalizer to \"zmuv\"; its statistics are computed and stored in the run folder",
+    }
+
     name: str = "train_window_predict_mask"
     fft_window: int = 1536
     hop_length: int = 384
@@ -146,7 +156,6 @@ class TransformationOptions:
     # Blocks separated at once on threads (one block's STFT beside another's network); each adds a block of memory.
     workers: int = 2
     options: TransformOptions = TransformOptions()
-    normalizers: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
