@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Optional
 
+from unmix.errors import ConfigurationError
 from unmix.config.typed import freeze, from_mapping, without_deprecated  # noqa: F401 (re-exported)
 
 
@@ -42,9 +43,36 @@ class EnvironmentOptions:
 
 @dataclass(frozen=True)
 class ChannelSplitOptions:
+    """Which files hold voice and accompaniment in separate channels (MIR-1K): ``collection.channel_split``.
+
+    The one type for it: ``unmix.data.layouts.discover`` takes this section as it is.
+
+    Args:
+        patterns: globs relative to the collection root, e.g. ``"mir-1k/**/*.flac"``; ``*``
+            stays inside one folder, ``**/`` spans any number of folders (also none). Empty:
+            no channel-split songs.
+        vocals_channel: channel of the voice (MIR-1K: 1, the right channel).
+        instrumental_channel: channel of the accompaniment (MIR-1K: 0).
+
+    Raises:
+        ConfigurationError: a single string instead of a list of patterns, or channels that
+            are negative or equal.
+    """
+
     patterns: tuple[str, ...] = ()
     vocals_channel: int = 1
     instrumental_channel: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.patterns, str):
+            raise ConfigurationError(f"channel-split patterns must be a list of globs; received patterns={self.patterns!r}")
+        object.__setattr__(self, "patterns", tuple(self.patterns))
+        channels = (self.vocals_channel, self.instrumental_channel)
+        if any(not isinstance(c, int) or c < 0 for c in channels) or channels[0] == channels[1]:
+            raise ConfigurationError(
+                f"channel-split channels must be two different channel numbers >= 0; received "
+                f"vocals_channel={self.vocals_channel}, instrumental_channel={self.instrumental_channel}"
+            )
 
 
 @dataclass(frozen=True)
