@@ -92,7 +92,7 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
         config = unmix.config.load(configuration, working_directory=root, environ={})
         prepared = prepare_collection(config, working_directory=root, progress=False)
         section = config.transformation
-        stft = StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window)
+        stft = StftOptions.from_section(section)
         transformer = get_transformer(section.name, options=section.options, stft=stft)
         data = WindowDataset(prepared.songs("training"), transformer=transformer, stft=stft, batch_size=8, packs_mix=False)
         test_songs = prepared.songs("test")

@@ -101,7 +101,7 @@ def write_dummy_run(folder: Path, configuration: dict | Path, *, weights_file: s
         sub.mkdir(parents=True, exist_ok=True)
     run.write_configuration(config.to_json())
     section = config.transformation
-    stft = StftOptions(n_fft=section.fft_window, hop_length=section.hop_length)
+    stft = StftOptions.from_section(section)
     transformer = get_transformer(section.name, options=section.options, stft=stft)
     if seed is not None:
         keras.utils.set_random_seed(seed)

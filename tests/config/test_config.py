@@ -158,3 +158,28 @@ def test_data_tree_is_deeply_read_only(config: Config) -> None:
     copy = config.get("training")
     copy["batch_size"] = 1  # get() hands out a private, mutable copy
     assert config.get("training.batch_size") == 8
+
+
+def test_replace_rebuilds_tree_and_sections_together(config: Config) -> None:
+    """Issue 14: ``to_json()`` and ``config.collection`` can no longer disagree."""
+    other = config.replace("collection", {"folder": "/songs", "test_data_count": 0, "channel_split": {"vocals_channel": 0, "instrumental_channel": 1}})
+    assert other.collection.folder == "/songs" and other.collection.test_data_count == 0
+    assert other.collection.channel_split.vocals_channel == 0 and other.collection.channel_split.patterns == ()
+    assert other.get("collection.folder") == "/songs" and other.get("collection.sample_rate") == config.collection.sample_rate
+    written = commentjson.loads(other.to_json())["collection"]
+    assert written["folder"] == "/songs" and written["test_data_count"] == 0 and written["channel_split"]["vocals_channel"] == 0
+    assert config.collection.folder is None and config.get("collection.folder") is None  # the original is untouched
+    assert other.replace("training.batch_size", 3).training.batch_size == 3
+
+
+def test_replace_from_a_section_dataclass_round_trips(config: Config) -> None:
+    changed = dataclasses.replace(config.collection, folder="/x", validation_songs=("a",))
+    other = config.replace("collection", dataclasses.asdict(changed))
+    assert other.collection == changed and other.get("collection.validation_songs") == ["a"]
+
+
+def test_replace_validates_and_sections_cannot_be_replaced_alone(config: Config) -> None:
+    with pytest.raises(ConfigurationError, match=r"^collection\.test_data_count in .*: expected integer; received 'x'$"):
+        config.replace("collection", {"test_data_count": "x"})
+    with pytest.raises(ValueError, match="sections"):
+        dataclasses.replace(config, sections=config.sections)

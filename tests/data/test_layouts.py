@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from unmix.data.layouts import ChannelSplit, discover
+from unmix.data.layouts import ChannelSplit, channel_split_matcher, discover
 from unmix.errors import ConfigurationError, DataError
 
 
@@ -147,14 +147,13 @@ def test_discover_creates_nothing(mixed_collection: Path):
     ],
 )
 def test_channel_split_patterns(pattern: str, path: str, expected: bool):
-    assert ChannelSplit(patterns=(pattern,)).matches(path) is expected
+    assert channel_split_matcher(ChannelSplit(patterns=(pattern,)))(path) is expected
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"patterns": ()}, "non-empty list of globs"),
-        ({"patterns": "**/*.flac"}, "non-empty list of globs"),
+        ({"patterns": "**/*.flac"}, "must be a list of globs"),
         ({"patterns": ("*.flac",), "vocals_channel": 0, "instrumental_channel": 0}, "two different channel"),
         ({"patterns": ("*.flac",), "vocals_channel": -1}, "two different channel"),
     ],
@@ -162,3 +161,14 @@ def test_channel_split_patterns(pattern: str, path: str, expected: bool):
 def test_channel_split_rejects_bad_options(kwargs, message):
     with pytest.raises(ConfigurationError, match=message):
         ChannelSplit(**kwargs)
+
+
+def test_channel_split_is_the_configuration_section_and_empty_patterns_are_off(mixed_collection: Path):
+    """Issue 14: one type; ``collection.channel_split`` goes to ``discover`` as it is."""
+    from unmix.config.schema import ChannelSplitOptions
+
+    assert ChannelSplit is ChannelSplitOptions
+    off = discover(mixed_collection, channel_split=ChannelSplitOptions())
+    assert not [song for song in off.songs if song.layout == "channel_split"]
+    on = discover(mixed_collection, channel_split=ChannelSplitOptions(patterns=["mir/*.flac"]))
+    assert [song for song in on.songs if song.layout == "channel_split"]

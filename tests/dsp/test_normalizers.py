@@ -30,7 +30,7 @@ def test_unknown_name_lists_names_and_suggests():
 
 
 def test_duplicate_registration_is_refused():
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match="registered twice"):
         register_normalizer("norm_max")(lambda window, stats: (1.0, 0.0))
 
 

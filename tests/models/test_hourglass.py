@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -75,10 +77,13 @@ def test_default_size_matches_the_seed() -> None:
     assert len(model.outputs) == 1 and tuple(model.output.shape) == (None, 769, 64, 2)
 
 
-def test_seed_options_channels_and_classes_are_accepted_and_unused() -> None:
+def test_seed_options_channels_and_classes_load_with_a_deprecation_warning(caplog: pytest.LogCaptureFixture) -> None:
     base = build_model("hourglass", {**TINY, "stacks": 1}, input_shape=(9, 4, 2))
-    seed = build_model("hourglass", {**TINY, "stacks": 1, "channels": 128, "classes": 2}, input_shape=(9, 4, 2))
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        seed = build_model("hourglass", {**TINY, "stacks": 1, "channels": 128, "classes": 2}, input_shape=(9, 4, 2))
     assert base.count_params() == seed.count_params()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w.split(" is deprecated")[0] for w in warnings] == ["training.model.options.channels", "training.model.options.classes"]
 
 
 @pytest.mark.parametrize(

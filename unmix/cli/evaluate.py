@@ -147,7 +147,7 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
 
 
 def _with_collection(config, collection):
-    return dataclasses.replace(config, sections=dataclasses.replace(config.sections, collection=collection))
+    return config.replace("collection", dataclasses.asdict(collection))
 
 
 def _estimator(args: argparse.Namespace, config, run):
@@ -156,8 +156,7 @@ def _estimator(args: argparse.Namespace, config, run):
         from unmix.dsp.stft import StftOptions
         from unmix.evaluation.oracles import Oracle
 
-        section = config.transformation
-        stft = StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window)
+        stft = StftOptions.from_section(config.transformation)
         oracle = Oracle(args.oracle, stft=stft)
         return oracle, oracle.label, 0
     from unmix.separation.separator import Separator

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from types import MappingProxyType
@@ -22,7 +23,6 @@ from typing import Any
 
 from unmix.config.env import ignored_variables, load_environment, resolve
 from unmix.config.jsonc import load_chain, merge_chain, origin_of, read_jsonc
-from unmix.config.schema import freeze
 from unmix.config.schema import (
     CollectionOptions,
     EnvironmentOptions,
@@ -30,6 +30,8 @@ from unmix.config.schema import (
     TrainingOptions,
     TransformationOptions,
     build_section,
+    freeze,
+    without_deprecated,
 )
 from unmix.errors import ConfigurationError
 
@@ -45,17 +47,55 @@ class Config:
     """A merged, resolved and validated configuration (immutable).
 
     ``data`` is the resolved tree, deeply read-only (what ``configuration.jsonc`` of a run holds);
-    ``sections`` the typed view. Pass this object (or one section of it) explicitly.
-    ``origins`` maps each dotted key to the file that set it, so that a check made
-    later (``unmix.config.validate``) can name the file to fix.
+    ``sections`` the typed view, always derived from ``data`` when the object is made, so the
+    two cannot disagree: derive a changed copy with ``replace``. Pass this object (or one
+    section of it) explicitly. ``origins`` maps each dotted key to the file that set it, so
+    that a check made later (``unmix.config.validate``) can name the file to fix.
+
+    Raises:
+        ConfigurationError: ``data`` does not validate (see ``unmix.config.typed``).
     """
 
     data: Mapping[str, Any]
-    sections: Sections
     path: Path
     name: str
     environ: Mapping[str, str]
     origins: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+    sections: Sections = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        tree = {key: value for key, value in thaw(self.data).items() if key != "base"}
+        sections = build_section(Sections, tree, key_path="", origins=self.origins)
+        object.__setattr__(self, "data", freeze(without_deprecated(Sections, tree)))
+        object.__setattr__(self, "sections", sections)
+        object.__setattr__(self, "origins", MappingProxyType(dict(self.origins)))
+        object.__setattr__(self, "environ", MappingProxyType(dict(self.environ)))
+
+    def replace(self, key: str, value: Any) -> Config:
+        """A copy with the dotted ``key`` of the tree set to ``value``; tree and sections rebuilt together.
+
+        A mapping is merged over the present value key by key (as a child configuration
+        would be); anything else replaces it. Origins are kept: a message about a replaced
+        key still names the file that set it before.
+
+        Example:
+            >>> other = config.replace("collection", {"folder": "/songs", "test_data_count": 0})
+
+        Raises:
+            ConfigurationError: the result does not validate.
+        """
+        data = thaw(self.data)
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigurationError(f"{key}: {part} is not an object in {self.origin(key)}; cannot replace {last}")
+        if isinstance(value, Mapping) and isinstance(node.get(last), dict):
+            node[last] = _merged(node[last], thaw(value))
+        else:
+            node[last] = thaw(value)
+        return dataclasses.replace(self, data=data)
 
     def origin(self, key: str) -> str:
         """The file that set ``key`` (or its nearest parent key), for messages."""
@@ -103,19 +143,18 @@ class Config:
         return header + json.dumps(data, indent=4, sort_keys=False) + "\n"
 
 
-def _build(data: dict[str, Any], *, path: Path, name: str, environ: Mapping[str, str], origins: Mapping[str, Path]) -> Config:
-    sections = build_section(Sections, data, key_path="", origins=origins)
-    return Config(
-        data=freeze(data), sections=sections, path=path, name=name,
-        environ=MappingProxyType(dict(environ)), origins=MappingProxyType(dict(origins)),
-    )  # fmt: skip
+def _merged(present: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(present)
+    for key, value in update.items():
+        merged[key] = _merged(merged[key], value) if isinstance(value, Mapping) and isinstance(merged.get(key), dict) else value
+    return merged
 
 
 def thaw(value: Any) -> Any:
     """A plain, mutable (JSON-serialisable) copy of a frozen configuration tree."""
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [thaw(v) for v in value]
     return value
 
@@ -153,7 +192,7 @@ def load(
     for message in ignored_variables(chain[0][1], merged, environ=variables, origins=origins):
         logger.warning("%s", message)
     resolved = resolve(merged, environ=variables, key_path="", origins=origins)
-    return _build(resolved, path=path.resolve(), name=path.name.removesuffix(".jsonc"), environ=variables, origins=origins)
+    return Config(data=resolved, path=path.resolve(), name=path.name.removesuffix(".jsonc"), environ=variables, origins=origins)
 
 
 def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
@@ -165,7 +204,7 @@ def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None)
     data = resolve(data, environ=dict(environ or {}), key_path="", origins=origins)
     meta = data.get("meta", {}) if isinstance(data.get("meta"), Mapping) else {}
     name = Path(str(meta.get("source", path))).name.removesuffix(".jsonc")
-    return _build(data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)
+    return Config(data=data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)
 
 
 def require_collection_folder(config: Config) -> Path:

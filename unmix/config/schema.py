@@ -1,40 +1,24 @@
 """The typed sections of a configuration and their validation.
 
 Each section is a frozen dataclass whose fields are the JSONC keys (seed-compatible
-names). Validation walks the dataclasses: a wrong type is an error naming the key,
-the expected type and the file; an unknown key is a warning with the closest known
-key. Free-form subtrees (model options, optimizer settings) are typed ``Mapping``
-and validated by the registry that consumes them.
+names). ``build_section`` reads them with the one validator, ``unmix.config.typed``
+(its docstring has the rules): a wrong type or an unknown key is an error naming the
+key, the file and (for a key) the closest known one; a key a section lists in
+``DEPRECATED`` loads with a warning. Free-form subtrees (model options, optimizer
+settings, callbacks) are typed ``Mapping`` and validated by whoever consumes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
-from unmix.config.jsonc import origin_of
-from unmix.errors import ConfigurationError, did_you_mean
-
-logger = logging.getLogger(__name__)
-
-
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return types.MappingProxyType({k: freeze(v) for k, v in value.items()})
-
-
-def freeze(value: Any) -> Any:
-    """A deeply read-only copy: mappings become MappingProxyType, lists tuples."""
-    if isinstance(value, Mapping):
-        return _frozen_mapping(value)
-    if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
-    return value
+from unmix.errors import ConfigurationError
+from unmix.config.typed import freeze, from_mapping, without_deprecated  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -45,20 +29,50 @@ class WeightsOptions:
 
 @dataclass(frozen=True)
 class EnvironmentOptions:
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "temp_folder": "nothing writes temporary files there (YouTube downloads go to the system's temporary folder)",
+    }
+
     name: str = "unmix"
     output_path: str = "runs"
     log_file: str = "logs.txt"
     plot_folder: str = "plots"
-    temp_folder: str = "temp"
     cache_folder: str = "cache"
     weights: WeightsOptions = WeightsOptions()
 
 
 @dataclass(frozen=True)
 class ChannelSplitOptions:
+    """Which files hold voice and accompaniment in separate channels (MIR-1K): ``collection.channel_split``.
+
+    The one type for it: ``unmix.data.layouts.discover`` takes this section as it is.
+
+    Args:
+        patterns: globs relative to the collection root, e.g. ``"mir-1k/**/*.flac"``; ``*``
+            stays inside one folder, ``**/`` spans any number of folders (also none). Empty:
+            no channel-split songs.
+        vocals_channel: channel of the voice (MIR-1K: 1, the right channel).
+        instrumental_channel: channel of the accompaniment (MIR-1K: 0).
+
+    Raises:
+        ConfigurationError: a single string instead of a list of patterns, or channels that
+            are negative or equal.
+    """
+
     patterns: tuple[str, ...] = ()
     vocals_channel: int = 1
     instrumental_channel: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.patterns, str):
+            raise ConfigurationError(f"channel-split patterns must be a list of globs; received patterns={self.patterns!r}")
+        object.__setattr__(self, "patterns", tuple(self.patterns))
+        channels = (self.vocals_channel, self.instrumental_channel)
+        if any(not isinstance(c, int) or c < 0 for c in channels) or channels[0] == channels[1]:
+            raise ConfigurationError(
+                f"channel-split channels must be two different channel numbers >= 0; received "
+                f"vocals_channel={self.vocals_channel}, instrumental_channel={self.instrumental_channel}"
+            )
 
 
 @dataclass(frozen=True)
@@ -138,16 +152,23 @@ class TrainingOptions:
 
 @dataclass(frozen=True)
 class TransformOptions:
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "shuffle": "training.epoch.shuffle shuffles the windows of every song each epoch",
+        "save_audio": "the seed's debug dumps of training windows are gone",
+        "save_image": "the seed's debug dumps of training windows are gone",
+    }
+
     size: int = 64
     step: int = 64
-    shuffle: bool = True
     normalizer: str = "norm_max"
-    save_audio: bool = False
-    save_image: bool = False
 
 
 @dataclass(frozen=True)
 class TransformationOptions:
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "normalizers": "set transformation.options.normalizer to \"zmuv\"; its statistics are computed and stored in the run folder",
+    }
+
     name: str = "train_window_predict_mask"
     fft_window: int = 1536
     hop_length: int = 384
@@ -163,7 +184,6 @@ class TransformationOptions:
     # Blocks separated at once on threads (one block's STFT beside another's network); each adds a block of memory.
     workers: int = 2
     options: TransformOptions = TransformOptions()
-    normalizers: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -184,88 +204,13 @@ class Sections:
     meta: MetaOptions = MetaOptions()
 
 
-def _type_name(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union:
-        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return f"{_type_name(inner[0])} or null"
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(annotation)[0])}"
-    if origin in (Mapping, dict) or annotation is Mapping:
-        return "object"
-    if dataclasses.is_dataclass(annotation):
-        return "object"
-    return {int: "integer", float: "number", bool: "true/false", str: "string"}.get(annotation, str(annotation))
-
-
-def _check(value: Any, annotation: Any) -> Any:
-    """Return the value coerced to the annotation, or raise TypeError."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union:
-        if value is None:
-            return None
-        inner = [a for a in typing.get_args(annotation) if a is not type(None)][0]
-        return _check(value, inner)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise TypeError
-        item = typing.get_args(annotation)[0]
-        return tuple(_check(v, item) for v in value)
-    if origin in (Mapping, dict) or annotation is Mapping:
-        if not isinstance(value, Mapping):
-            raise TypeError
-        return _frozen_mapping(value)
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise TypeError
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise TypeError
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise TypeError
-        return value
-    raise TypeError
-
-
 def build_section(cls: type, data: Mapping[str, Any], *, key_path: str, origins: Mapping[str, Path]) -> Any:
-    """Build dataclass ``cls`` from ``data``, validating every known key.
+    """Build the section dataclass ``cls`` from ``data`` by the rules of ``unmix.config.typed``.
 
     Raises:
-        ConfigurationError: a value has the wrong type (names key, expected type, file).
+        ConfigurationError: an unknown key or a value of the wrong type (names key, expected type, file).
     """
-    if not isinstance(data, Mapping):
-        raise ConfigurationError(f"{key_path} must be an object in {origin_of(key_path, origins)}, received {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        dotted = f"{key_path}.{key}" if key_path else key
-        if key not in hints:
-            if key == "base":
-                continue
-            hint = did_you_mean(key, names)
-            logger.warning("unknown configuration key %s in %s (ignored)%s", dotted, origin_of(dotted, origins), hint)
-            continue
-        annotation = hints[key]
-        if dataclasses.is_dataclass(annotation):
-            values[key] = build_section(annotation, value, key_path=dotted, origins=origins)
-            continue
-        try:
-            values[key] = _check(value, annotation)
-        except TypeError:
-            raise ConfigurationError(
-                f"{dotted} in {origin_of(dotted, origins)} must be {_type_name(annotation)}, received {value!r}"
-            ) from None
-    return cls(**values)
+    return from_mapping(cls, data, key_path=key_path, origins=origins)
 
 
 def known_keys(cls: type = Sections, prefix: str = "") -> list[str]:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unmix.config import Config, require_collection_folder
+from unmix.config.schema import CollectionOptions
 from unmix.data.cache import CachedSong
-from unmix.data.layouts import ChannelSplit, discover
+from unmix.data.layouts import discover
 from unmix.data.prepare import prepare
 from unmix.data.split import Split, match_names, read_split_file, split_songs
 from unmix.errors import DataError
@@ -31,9 +32,10 @@ class PreparedSplit:
         return [self.cached[i] for i in getattr(self.split, role)]
 
 
-def collection_name(config: Config) -> str:
-    folder = Path(config.collection.folder or "collection")
-    return config.collection.name or folder.resolve().name or "collection"
+def collection_name(collection: CollectionOptions) -> str:
+    """``collection.name``, else the folder's name (it names ``accuracy_<name>.csv``)."""
+    folder = Path(collection.folder or "collection")
+    return collection.name or folder.resolve().name or "collection"
 
 
 def cache_folder(config: Config, *, working_directory: Path) -> Path:
@@ -51,14 +53,7 @@ def prepare_collection(config: Config, *, working_directory: Path, progress: boo
     """
     collection = config.collection
     folder = require_collection_folder(config)
-    channel_split = None
-    if collection.channel_split.patterns:
-        channel_split = ChannelSplit(
-            patterns=tuple(collection.channel_split.patterns),
-            vocals_channel=collection.channel_split.vocals_channel,
-            instrumental_channel=collection.channel_split.instrumental_channel,
-        )
-    discovery = discover(folder, channel_split=channel_split)
+    discovery = discover(folder, channel_split=collection.channel_split)
     if not discovery.songs:
         raise DataError(f"no songs with vocals and instrumental stems found in {folder}: see the README for the layouts unmix reads")
     workers = config.training.workers or None
@@ -77,7 +72,7 @@ def prepare_collection(config: Config, *, working_directory: Path, progress: boo
     if not cached:
         raise DataError(f"none of the {len(discovery.songs)} songs in {folder} could be decoded")
     ids = sorted(cached)
-    validation_ids = _validation_ids(config, ids, folder)
+    validation_ids = _validation_ids(collection, ids, folder)
     split = split_songs(
         ids,
         test_data_count=collection.test_data_count,
@@ -88,13 +83,13 @@ def prepare_collection(config: Config, *, working_directory: Path, progress: boo
     logger.info("songs: %d training, %d validation, %d test", len(split.training), len(split.validation), len(split.test))
     if not split.training:
         raise DataError(f"no training songs left in {folder} after the test and validation split: lower test_data_count or validation_ratio")
-    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(config))
+    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(collection))
 
 
-def _validation_ids(config: Config, ids: list[str], folder: Path) -> set[str] | None:
-    names: set[str] = set(config.collection.validation_songs)
-    if config.collection.validation_split_file:
-        path = Path(config.collection.validation_split_file)
+def _validation_ids(collection: CollectionOptions, ids: list[str], folder: Path) -> set[str] | None:
+    names: set[str] = set(collection.validation_songs)
+    if collection.validation_split_file:
+        path = Path(collection.validation_split_file)
         names |= read_split_file(path if path.is_absolute() else folder / path)
     if not names:
         return None

@@ -10,14 +10,14 @@ song is recognised by one of these layouts::
       dsd-song/                     track folders (MUSDB18-HQ, DSD100)
         vocals.wav  drums.wav  bass.wav  other.wav  mixture.wav
       musdb/Artist - Title.stem.mp4 STEMS: stream 4 vocals, streams 1-3 instrumental
-      mir-1k/abjones_1_01.flac      channel-split, only with ``ChannelSplit`` patterns
+      mir-1k/abjones_1_01.flac      channel-split, only with ``channel_split`` patterns
 
 Track folders: the instrumental is ``accompaniment.*`` alone if present, else
 ``instrumental.*`` alone, else the sum of whichever of ``drums``, ``bass`` and
 ``other`` exist (an accompaniment is already that sum; adding the parts again
 would double it). ``mixture.*`` is ignored: the training mix is vocals +
-instrumental. A file matching a ``ChannelSplit`` pattern is a channel-split song
-even if another rule would also claim it. The collection folder is only read.
+instrumental. A file matching a ``collection.channel_split`` pattern
+(``ChannelSplitOptions``) is a channel-split song even if another rule would also claim it. The collection folder is only read.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from unmix import audio
+from unmix.config.schema import ChannelSplitOptions
 from unmix.data.songs import Song, StemSource
-from unmix.errors import ConfigurationError, DataError
+from unmix.errors import DataError
 
 logger = logging.getLogger(__name__)
 
@@ -42,44 +44,14 @@ TRACK_WHOLE_INSTRUMENTAL = ("accompaniment", "instrumental")  # in order of pref
 TRACK_NAMES = frozenset(("vocals", "mixture", *TRACK_PARTS, *TRACK_WHOLE_INSTRUMENTAL))
 
 
-@dataclass(frozen=True)
-class ChannelSplit:
-    """Which files hold voice and accompaniment in separate channels (MIR-1K).
+# The one type of a channel split is the configuration's section (patterns and channels).
+ChannelSplit = ChannelSplitOptions
 
-    Args:
-        patterns: Globs relative to the collection root, e.g.
-            ``"mir-1k/**/*.flac"``; ``*`` stays inside one folder, ``**/``
-            spans any number of folders (also none).
-        vocals_channel: Channel of the voice (MIR-1K: 1, the right channel).
-        instrumental_channel: Channel of the accompaniment (MIR-1K: 0).
 
-    Raises:
-        ConfigurationError: No patterns, a single string instead of a list,
-            or the channels are negative or equal.
-    """
-
-    patterns: tuple[str, ...]
-    vocals_channel: int = 1
-    instrumental_channel: int = 0
-    _regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.patterns, str) or not self.patterns:
-            raise ConfigurationError(
-                f"channel-split patterns must be a non-empty list of globs; received patterns={self.patterns!r}"
-            )
-        object.__setattr__(self, "patterns", tuple(self.patterns))
-        channels = (self.vocals_channel, self.instrumental_channel)
-        if any(not isinstance(c, int) or c < 0 for c in channels) or channels[0] == channels[1]:
-            raise ConfigurationError(
-                f"channel-split channels must be two different channel numbers >= 0; received "
-                f"vocals_channel={self.vocals_channel}, instrumental_channel={self.instrumental_channel}"
-            )
-        object.__setattr__(self, "_regexes", tuple(_glob_regex(pattern) for pattern in self.patterns))
-
-    def matches(self, relative: str) -> bool:
-        """Whether a posix path relative to the collection root matches a pattern."""
-        return any(regex.fullmatch(relative) for regex in self._regexes)
+def channel_split_matcher(split: ChannelSplitOptions) -> Callable[[str], bool]:
+    """Whether a posix path relative to the collection root matches one of ``split``'s patterns."""
+    regexes = tuple(_glob_regex(pattern) for pattern in split.patterns)
+    return lambda relative: any(regex.fullmatch(relative) for regex in regexes)
 
 
 @dataclass(frozen=True)
@@ -95,12 +67,13 @@ class Discovery:
     skipped: tuple[tuple[str, str], ...]
 
 
-def discover(folder: Path, *, channel_split: ChannelSplit | None = None) -> Discovery:
+def discover(folder: Path, *, channel_split: ChannelSplitOptions | None = None) -> Discovery:
     """Find every song under a collection folder.
 
     Args:
         folder: The collection root; song ids are paths relative to it.
-        channel_split: Enables channel-split songs for the files it matches.
+        channel_split: ``collection.channel_split``: enables channel-split songs for the files its
+            patterns match (none without patterns).
 
     Returns:
         The songs (sorted by id) and the skipped incomplete ones, each skip
@@ -117,6 +90,7 @@ def discover(folder: Path, *, channel_split: ChannelSplit | None = None) -> Disc
             f"or the UNMIX_COLLECTION_DIR variable to a folder of songs"
         )
     root = folder.resolve()
+    split_matches = channel_split_matcher(channel_split) if channel_split is not None and channel_split.patterns else None
     songs: list[Song] = []
     skipped: list[tuple[str, str]] = []
     for directory, files in _walk(root):
@@ -124,7 +98,7 @@ def discover(folder: Path, *, channel_split: ChannelSplit | None = None) -> Disc
         rest = []
         for name in files:
             relative = name if relative_dir == "." else f"{relative_dir}/{name}"
-            if channel_split is not None and channel_split.matches(relative):
+            if split_matches is not None and split_matches(relative):
                 songs.append(_channel_split_song(directory / name, relative, channel_split))
             elif name.lower().endswith(STEMS_SUFFIX):
                 songs.append(_stems_song(directory / name, relative))
@@ -174,7 +148,7 @@ def _stems_song(path: Path, relative: str) -> Song:
     )
 
 
-def _channel_split_song(path: Path, relative: str, split: ChannelSplit) -> Song:
+def _channel_split_song(path: Path, relative: str, split: ChannelSplitOptions) -> Song:
     return Song(
         id=relative,
         name=path.stem,

@@ -8,7 +8,7 @@ input). Masks used as targets are never normalized: the transformers pass
 
 Registered names: ``norm_max``, ``norm_min_max``, ``zmuv`` (per-bin statistics
 of the training songs, :class:`ZmuvStats`, stored in the run folder) and
-``none``. Lookups ignore case.
+``none``. Lookups follow ``unmix.registry`` (any case, ``-`` for ``_``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from unmix.atomic import atomic_write_text
-from unmix.errors import ConfigurationError, DataError, unknown_name
+from unmix.errors import ConfigurationError, DataError
+from unmix.registry import Registry, normalise
 
 __all__ = [
     "Normalizer",
@@ -210,22 +211,21 @@ class Normalizer:
         return (np.asarray(prediction, dtype=np.float32) * scale + offset).astype(np.float32)
 
 
-_NORMALIZERS: dict[str, Normalizer] = {}
-_ALIASES: dict[str, str] = {}
+# The one registry of normalizers (``unmix.registry``: one lookup rule for every name).
+NORMALIZERS: Registry[Normalizer] = Registry("normalizer", key="transformation.options.normalizer")
 
 
 def register_normalizer(
     name: str, *, needs_stats: bool = False, aliases: tuple[str, ...] = ()
 ) -> Callable[[Transform], Transform]:
-    """Decorator: register a (scale, offset) transform under ``name``."""
+    """Decorator: register a (scale, offset) transform under ``name`` (any case, ``-`` for ``_``).
+
+    Raises:
+        ValueError: the name or an alias is already registered (a programming error).
+    """
 
     def decorator(transform: Transform) -> Transform:
-        key = name.lower()
-        if key in _NORMALIZERS:
-            raise ValueError(f"Normalizer {name!r} is already registered")
-        _NORMALIZERS[key] = Normalizer(name=key, transform=transform, needs_stats=needs_stats)
-        for alias in aliases:
-            _ALIASES[alias.lower()] = key
+        NORMALIZERS.add(name, Normalizer(name=normalise(name), transform=transform, needs_stats=needs_stats), aliases=aliases)
         return transform
 
     return decorator
@@ -233,22 +233,18 @@ def register_normalizer(
 
 def available_normalizers() -> list[str]:
     """Registered normalizer names, sorted."""
-    return sorted(_NORMALIZERS)
+    return NORMALIZERS.names()
 
 
 def get_normalizer(name: str) -> Normalizer:
-    """Look up a normalizer by name, ignoring case.
+    """Look up a normalizer by name (any case, ``-`` for ``_``).
 
     The seed's spellings are accepted too: ``normalizer_zmuv`` and ``""`` (none).
 
     Raises:
         ConfigurationError: for an unknown name, listing the known names.
     """
-    key = str(name).strip().lower()
-    key = _ALIASES.get(key, key)
-    if key in _NORMALIZERS:
-        return _NORMALIZERS[key]
-    raise unknown_name("transformation.options.normalizer", "normalizer", name, available_normalizers())
+    return NORMALIZERS.get(name)
 
 
 def _identity(mix_window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,12 +34,16 @@ keep the crossfade away from the outer ``n_fft // 2`` samples of each block.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from unmix.errors import ConfigurationError
+
+if TYPE_CHECKING:  # a type only: dsp and config are both layer 1 and do not import each other
+    from unmix.config.schema import TransformationOptions
 
 __all__ = ["StftOptions", "analysis_window", "istft", "n_frames", "stft"]
 
@@ -70,6 +74,17 @@ class StftOptions:
     n_fft: int = 1536
     hop_length: int = 384
     window: str = "hann"
+
+    @classmethod
+    def from_section(cls, section: TransformationOptions) -> StftOptions:
+        """The STFT of a ``transformation`` section: the one place its JSONC names map to these.
+
+        ``fft_window`` → ``n_fft``, ``hop_length`` → ``hop_length``, ``window`` → ``window``.
+
+        Raises:
+            ConfigurationError: when a parameter is out of range (the message names its JSONC key).
+        """
+        return cls(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window)
 
     def __post_init__(self) -> None:
         if not _is_int(self.n_fft) or self.n_fft < 16 or self.n_fft % 2:

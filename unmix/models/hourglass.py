@@ -25,6 +25,8 @@ cropped back, so the output shape always equals the input shape.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import ClassVar
 
 import keras
 
@@ -70,9 +72,13 @@ class HourglassOptions:
         initial_convolutions: batch norm / dropout of the stem.
         hg_module: filters, batch norm and dropout inside the modules.
         hg_module_end: batch norm / dropout of each module's head.
-        channels: accepted for seed configurations; unused (the seed ignored it too).
-        classes: accepted for seed configurations; unused (the seed ignored it too).
     """
+
+    # The seed's configurations set these; the seed ignored them too.
+    DEPRECATED: ClassVar[Mapping[str, str]] = {
+        "channels": "the hourglass never read it (hg_module.filters sets the width)",
+        "classes": "the hourglass never read it (the outputs follow the transformer)",
+    }
 
     stacks: int = 4
     hourglasses: int = 1
@@ -80,8 +86,6 @@ class HourglassOptions:
     initial_convolutions: BlockOptions = dataclasses.field(default_factory=BlockOptions)
     hg_module: ModuleOptions = dataclasses.field(default_factory=ModuleOptions)
     hg_module_end: BlockOptions = dataclasses.field(default_factory=BlockOptions)
-    channels: int = 128
-    classes: int = 2
 
 
 def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str):

@@ -141,6 +141,14 @@ def check_positive(value: int, *, key: str) -> None:
         raise ConfigurationError(f"{key}: expected a positive integer; received {value!r}")
 
 
+def check_levels(filters: tuple[int, ...], *, key: str) -> None:
+    """Raise ``ConfigurationError`` unless ``filters`` is a non-empty list of positive integers (one per level)."""
+    if not filters:
+        raise ConfigurationError(f"{key}: expected a non-empty list of integers (one per level); received []")
+    for i, value in enumerate(filters):
+        check_positive(value, key=f"{key}[{i}]")
+
+
 def named_output(x, name: str = "output"):
     """Give a model output a stable name (``output``, ``output_1``...) whatever layer made it."""
     return keras.layers.Identity(name=name)(x)

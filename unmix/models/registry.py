@@ -4,20 +4,23 @@ A model module declares a frozen ``Options`` dataclass (its documented defaults)
 ``fn(options, *, input_shape, output) -> keras.Model`` decorated with
 ``@register_model("name", options=Options, description="...")``. ``build_model`` turns the
 ``training.model`` section of a configuration into a Keras model: it looks the name up
-case-insensitively, converts the options mapping into the dataclass (rejecting unknown keys and
-wrong types with the key path) and calls the builder for the transformer's input shape.
+as every registry does (``unmix.registry``), converts the options mapping into the dataclass with
+the validator of every configuration section (``unmix.config.typed``: unknown keys and wrong
+types are errors naming the key path) and calls the builder for the transformer's input shape.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import typing
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import keras
 
-from unmix.errors import ConfigurationError, unknown_name
+from unmix.config.typed import from_mapping
+from unmix.errors import ConfigurationError
+from unmix.registry import Registry
 
 OUTPUTS = ("mask", "magnitude")
 
@@ -33,12 +36,12 @@ class _Entry:
     description: str
 
 
-# The one decorator-filled registry of models, keyed by lower-case name.
-_MODELS: dict[str, _Entry] = {}
+# The one decorator-filled registry of models (``unmix.registry``: one lookup rule for every name).
+MODELS: Registry[_Entry] = Registry("model", key="training.model.name")
 
 
 def register_model(name: str, *, options: type, description: str) -> Callable[[Builder], Builder]:
-    """Register a model builder under ``name`` (case-insensitive).
+    """Register a model builder under ``name`` (any case, ``-`` for ``_``).
 
     Args:
         name: the value of ``training.model.name`` that selects the model.
@@ -53,14 +56,13 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
         ValueError: when the name is already registered or ``options`` is not a dataclass (a
             programming error, not a user one).
     """
-    key = name.lower()
-    if key in _MODELS:
+    if name in MODELS:
         raise ValueError(f"model {name!r} is registered twice")
     if not dataclasses.is_dataclass(options):
         raise ValueError(f"options of model {name!r} must be a dataclass; received {options!r}")
 
     def decorator(builder: Builder) -> Builder:
-        _MODELS[key] = _Entry(name=name, builder=builder, options=options, description=description)
+        MODELS.add(name, _Entry(name=name, builder=builder, options=options, description=description))
         return builder
 
     return decorator
@@ -68,13 +70,11 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
 
 def available_models() -> dict[str, str]:
     """Every registered model name with its one-line description, sorted by name."""
-    return {entry.name: entry.description for _, entry in sorted(_MODELS.items())}
+    return {name: entry.description for name, entry in MODELS.items()}
 
 
 def _lookup(name: str) -> _Entry:
-    if not isinstance(name, str) or name.lower() not in _MODELS:
-        raise unknown_name("training.model.name", "model", name, sorted(entry.name for entry in _MODELS.values()))
-    return _MODELS[name.lower()]
+    return MODELS.get(name)
 
 
 def options_class(name: str) -> type:
@@ -86,57 +86,25 @@ def options_class(name: str) -> type:
     return _lookup(name).options
 
 
-def _type_name(annotation: Any) -> str:
-    return getattr(annotation, "__name__", str(annotation))
-
-
-def _convert(value: Any, annotation: Any, key: str) -> Any:
-    """Check one option value against its annotation; return it in the dataclass' type."""
-    origin = typing.get_origin(annotation)
-    if dataclasses.is_dataclass(annotation):
-        if not isinstance(value, Mapping):
-            raise ConfigurationError(
-                f"{key}: expected an object with keys "
-                f"{', '.join(f.name for f in dataclasses.fields(annotation))}; received {value!r}"
-            )
-        return options_from_mapping(annotation, value, key_path=key)
-    if origin is tuple:
-        (item,) = {arg for arg in typing.get_args(annotation) if arg is not Ellipsis}
-        if not isinstance(value, (list, tuple)) or not value:
-            raise ConfigurationError(
-                f"{key}: expected a non-empty list of {_type_name(item)}; received {value!r}"
-            )
-        return tuple(_convert(element, item, f"{key}[{i}]") for i, element in enumerate(value))
-    if annotation is bool:
-        ok = isinstance(value, bool)
-    elif annotation is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif annotation is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif annotation is str:
-        ok = isinstance(value, str)
-    else:  # pragma: no cover - only the types above are used by the models
-        raise TypeError(f"{key}: unsupported option annotation {annotation!r}")
-    if not ok:
-        raise ConfigurationError(
-            f"{key}: expected {_type_name(annotation)}; received {value!r} ({type(value).__name__})"
-        )
-    return value
-
-
 def options_from_mapping(
-    cls: type[OptionsT], mapping: Mapping[str, Any] | None, *, key_path: str = "training.model.options"
+    cls: type[OptionsT],
+    mapping: Mapping[str, Any] | None,
+    *,
+    key_path: str = "training.model.options",
+    origins: Mapping[str, Path] | None = None,
 ) -> OptionsT:
     """Build the frozen options dataclass ``cls`` from a configuration mapping.
 
-    Missing keys keep the dataclass defaults; nested dataclass fields take nested mappings.
+    The rules are those of every configuration section (``unmix.config.typed``): missing keys
+    keep the defaults, unknown keys are errors, ``DEPRECATED`` keys warn, nested dataclass
+    fields take nested mappings.
 
     Args:
         cls: a (frozen) dataclass whose fields carry type annotations bool, int, float, str,
             ``tuple[int, ...]`` or another such dataclass.
         mapping: the options as read from the configuration (``None`` means all defaults).
-        key_path: where the mapping sits in the configuration, for error messages.
+        key_path: where the mapping sits in the configuration, for messages.
+        origins: ``Config.origins``, to name the file in messages (``None``: no file).
 
     Returns:
         An instance of ``cls``.
@@ -144,18 +112,7 @@ def options_from_mapping(
     Raises:
         ConfigurationError: on an unknown key (with a "did you mean") or a value of the wrong type.
     """
-    if mapping is None:
-        mapping = {}
-    if not isinstance(mapping, Mapping):
-        raise ConfigurationError(f"{key_path}: expected an object; received {mapping!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {field.name for field in dataclasses.fields(cls) if field.init}
-    values: dict[str, Any] = {}
-    for key, value in mapping.items():
-        if key not in fields:
-            raise unknown_name(f"{key_path}.{key}", "option", key, sorted(fields))
-        values[key] = _convert(value, hints[key], f"{key_path}.{key}")
-    return cls(**values)
+    return from_mapping(cls, {} if mapping is None else mapping, key_path=key_path, origins=origins)
 
 
 def build_model(

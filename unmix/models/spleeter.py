@@ -30,7 +30,7 @@ import dataclasses
 import keras
 
 from unmix.errors import ConfigurationError
-from unmix.models.layers import check_positive, check_rate
+from unmix.models.layers import check_levels, check_positive, check_rate
 from unmix.models.registry import register_model
 
 #: The two targets in the order Spleeter built its U-Nets (its "accompaniment" is our instrumental).
@@ -128,8 +128,7 @@ def _check(options: SpleeterOptions, *, n_bins: int, n_frames: int, output: str)
             f"model spleeter outputs magnitude estimates (its masks are applied inside); "
             f"received output kind {output!r}: use transformation.name 'stems'"
         )
-    for i, value in enumerate(options.filters):
-        check_positive(value, key=f"{key}.filters[{i}]")
+    check_levels(options.filters, key=f"{key}.filters")
     check_positive(options.bins, key=f"{key}.bins")
     check_rate(options.dropout, key=f"{key}.dropout")
     multiple = 2 ** len(options.filters)

@@ -20,6 +20,7 @@ import dataclasses
 import keras
 
 from unmix.models.layers import (
+    check_levels,
     check_positive,
     check_rate,
     fit_input,
@@ -67,8 +68,7 @@ def build_unet(options: UnetOptions, *, input_shape: tuple[int, int, int], outpu
         ConfigurationError: on non-positive sizes or a dropout rate outside [0, 1).
     """
     key = "training.model.options"
-    for i, value in enumerate(options.filters):
-        check_positive(value, key=f"{key}.filters[{i}]")
+    check_levels(options.filters, key=f"{key}.filters")
     check_positive(options.kernel_size, key=f"{key}.kernel_size")
     check_rate(options.dropout, key=f"{key}.dropout")
     n_channels = input_shape[-1]

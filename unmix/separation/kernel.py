@@ -111,7 +111,7 @@ def plan_from_sections(
     """
     from unmix.pipeline.transformers import get_transformer
 
-    stft_options = StftOptions(n_fft=transformation.fft_window, hop_length=transformation.hop_length, window=transformation.window)
+    stft_options = StftOptions.from_section(transformation)
     transformer = get_transformer(transformation.name, options=transformation.options, stft=stft_options)
     return Plan(
         stft=stft_options, transformer=transformer, n_channels=int(n_channels), stats=stats, batch_size=batch_size,

@@ -42,7 +42,7 @@ def check_configuration(config: Config) -> None:
     training, transformation = config.training, config.transformation
     stft = _stft(config)
     transformer = _checked(config, "transformation.name", lambda: get_transformer(transformation.name, options=transformation.options, stft=stft))
-    _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options))
+    _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options, origins=config.origins))
     packs_mix = _checked(config, "training.loss_function", lambda: loss_packs_mix(training.loss_function))
     for name in training.metrics:
         _checked(config, "training.metrics", lambda: get_metric(name))
@@ -80,10 +80,11 @@ def _check_teacher(config: Config, transformer) -> None:
 
 def _stft(config: Config) -> StftOptions:
     """The STFT options, each parameter checked on its own so the message names its key."""
-    section = config.transformation
-    _checked(config, "transformation.fft_window", lambda: StftOptions(n_fft=section.fft_window, hop_length=1))
-    _checked(config, "transformation.hop_length", lambda: StftOptions(n_fft=section.fft_window, hop_length=section.hop_length))
-    return _checked(config, "transformation.window", lambda: StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window))
+    try:
+        return StftOptions.from_section(config.transformation)
+    except ConfigurationError as error:  # "Received: hop_length=…": the JSONC key is in the message
+        key = next(f"transformation.{name}" for name in ("fft_window", "hop_length", "window") if f"Received: {name}=" in str(error))
+        raise ConfigurationError(_with_file(config, key, str(error))) from None
 
 
 def _checked(config: Config, key: str, check: Callable[[], object]):
@@ -98,6 +99,8 @@ def _with_file(config: Config, key: str, message: str) -> str:
     match = _LEADING_KEY.match(message)
     if match:  # the registry named a more precise key: name its file
         named = match.group(1)
-        rest = message[match.end() :].removeprefix(":").lstrip()
-        return f"{named} in {config.origin(named)}: {rest}"
+        rest = message[match.end() :]
+        if rest.startswith(" in "):  # it names its file already
+            return message
+        return f"{named} in {config.origin(named)}: {rest.removeprefix(':').lstrip()}"
     return f"{key} in {config.origin(key)}: {message}"

@@ -25,7 +25,8 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-from unmix.errors import ConfigurationError, unknown_name
+from unmix.errors import ConfigurationError
+from unmix.registry import Registry
 
 Loss = Callable[..., object]
 
@@ -37,12 +38,12 @@ class _Entry:
     packs_mix: bool
 
 
-# The one registry of losses, keyed by lower-case name.
-_LOSSES: dict[str, _Entry] = {}
+# The one registry of losses (``unmix.registry``: one lookup rule for every name).
+LOSSES: Registry[_Entry] = Registry("loss", key="training.loss_function")
 
 
 def register_loss(name: str, *, packs_mix: bool = False) -> Callable[[Loss], Loss]:
-    """Register a loss under ``name`` (case-insensitive) and make it Keras-serializable.
+    """Register a loss under ``name`` (any case, ``-`` for ``_``) and make it Keras-serializable.
 
     Args:
         name: the value of ``training.loss_function`` that selects it (also its Keras name).
@@ -58,20 +59,15 @@ def register_loss(name: str, *, packs_mix: bool = False) -> Callable[[Loss], Los
 
 
 def _add(name: str, function: Loss, *, packs_mix: bool = False) -> None:
-    key = name.lower()
-    if key in _LOSSES:
-        raise ValueError(f"loss {name!r} is registered twice")
-    _LOSSES[key] = _Entry(name=name, function=function, packs_mix=packs_mix)
+    LOSSES.add(name, _Entry(name=name, function=function, packs_mix=packs_mix))
 
 
 def _lookup(name: str) -> _Entry:
-    if not isinstance(name, str) or name.lower() not in _LOSSES:
-        raise unknown_name("training.loss_function", "loss", name, sorted(entry.name for entry in _LOSSES.values()))
-    return _LOSSES[name.lower()]
+    return LOSSES.get(name)
 
 
 def get_loss(name: str) -> Loss:
-    """The loss function registered as ``name`` (case-insensitive).
+    """The loss function registered as ``name`` (any case, ``-`` for ``_``).
 
     Raises:
         ConfigurationError: for an unknown name, listing the known ones.
@@ -90,7 +86,7 @@ def loss_packs_mix(name: str) -> bool:
 
 def available_losses() -> list[str]:
     """Every registered loss name, sorted."""
-    return sorted(entry.name for entry in _LOSSES.values())
+    return LOSSES.names()
 
 
 def _split(y_true, y_pred):

@@ -11,41 +11,38 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-from unmix.errors import unknown_name
+from unmix.registry import Registry
 
 Metric = Callable[..., object]
 
-# The one registry of metrics, keyed by lower-case name.
-_METRICS: dict[str, tuple[str, Metric]] = {}
+# The one registry of metrics (``unmix.registry``: one lookup rule for every name).
+METRICS: Registry[Metric] = Registry("metric", key="training.metrics")
 
 
 def register_metric(name: str) -> Callable[[Metric], Metric]:
-    """Register a metric function under ``name`` (case-insensitive; also its Keras name)."""
+    """Register a metric function under ``name`` (any case, ``-`` for ``_``; also its Keras name)."""
 
     def decorator(function: Metric) -> Metric:
-        function = keras.saving.register_keras_serializable(package="unmix", name=name)(function)
-        if name.lower() in _METRICS:
+        if name in METRICS:
             raise ValueError(f"metric {name!r} is registered twice")
-        _METRICS[name.lower()] = (name, function)
-        return function
+        function = keras.saving.register_keras_serializable(package="unmix", name=name)(function)
+        return METRICS.add(name, function)
 
     return decorator
 
 
 def get_metric(name: str) -> Metric:
-    """The metric registered as ``name`` (case-insensitive).
+    """The metric registered as ``name`` (any case, ``-`` for ``_``).
 
     Raises:
         ConfigurationError: for an unknown name, listing the known ones and a "did you mean".
     """
-    if not isinstance(name, str) or name.lower() not in _METRICS:
-        raise unknown_name("training.metrics", "metric", name, available_metrics())
-    return _METRICS[name.lower()][1]
+    return METRICS.get(name)
 
 
 def available_metrics() -> list[str]:
     """Every registered metric name, sorted."""
-    return sorted(canonical for canonical, _ in _METRICS.values())
+    return METRICS.names()
 
 
 def _axes(values) -> tuple[int, ...]:

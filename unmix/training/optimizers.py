@@ -13,7 +13,8 @@ from typing import Any
 
 import keras
 
-from unmix.errors import ConfigurationError, did_you_mean, unknown_name
+from unmix.errors import ConfigurationError, did_you_mean
+from unmix.registry import Registry
 
 _KEY = "training.optimizer"
 _COMMON = ("name", "lr", "learning_rate", "clipnorm")
@@ -25,18 +26,17 @@ class _Entry:
     extra_keys: tuple[str, ...]
 
 
-# The one registry of optimizers, keyed by lower-case name.
-_OPTIMIZERS: dict[str, _Entry] = {
-    "adam": _Entry(keras.optimizers.Adam, ()),
-    "adamw": _Entry(keras.optimizers.AdamW, ("weight_decay",)),
-    "rmsprop": _Entry(keras.optimizers.RMSprop, ()),
-    "sgd": _Entry(keras.optimizers.SGD, ("momentum",)),
-}
+# The one registry of optimizers (``unmix.registry``: one lookup rule for every name).
+OPTIMIZERS: Registry[_Entry] = Registry("optimizer", key=f"{_KEY}.name")
+OPTIMIZERS.add("adam", _Entry(keras.optimizers.Adam, ()))
+OPTIMIZERS.add("adamw", _Entry(keras.optimizers.AdamW, ("weight_decay",)))
+OPTIMIZERS.add("rmsprop", _Entry(keras.optimizers.RMSprop, ()))
+OPTIMIZERS.add("sgd", _Entry(keras.optimizers.SGD, ("momentum",)))
 
 
 def available_optimizers() -> list[str]:
     """Every optimizer name, sorted."""
-    return sorted(_OPTIMIZERS)
+    return OPTIMIZERS.names()
 
 
 def _number(options: Mapping[str, Any], key: str, *, minimum_exclusive: bool) -> float:
@@ -82,9 +82,7 @@ def optimizer_arguments(options: Mapping[str, Any] | Any) -> tuple[Callable[...,
     if not isinstance(options, Mapping):
         raise ConfigurationError(f"{_KEY}: expected an object with a name; received {options!r}")
     name = options.get("name")
-    if not isinstance(name, str) or name.lower() not in _OPTIMIZERS:
-        raise unknown_name(f"{_KEY}.name", "optimizer", name, available_optimizers())
-    entry = _OPTIMIZERS[name.lower()]
+    entry = OPTIMIZERS.get(name)
     allowed = _COMMON + entry.extra_keys
     for key in options:
         if key not in allowed:

@@ -44,8 +44,7 @@ logger = logging.getLogger(__name__)
 
 
 def stft_options(config: Config) -> StftOptions:
-    section = config.transformation
-    return StftOptions(n_fft=section.fft_window, hop_length=section.hop_length, window=section.window)
+    return StftOptions.from_section(config.transformation)
 
 
 class RepeatTargets(keras.utils.PyDataset):
