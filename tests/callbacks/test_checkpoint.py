@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unmix.callbacks.checkpoint import METRIC_MODES, monitor_mode
+from unmix.config.validate import METRIC_MODES, monitor_mode
 from unmix.errors import ConfigurationError
 from unmix.training.metrics import available_metrics
 

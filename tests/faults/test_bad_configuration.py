@@ -44,6 +44,11 @@ CASES = {
         "training.callbacks.model_checkpoint.file", "formats that apply to numbers",
     ),
     "monitor typo": ({"training": {"callbacks": {"early_stopping": {"monitor": "val_los"}}}}, "training.callbacks.early_stopping.monitor", "known: loss"),
+    "monitor mode typo": ({"training": {"callbacks": {"early_stopping": {"mode": "up"}}}}, "training.callbacks.early_stopping.mode", 'expected "auto", "min" or "max"'),
+    "monitor without direction": (
+        {"training": {"callbacks": {"reduce_learningrate": {"monitor": "val_mean_pred"}}}},
+        "training.callbacks.reduce_learningrate.monitor", "has no better direction",
+    ),
     "weights file suffix": ({"environment": {"weights": {"file": "final.h5"}}}, "environment.weights.file", "ending in .weights.h5"),
     "mask loss on a magnitude transformer": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }

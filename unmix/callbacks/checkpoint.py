@@ -21,17 +21,11 @@ import numpy as np
 
 from unmix.atomic import atomic_path, atomic_write_text
 from unmix.callbacks.epoch_summary import is_number
+from unmix.config.validate import monitor_mode
 from unmix.data.disk import discard_partial_h5, ensure_space, h5_size
-from unmix.errors import ConfigurationError
 from unmix.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
-
-# How each metric of unmix.training.metrics improves: "min", "max", or None for a statistic
-# that has no better direction (mean_pred, max_pred watch a mask for collapse). The metric
-# registry declares no direction itself; this is the one place until it does. Losses are "min".
-METRIC_MODES: dict[str, str | None] = {"mean_pred": None, "max_pred": None}
-
 
 class BestCheckpoint(keras.callbacks.Callback):
     """Save the weights at each improvement of ``monitor``; record the best in best.json.
@@ -100,30 +94,6 @@ class BestCheckpoint(keras.callbacks.Callback):
             fallback = f"callback_weights_{epoch + 1:02d}.weights.h5"
             logger.warning("checkpoint: cannot fill %s (%s is not in the logs); saved as %s", self.file_template, error, fallback)
             return fallback
-
-
-def monitor_mode(monitor: str, mode: str = "auto", *, key: str = "training.callbacks.model_checkpoint") -> str:
-    """``"min"`` or ``"max"``: which way the monitored log key improves.
-
-    ``min`` and ``max`` are taken as given. ``auto`` is ``min`` for a loss (``loss``,
-    ``val_loss``, ``vocals_loss``: every unmix loss is minimised) and, for a metric, the
-    direction ``METRIC_MODES`` declares for it; never a guess from the name.
-
-    Raises:
-        ConfigurationError: an unknown mode, or ``auto`` for a key whose direction is not known.
-    """
-    if mode in ("min", "max"):
-        return mode
-    if mode != "auto":
-        raise ConfigurationError(f"{key}.mode: Received: {mode!r}; expected \"auto\", \"min\" or \"max\".")
-    name = monitor.removeprefix("val_")
-    if name == "loss" or name.endswith("_loss"):
-        return "min"
-    declared = [direction for metric, direction in METRIC_MODES.items() if name == metric or name.endswith("_" + metric)]
-    if declared and declared[0] is not None:
-        return declared[0]
-    what = "has no better direction (a statistic of the prediction)" if declared else "is neither a loss nor a metric of known direction"
-    raise ConfigurationError(f"{key}.monitor: {monitor!r} {what}; monitor a loss (e.g. \"val_loss\"), or set {key}.mode to \"min\" or \"max\".")
 
 
 def weights_size(model: keras.Model) -> int:

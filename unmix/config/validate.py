@@ -129,6 +129,36 @@ def is_log_key(name: str, metrics: tuple[str, ...]) -> bool:
     return name in log_keys(metrics) or bare.endswith("_loss") or any(bare.endswith(f"_{metric}") for metric in metrics)
 
 
+# How each metric of unmix.training.metrics improves (kept here so --check needs no TensorFlow): "min", "max", or None for a statistic
+# that has no better direction (mean_pred, max_pred watch a mask for collapse). The metric
+# registry declares no direction itself; this is the one place until it does. Losses are "min".
+METRIC_MODES: dict[str, str | None] = {"mean_pred": None, "max_pred": None}
+
+
+def monitor_mode(monitor: str, mode: str = "auto", *, key: str = "training.callbacks.model_checkpoint") -> str:
+    """``"min"`` or ``"max"``: which way the monitored log key improves.
+
+    ``min`` and ``max`` are taken as given. ``auto`` is ``min`` for a loss (``loss``,
+    ``val_loss``, ``vocals_loss``: every unmix loss is minimised) and, for a metric, the
+    direction ``METRIC_MODES`` declares for it; never a guess from the name.
+
+    Raises:
+        ConfigurationError: an unknown mode, or ``auto`` for a key whose direction is not known.
+    """
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ConfigurationError(f"{key}.mode: Received: {mode!r}; expected \"auto\", \"min\" or \"max\".")
+    name = monitor.removeprefix("val_")
+    if name == "loss" or name.endswith("_loss"):
+        return "min"
+    declared = [direction for metric, direction in METRIC_MODES.items() if name == metric or name.endswith("_" + metric)]
+    if declared and declared[0] is not None:
+        return declared[0]
+    what = "has no better direction (a statistic of the prediction)" if declared else "is neither a loss nor a metric of known direction"
+    raise ConfigurationError(f"{key}.monitor: {monitor!r} {what}; monitor a loss (e.g. \"val_loss\"), or set {key}.mode to \"min\" or \"max\".")
+
+
 def _check_callbacks(config: Config) -> None:
     metrics = tuple(config.training.metrics)
     callbacks = config.training.callbacks
@@ -142,6 +172,15 @@ def _check_callbacks(config: Config) -> None:
                 f"{key} in {config.origin(key)}: unknown log key {monitor!r}; known: {', '.join(log_keys(metrics))}"
                 f"{did_you_mean(monitor, log_keys(metrics))}"
             )
+    for name in MONITORED:  # the direction each monitor improves in, as the callbacks will ask it
+        section = callbacks.get(name)
+        if isinstance(section, Mapping):
+            key = f"training.callbacks.{name}"
+            try:
+                monitor_mode(str(section.get("monitor", "val_loss")), section.get("mode", "auto"), key=key)
+            except ConfigurationError as error:  # "training.callbacks.X.mode: …": add the file that set it
+                head, rest = str(error).split(": ", 1)
+                raise ConfigurationError(f"{head} in {config.origin(head)}: {rest}") from None
     checkpoint = callbacks.get("model_checkpoint")
     if isinstance(checkpoint, Mapping) and "file" in checkpoint:
         check_checkpoint_template(config, checkpoint["file"], metrics=metrics)
