@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from unmix.models import available_models, build_model, expand_targets, per_output, prediction_model
+from unmix.models import available_models, build_model, prediction_model
 from unmix.training.losses import get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
 
@@ -70,16 +70,21 @@ def _train_save_load(model: keras.Model, x: np.ndarray, *, loss_name: str, rng, 
         The trained model's predictions for ``x``, one array per output.
     """
     input_shape = x.shape[1:]
+    n_outputs = len(model.outputs)
+
+    def per_output(value):  # intermediate supervision: every module's output gets the loss and the target
+        return value if n_outputs == 1 else [value] * n_outputs
+
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
-        loss=per_output(model, get_loss(loss_name)),
-        metrics=per_output(model, [get_metric("mean_pred"), get_metric("max_pred")]),
+        loss=per_output(get_loss(loss_name)),
+        metrics=per_output([get_metric("mean_pred"), get_metric("max_pred")]),
         jit_compile=False,  # XLA compilation costs ~20 s per model on CPU and tests nothing of ours
     )
     n_target_channels = input_shape[-1] * (2 if loss_packs_mix(loss_name) else 1)
     y = rng.random((2, *input_shape[:2], n_target_channels), dtype=np.float32)
     before = [w.copy() for w in model.get_weights()]
-    history = model.fit(x, expand_targets(model, y), batch_size=2, epochs=1, verbose=0)
+    history = model.fit(x, y if n_outputs == 1 else (y,) * n_outputs, batch_size=2, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights())), "no weight moved"
 

@@ -12,10 +12,8 @@ from unmix.errors import ConfigurationError
 from unmix.models import (
     available_models,
     build_model,
-    expand_targets,
     options_class,
     options_from_mapping,
-    per_output,
     prediction_model,
     register_model,
 )
@@ -142,15 +140,11 @@ def test_registering_twice_or_without_dataclass_is_a_programming_error() -> None
     assert "other" not in available_models()
 
 
-def test_multi_output_helpers() -> None:
+def test_prediction_model_is_the_final_output() -> None:
     single = build_model("dummy", None, input_shape=SHAPE)
     stacked = build_model(
         "hourglass", {"stacks": 1, "hourglasses": 3, "initial_filters": 1, "hg_module": {"filters": 1}}, input_shape=SHAPE
     )
-    y = np.zeros((1, *SHAPE), dtype=np.float32)
-    assert per_output(single, "mse") == "mse" and expand_targets(single, y) is y
-    assert per_output(stacked, "mse") == ["mse"] * 3
-    assert len(expand_targets(stacked, y)) == 3 and all(t is y for t in expand_targets(stacked, y))
     assert prediction_model(single) is single
     final = prediction_model(stacked)
     assert len(final.outputs) == 1 and final.outputs[0] is stacked.outputs[-1]

@@ -8,7 +8,7 @@ import pytest
 
 from unmix.errors import ConfigurationError
 from unmix.models import build_model
-from unmix.training.losses import available_losses, get_loss, loss_packs_mix
+from unmix.training.losses import LOSSES, get_loss, loss_packs_mix
 
 
 def _value(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -78,7 +78,7 @@ def test_registry_lookup_is_case_insensitive_and_knows_packing() -> None:
     assert get_loss("l11_LOSS") is get_loss("L11_loss")
     assert loss_packs_mix("L11_loss") and loss_packs_mix("l22_loss")
     assert not loss_packs_mix("mse") and not loss_packs_mix("mean_squared_error_noaxis")
-    assert {"L11_loss", "L22_loss", "mae", "mse", "binary_crossentropy"} <= set(available_losses())
+    assert {"L11_loss", "L22_loss", "mae", "mse", "binary_crossentropy"} <= set(LOSSES.names())
 
 
 def test_unknown_loss_lists_names_and_suggests() -> None:

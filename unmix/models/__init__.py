@@ -6,10 +6,8 @@ Importing this package imports every model module so the registry is complete.
 from unmix.models.registry import (
     available_models,
     build_model,
-    expand_targets,
     options_class,
     options_from_mapping,
-    per_output,
     prediction_model,
     register_model,
 )
@@ -20,10 +18,8 @@ from unmix.models import dummy, hourglass, largeleakyrelu, leakyrelu, mask, rnn,
 __all__ = [
     "available_models",
     "build_model",
-    "expand_targets",
     "options_class",
     "options_from_mapping",
-    "per_output",
     "prediction_model",
     "register_model",
 ]

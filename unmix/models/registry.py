@@ -169,19 +169,3 @@ def prediction_model(model: keras.Model) -> keras.Model:
         return model
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, model.outputs[-1], name=f"{model.name}_prediction")
-
-
-def per_output(model: keras.Model, value: Any) -> Any:
-    """``value`` for a single-output model, ``[value] * n`` for a model with n outputs.
-
-    Keras 3 needs one loss (and one metric list) per output; with intermediate supervision the
-    same loss applies to every module's prediction, as Park et al. do.
-    """
-    n_outputs = len(model.outputs)
-    return value if n_outputs == 1 else [value] * n_outputs
-
-
-def expand_targets(model: keras.Model, y: Any) -> Any:
-    """``y`` for a single-output model, ``(y,) * n`` for n outputs (every module sees the target)."""
-    n_outputs = len(model.outputs)
-    return y if n_outputs == 1 else (y,) * n_outputs

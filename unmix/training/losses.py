@@ -84,11 +84,6 @@ def loss_packs_mix(name: str) -> bool:
     return _lookup(name).packs_mix
 
 
-def available_losses() -> list[str]:
-    """Every registered loss name, sorted."""
-    return LOSSES.names()
-
-
 def _split(y_true, y_pred):
     """Split a packed target into (target, mix), each with ``y_pred``'s channel count."""
     n_channels = y_pred.shape[-1]
