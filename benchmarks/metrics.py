@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from unmix.evaluation.metrics import METRICS, score
+from unmix.evaluation.bsseval import METRICS, score
 
 
 def make_song(*, seconds: float, sample_rate: int, seed: int = 0) -> tuple[dict, dict]:
