@@ -1,11 +1,9 @@
 #!/usr/bin/env python3
 """Train a separation model: see `python3 train.py --help`."""
-import os
 import sys
 
 # The guard matters: data preparation spawns worker processes that re-import this file.
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from unmix.cli.train import main
 
     sys.exit(main())

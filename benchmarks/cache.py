@@ -42,7 +42,7 @@ def _synthetic(cache_dir: Path, n_songs: int, duration_s: float, rng: np.random.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=10)
-    parser.add_argument("--duration-s", type=float, default=60.0)
+    parser.add_argument("--duration_s", "--duration-s", type=float, default=60.0)
     parser.add_argument("--reads", type=int, default=2000)
     parser.add_argument("--collection", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=None)

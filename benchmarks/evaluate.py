@@ -1,7 +1,7 @@
 """Evaluation costs: scoring a 3-minute stereo song per metric, and the accuracy callback's epoch overhead.
 
 Run from the repository root:
-    python -m benchmarks.evaluate [--seconds 180] [--sample-rate 44100] [--skip-callback]
+    python -m benchmarks.evaluate [--seconds 180] [--sample_rate 44100] [--skip_callback]
 
 Part 1 scores one synthetic song (seeded tones plus noise) through `evaluate_songs` with
 the IRM oracle as estimator, so the figures include what an evaluation does besides the
@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def synthetic_stems(*, seconds: float, sample_rate: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -119,16 +117,19 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
 
 
 def main(argv: list[str] | None = None) -> int:
+    from unmix.cli.common import set_tensorflow_log_level
+
+    set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="song length for part 1 (default 180)")
-    parser.add_argument("--sample-rate", type=int, default=44100, help="Hz for part 1 (default 44100)")
+    parser.add_argument("--sample_rate", "--sample-rate", type=int, default=44100, help="Hz for part 1 (default 44100)")
     parser.add_argument("--metrics", nargs="+", default=["museval", "mir_eval", "global"])
-    parser.add_argument("--skip-callback", action="store_true", help="only part 1")
+    parser.add_argument("--skip_callback", "--skip-callback", action="store_true", help="only part 1")
     parser.add_argument("--model", default="dummy", help="model of the mini run (default dummy)")
-    parser.add_argument("--model-options", default="{}", help="JSON options of that model")
+    parser.add_argument("--model_options", "--model-options", default="{}", help="JSON options of that model")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--test-seconds", type=float, default=30.0, help="length of each of the 2 test songs")
-    parser.add_argument("--callback-metric", default="museval")
+    parser.add_argument("--test_seconds", "--test-seconds", type=float, default=30.0, help="length of each of the 2 test songs")
+    parser.add_argument("--callback_metric", "--callback-metric", default="museval")
     args = parser.parse_args(argv)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
     score_song(seconds=args.seconds, sample_rate=args.sample_rate, metrics=args.metrics)

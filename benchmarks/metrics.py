@@ -1,7 +1,7 @@
 """Seconds to score one stereo song with each metric (museval v4, mir_eval v3, global SDR).
 
 Run from the repository root (or with unmix installed):
-    python -m benchmarks.metrics [--seconds 180] [--sample-rate 44100]
+    python -m benchmarks.metrics [--seconds 180] [--sample_rate 44100]
 
 The song is seeded synthetic audio (tones plus noise) with estimates that leak the other
 source and add noise, so the scorers do the same work as on real music of that length.
@@ -39,7 +39,7 @@ def make_song(*, seconds: float, sample_rate: int, seed: int = 0) -> tuple[dict,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="song length in seconds (default 180)")
-    parser.add_argument("--sample-rate", type=int, default=44100, help="Hz (default 44100)")
+    parser.add_argument("--sample_rate", "--sample-rate", type=int, default=44100, help="Hz (default 44100)")
     parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS)
     args = parser.parse_args(argv)
 

@@ -8,13 +8,11 @@ Usage: python benchmarks/model_speed.py [--batch 32] [--repeats 5]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 CANDIDATES = {
@@ -28,6 +26,9 @@ CANDIDATES = {
 
 
 def main() -> None:
+    from unmix.cli.common import set_tensorflow_log_level
+
+    set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)

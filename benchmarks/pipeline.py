@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -27,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Runnable from a checkout without installing: the repository root goes first on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -147,7 +145,7 @@ def rss_for(n_songs: int, duration_s: float, limit: int, root: Path) -> dict:
     cache_dir.mkdir()
     songs = synthesise(cache_dir, n_songs, duration_s, seed=n_songs)
     (cache_dir / "songs.json").write_text(json.dumps([[str(s.path), s.n_samples] for s in songs]))
-    child = subprocess.run([sys.executable, __file__, "--rss-child", str(cache_dir), "--limit", str(limit)],
+    child = subprocess.run([sys.executable, __file__, "--rss_child", str(cache_dir), "--limit", str(limit)],
                            capture_output=True, text=True)
     if child.returncode:
         raise RuntimeError(f"the RSS measurement failed:\n{child.stderr[-3000:]}")
@@ -158,16 +156,19 @@ def rss_for(n_songs: int, duration_s: float, limit: int, root: Path) -> dict:
 
 
 def main() -> None:
+    from unmix.cli.common import set_tensorflow_log_level
+
+    set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: about a minute")
     parser.add_argument("--songs", type=int, default=8, help="songs of the throughput cache")
-    parser.add_argument("--song-seconds", type=float, default=30.0)
+    parser.add_argument("--song_seconds", "--song-seconds", type=float, default=30.0)
     parser.add_argument("--batches", type=int, default=100, help="batches timed for windows/s")
     parser.add_argument("--steps", type=int, default=3, help="training steps timed")
-    parser.add_argument("--rss-songs", type=int, nargs=2, default=(100, 1000), metavar=("SMALL", "LARGE"))
-    parser.add_argument("--rss-seconds", type=float, default=2.0, help="length of the RSS test songs")
+    parser.add_argument("--rss_songs", "--rss-songs", type=int, nargs=2, default=(100, 1000), metavar=("SMALL", "LARGE"))
+    parser.add_argument("--rss_seconds", "--rss-seconds", type=float, default=2.0, help="length of the RSS test songs")
     parser.add_argument("--limit", type=int, default=2, help="limit_items_per_song for epochs and RSS")
-    parser.add_argument("--rss-child", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--rss_child", "--rss-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child is not None:
         rss_child(args.rss_child, args.limit)

@@ -30,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import numpy as np  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -146,6 +144,9 @@ def _peak_rss_kb() -> float:
 
 
 def main() -> None:
+    from unmix.cli.common import set_tensorflow_log_level
+
+    set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--run_folder", help="a trained run folder (default: the built-in default model, then the untrained hourglass)")

@@ -34,7 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
@@ -153,12 +152,15 @@ def benchmark(label: str, path: Path, *, steps: int, budget_s: float, batches: i
 
 
 def main() -> None:
+    from unmix.cli.common import set_tensorflow_log_level
+
+    set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(CONFIGURATIONS), help=f"names ({', '.join(CONFIGURATIONS)}) or .jsonc paths")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per model (after one warm-up)")
     parser.add_argument("--seconds", type=float, default=40.0, help="stop timing a model's steps after this many seconds")
     parser.add_argument("--batches", type=int, default=8, help="pipeline batches timed per model")
-    parser.add_argument("--song-seconds", type=float, default=8.0, help="length of each of the two synthetic songs")
+    parser.add_argument("--song_seconds", "--song-seconds", type=float, default=8.0, help="length of each of the two synthetic songs")
     parser.add_argument("--quick", action="store_true", help="one timed step and three pipeline batches per model")
     args = parser.parse_args()
     if args.quick:

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, set_tensorflow_log_level
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quickstart", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="separated", help="output folder (default: ./separated)")
     parser.add_argument("--run_folder", help="use this run folder instead of the built-in default model")
-    parser.add_argument("--model", metavar="NAME", help="use this built-in model (see predict.py --list-models) instead of the default")
+    parser.add_argument("--model", metavar="NAME", help="use this built-in model (see predict.py --list_models) instead of the default")
     add_logging_flags(parser)
     return parser
 
@@ -79,6 +79,7 @@ def run(*, output: Path, run_folder: Path | None = None, model: str | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_tensorflow_log_level()
     args = build_parser().parse_args(argv)
     from unmix import log
 

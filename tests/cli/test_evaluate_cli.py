@@ -51,7 +51,7 @@ def tiny(tmp_path, tone, rng):
 
 def test_oracle_on_every_song_of_a_configured_collection(tiny, tmp_path, capsys):
     work = tmp_path / "work"
-    code = evaluate.main(["--configuration", str(tiny), "--oracle", "IRM", "--metric", "global", "--songs", "all",
+    code = evaluate.main(["--configuration", str(tiny), "--oracle", "IRM", "--metric", "global", "--split", "all",
                           "--workingdir", str(work), "--quiet"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == EXIT_OK
@@ -97,7 +97,7 @@ def test_bad_metric_is_a_usage_error_with_a_suggestion(tiny, tmp_path, capsys):
 
 def test_a_configuration_without_oracle_is_a_usage_error(tiny, tmp_path, capsys):
     assert evaluate.main(["--configuration", str(tiny), "--workingdir", str(tmp_path)]) == EXIT_USAGE
-    assert "--configuration scores only oracles" in capsys.readouterr().err
+    assert "--configuration alone scores nothing: add --weights W (trained with it) or --oracle" in capsys.readouterr().err
 
 
 def test_missing_run_folder_is_a_usage_error(tmp_path, capsys):
@@ -107,7 +107,7 @@ def test_missing_run_folder_is_a_usage_error(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["--run_folder", "r", "--configuration", "c"], ["--configuration", "c", "--collection", "d", "--songs", "all"],
+    [[], ["--run_folder", "r", "--configuration", "c"], ["--configuration", "c", "--collection", "d", "--split", "all"],
      ["--configuration", "c", "--oracle", "wiener"], ["--configuration", "c", "--oracle", "irm", "--weights", "w.h5"],
      ["--run_folder", "r", "--oracle", "irm", "--weights", "w.h5"]],
 )  # fmt: skip
@@ -149,12 +149,29 @@ def test_a_run_folder_with_a_tiny_model_scores_its_test_song(tiny, tmp_path, cap
     # An earlier checkpoint, by name inside weights/: its epoch goes into a second accuracy row.
     model.save_weights(run / "weights" / "callback_weights_01.weights.h5")
     argv = ["--run_folder", str(run), "--metric", "global", "--workingdir", str(tmp_path), "--quiet"]
-    assert evaluate.main([*argv, "--weights", "callback_weights_01.weights.h5"]) == EXIT_OK
+    assert evaluate.main([*argv, "--checkpoint", "callback_weights_01.weights.h5"]) == EXIT_OK
     with (run / "accuracy_tiny.csv").open() as handle:
         assert [row["epoch"] for row in csv.DictReader(handle, delimiter=";")] == ["3", "1"]
     capsys.readouterr()
-    assert evaluate.main([*argv, "--weights", "callback_weights_09.weights.h5"]) == EXIT_USAGE
-    assert "--weights: no file callback_weights_09.weights.h5" in capsys.readouterr().err
+    assert evaluate.main([*argv, "--checkpoint", "callback_weights_09.weights.h5"]) == EXIT_USAGE
+    assert "--checkpoint: no file callback_weights_09.weights.h5" in capsys.readouterr().err
+
+    # The old spelling of --checkpoint (--weights with --run_folder) still works, with one warning line.
+    assert evaluate.main([*argv, "--weights", "callback_weights_01.weights.h5"]) == EXIT_OK
+    deprecations = [line for line in capsys.readouterr().err.splitlines() if "deprecated" in line]
+    assert deprecations == [
+        "warning: evaluate.py --run_folder RUN --weights callback_weights_01.weights.h5 is deprecated: write --checkpoint callback_weights_01.weights.h5"
+    ]
+    with (run / "accuracy_tiny.csv").open() as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle, delimiter=";")] == ["3", "1", "1"]
+
+    # --weights W --configuration C (the seed's meaning): the same weights, scored from their configuration.
+    weights = run / "weights" / "callback_weights_03.weights.h5"
+    work = tmp_path / "loose"
+    code = evaluate.main(["--weights", str(weights), "--configuration", str(folder.configuration), "--metric", "global", "--workingdir", str(work), "--quiet"])
+    assert code == EXIT_OK, capsys.readouterr()
+    assert (work / "evaluation" / "tiny" / "model_global" / "tracks.csv").is_file()
+    assert f"accuracy row: {work / 'evaluation' / 'tiny' / 'accuracy_tiny.csv'}" in capsys.readouterr().out
 
 
 @pytest.mark.shared_data
@@ -183,7 +200,7 @@ def test_irm_beats_the_mixture_on_two_musdb_valid_songs(shared_data, tmp_path, c
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [([], "nothing to score: give --run_folder RUN (a trained run) or --configuration C with --oracle"),
+    [([], "nothing to score: give --run_folder RUN (a trained run), --weights W with --configuration C, or --configuration C with --oracle"),
      (["--run_folder", "r", "--configuration", "c"], "not both")],
 )  # fmt: skip
 def test_the_model_flag_errors_say_what_is_wrong(argv, message, capsys):

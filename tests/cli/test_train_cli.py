@@ -98,9 +98,18 @@ def test_collection_folder_missing(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_missing_weights_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(tmp_path))
+    code = train.main(["--configuration", str(DEFAULT), "--workingdir", str(tmp_path), "--initial_weights", str(tmp_path / "w.weights.h5")])
+    assert code == EXIT_USAGE
+    assert "--initial_weights: file not found" in one_line(capsys.readouterr().err)
+
+
+def test_the_old_weights_flag_still_initialises_with_a_one_line_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(tmp_path))
     code = train.main(["--configuration", str(DEFAULT), "--workingdir", str(tmp_path), "--weights", str(tmp_path / "w.weights.h5")])
     assert code == EXIT_USAGE
-    assert "--weights: file not found" in one_line(capsys.readouterr().err)
+    warning, error = capsys.readouterr().err.strip().splitlines()
+    assert warning == f"warning: train.py --weights {tmp_path / 'w.weights.h5'} is deprecated: write --initial_weights {tmp_path / 'w.weights.h5'}"
+    assert error.startswith("error: --initial_weights: file not found")
 
 
 def test_resume_from_a_folder_that_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -274,7 +283,7 @@ def test_script_tensorflow_start_up_lines_obey_the_log_level(tmp_path: Path) -> 
 def test_list_models_prints_one_line_per_registered_model(capsys):
     from unmix.cli.train import main as train_main
 
-    assert train_main(["--list-models", "--quiet"]) == 0
+    assert train_main(["--list_models", "--quiet"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     names = [line.split()[0] for line in lines]
     assert names == sorted(names)

@@ -71,7 +71,7 @@ def test_working_folder_without_write_permission(tmp_path: Path, training_enviro
     monkeypatch.setattr(Path, "mkdir", mkdir)
     for extra, code, start in (
         ([], EXIT_USAGE, f"error: cannot write the run folder under {work / 'runs'}: Permission denied"),
-        (["--prepare-only"], EXIT_FAILURE, "error: cannot create the cache folder"),
+        (["--prepare_only"], EXIT_FAILURE, "error: cannot create the cache folder"),
     ):
         assert _main("--configuration", str(configuration), "--workingdir", str(work), *extra) == code
         line = kit.one_line(capsys.readouterr().err)

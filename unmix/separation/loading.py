@@ -7,6 +7,7 @@ predicts one estimate per target; any other model predicts the vocals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,10 @@ def with_precision(model: Any, precision: str) -> Any:
     return copy
 
 
-def load_model(weights: str | Path | None, model_section: Any, *, input_shape: tuple[int, ...], output: str, precision: str = "float32") -> Any:
+def load_model(
+    weights: str | Path | None, model_section: Any, *, input_shape: tuple[int, ...], output: str, precision: str = "float32",
+    configuration: str | Path | None = None,
+) -> Any:  # fmt: skip
     """Build the configured model (or load a ``.keras`` file) and load the weights; keep its predictions only.
 
     Args:
@@ -122,6 +126,7 @@ def load_model(weights: str | Path | None, model_section: Any, *, input_shape: t
         input_shape: ``(n_bins, size, n_channels)`` of one window.
         output: the transformer's output kind ("mask" or "magnitude").
         precision: ``"float32"``, ``"bfloat16"`` or ``"auto"`` (see :func:`resolve_precision`).
+        configuration: the file ``model_section`` comes from, named when the weights do not fit it.
 
     Raises:
         ModelError: a missing weights file, an unknown suffix, or weights that do not fit.
@@ -144,11 +149,39 @@ def load_model(weights: str | Path | None, model_section: Any, *, input_shape: t
             if weights is not None:
                 if not weights.name.endswith(".h5"):
                     raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
-                model.load_weights(weights)
+                _load_weights(model, weights, model_name=model_section.name, configuration=configuration)
     except (ValueError, OSError, KeyError, TypeError) as error:
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {first}; check that --configuration matches the weights") from None
     return with_precision(prediction_model(model), precision)
+
+
+def _load_weights(model: Any, weights: Path, *, model_name: str, configuration: str | Path | None) -> None:
+    """``model.load_weights(weights)``; weights of another architecture or size are one ``ModelError`` line.
+
+    Keras warns once per layer it cannot match ("Skipping nested container ...") and then
+    raises a message cut at a colon; neither says what to do. The warnings of a load that
+    succeeds are shown as Keras wrote them.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(weights)
+        except ValueError as error:
+            counted = re.search(r"A total of (\d+) objects could not be loaded", str(error))
+            if counted is None and not caught:
+                raise
+            count = int(counted.group(1)) if counted else 0
+            detail = f"{count} layer{'s' if count != 1 else ''}" if counted else "some layers"
+            source = f"configuration {configuration}" if configuration else f"the configured model {model_name}"
+            raise ModelError(
+                f"weights {weights} do not match {source}: {detail} of model {model_name} differ in shape or name; "
+                "give the configuration the weights were trained with (a run folder's configuration.jsonc)"
+            ) from None
+    for warning in caught:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def targets_of(model: Any) -> tuple[str, ...]:

@@ -189,7 +189,7 @@ class Separator:
         plan = cls._configured_plan(config, stats=stats, overrides=overrides)
         model = load_model(
             weights, config.training.model, input_shape=tuple(plan.transformer.input_shape(plan.n_channels)),
-            output=plan.transformer.output_kind, precision=precision or config.transformation.precision,
+            output=plan.transformer.output_kind, precision=precision or config.transformation.precision, configuration=config.path,
         )  # fmt: skip
         return cls._around(model, plan, config, **overrides)
 

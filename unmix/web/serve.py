@@ -13,7 +13,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, set_tensorflow_log_level
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
@@ -40,6 +40,7 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_tensorflow_log_level()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:

@@ -1,0 +1,155 @@
+"""Every flag of ``train.py``, ``predict.py`` and ``evaluate.py``, declared once.
+
+Each flag has one name, one meaning, one type and one default, here (as Spleeter's
+``options.py``); a command picks the flags it takes with :func:`add`. The seed's flags keep
+the seed's spelling and meaning: ``--run_folder``, ``--workingdir``, ``--sample_rate``,
+``--song``, ``--songs`` (a folder of songs), ``--youtube``, ``--weights`` (a weights file,
+with the ``--configuration`` it was trained with) and ``--configuration``. Every other flag is
+snake_case too. An older spelling (``--prepare-only``) is still accepted and hidden from
+``--help``; an older *meaning* under a seed name (``train.py --weights``, ``evaluate.py
+--songs test``) still works and says on one stderr line which flag replaces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SONG_SETS = ("test", "validation", "all")
+ORACLES = ("irm", "ibm", "mixture")
+PRECISIONS = ("float32", "bfloat16", "auto")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One command-line flag.
+
+    Attributes:
+        name: the flag as typed, e.g. ``--run_folder``.
+        help: what it means, the same in every command that takes it.
+        options: ``add_argument`` keywords: ``type``, ``default``, ``action``, ``choices``, ``metavar``.
+        aliases: older spellings, accepted and hidden from ``--help``.
+    """
+
+    name: str
+    help: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        return self.name.removeprefix("--")
+
+
+_DECLARED = (
+    # The seed's flags (seed README: Training and Prediction parameters).
+    Flag("--configuration", "a .jsonc configuration file", {"metavar": "FILE"}),
+    Flag("--workingdir", "the working folder: it holds cache/ and runs/, and receives outputs that have no run folder (default: the current folder)", {"metavar": "FOLDER"}),
+    Flag("--run_folder", "a training run folder (runs/<date>-<name>, or a built-in model's): its configuration and best weights", {"metavar": "RUN_FOLDER"}),
+    Flag("--weights", "a weights file (.weights.h5, or a whole .keras model), with the --configuration it was trained with", {"metavar": "FILE"}),
+    Flag("--sample_rate", "sample rate the model runs at, in Hz (default: the configuration's)", {"type": int}),
+    Flag("--song", "a song file (repeatable)", {"action": "append", "default": [], "metavar": "FILE"}),
+    Flag("--songs", "a folder of songs, searched recursively (repeatable)", {"action": "append", "default": [], "metavar": "FOLDER"}),
+    Flag("--youtube", "a YouTube link to download and separate (repeatable)", {"action": "append", "default": [], "metavar": "URL"}),
+    # Shared by several commands.
+    Flag("--cpu", "run on the CPU even when a GPU is visible", {"action": "store_true"}),
+    Flag("--list_models", "list the models this command can use, and stop", {"action": "store_true"}, aliases=("--list-models",)),
+    Flag("--model", "a built-in model by name (see predict.py --list_models)", {"metavar": "NAME"}),
+    # train.py
+    Flag("--resume", "continue a stopped or killed run from its last checkpoint", {"metavar": "RUN_FOLDER"}),
+    Flag("--initial_weights", "initialise the model from these weights (.weights.h5) before training", {"metavar": "FILE"}),
+    Flag("--prepare_only", "decode and cache the collection, then stop", {"action": "store_true"}, aliases=("--prepare-only",)),
+    Flag("--check", "validate the configuration as training would (names, ranges), print it merged, and stop", {"action": "store_true"}),
+    # predict.py
+    Flag("--output", "output folder (default: the run's predictions/ or the working folder)", {"metavar": "FOLDER"}),
+    Flag("--format", "audio format of the stems (default: %(default)s)", {"default": "wav"}),
+    Flag("--filename", "file name template with {song}, {stem}, {ext} (default: %(default)s)"),
+    Flag("--stems", "comma-separated stems to write (default: %(default)s)"),
+    Flag("--batch_size", "windows per model call (default: the configuration's batch size × 4)", {"type": int}),
+    Flag("--overlap", "fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)", {"type": float}),
+    Flag("--wiener", "multichannel Wiener post-filter iterations (0 soft masks; default: the configuration's, off unless it says so)", {"type": int, "metavar": "ITERATIONS"}),
+    Flag("--precision", "the network's arithmetic (default: the configuration's transformation.precision; auto = bfloat16 on CPUs with native bf16)", {"choices": PRECISIONS}),
+    # evaluate.py
+    Flag("--checkpoint", "with --run_folder: score this checkpoint (a path, or a file name in the run's weights/) instead of the best one", {"metavar": "FILE"}),
+    Flag("--oracle", "score an oracle instead of a model: irm (ceiling), ibm, mixture (floor)", {"type": str.lower, "choices": ORACLES}),
+    Flag("--collection", "score every song of this collection folder instead of the configured collection's", {"metavar": "FOLDER"}),
+    Flag("--split", "which songs of the configured collection: test (default), validation or all", {"choices": SONG_SETS}),
+    Flag("--test_data_count", "test songs: recompute the split with N test songs; otherwise score the first N songs", {"type": int, "metavar": "N"}),
+    Flag("--metric", "museval (default, BSSEval v4), mir_eval (v3) or global", {"default": "museval"}),
+    # Every command.
+    Flag("--verbose", "show debug lines (and tracebacks on errors)", {"action": "store_true"}),
+    Flag("--quiet", "show only warnings and errors", {"action": "store_true"}),
+)
+FLAGS: dict[str, Flag] = {flag.name: flag for flag in _DECLARED}
+
+
+def add(container: Any, *names: str, note: str | None = None, **options: Any) -> None:
+    """Add the declared flags ``names`` to a parser or an argument group.
+
+    Args:
+        container: an ``ArgumentParser``, argument group or mutually exclusive group.
+        names: declared flag names (``"--run_folder"``).
+        note: what the flag does in this command, appended to its help in parentheses
+            (the meaning stays the declared one).
+        options: ``add_argument`` keywords that fill in what only the command knows
+            (``default`` of ``--filename``, ``choices`` of ``--format``); never ``type`` or ``action``.
+
+    Raises:
+        KeyError: an undeclared name (a bug: declare the flag here first).
+    """
+    assert not {"type", "action"} & set(options), "a flag's type and action are declared once, in FLAGS"
+    for name in names:
+        flag = FLAGS[name]
+        keywords = {**flag.options, **options}
+        text = f"{flag.help} ({note})" if note else flag.help
+        container.add_argument(flag.name, dest=flag.dest, help=text, **keywords)
+        for alias in flag.aliases:
+            container.add_argument(alias, dest=flag.dest, help=argparse.SUPPRESS, **{**keywords, "default": argparse.SUPPRESS})
+
+
+def add_logging_flags(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` and ``--quiet``, which exclude each other."""
+    add(parser.add_mutually_exclusive_group(), "--verbose", "--quiet")
+
+
+def add_deprecated(container: Any, old: str, *, new: str, command: str, choices: Sequence[str] | None = None, hint: str = "") -> None:
+    """Accept ``old`` (hidden from ``--help``) as the flag ``new``, with a one-line warning on stderr.
+
+    For a seed name whose other meaning moved to a new flag in one command: ``train.py
+    --weights FILE`` still initialises training, and says to write ``--initial_weights FILE``.
+
+    Args:
+        container: the parser or group that holds ``new``.
+        old: the flag as it used to be written in ``command``.
+        new: the declared flag that now carries that meaning.
+        command: the command's name, for the warning.
+        choices: the values ``old`` took; another value is a usage error naming ``new``.
+        hint: appended to that usage error (what to give for the seed's meaning instead).
+    """
+    flag = FLAGS[new]
+    container.add_argument(
+        old, dest=flag.dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, action=_Deprecated,
+        metavar=flag.options.get("metavar"), replacement=new, command=command, accepted=tuple(choices or ()), hint=hint,
+    )  # fmt: skip
+
+
+class _Deprecated(argparse.Action):
+    """Stores the value under the new flag's name after a one-line ``warning:`` on stderr."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, replacement: str, command: str, accepted: tuple[str, ...], hint: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.replacement, self.command, self.accepted, self.hint = replacement, command, accepted, hint
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        if self.accepted and values not in self.accepted:
+            parser.error(f"{option_string} {values}: {self.command} takes {self.replacement} {'|'.join(self.accepted)} for that{self.hint}")
+        warn_deprecated(f"{self.command} {option_string} {values}", f"{self.replacement} {values}")
+        setattr(namespace, self.dest, values)
+
+
+def warn_deprecated(old: str, new: str) -> None:
+    """One stderr line: ``old`` still works, ``new`` is how to write it now."""
+    sys.stderr.write(f"warning: {old} is deprecated: write {new}\n")
