@@ -21,7 +21,6 @@ ENV UNMIX_MODELS_DIR=/opt/unmix/models
 RUN python3 -m unmix.pretrained install spleeter-2stems \
     && rm -rf /opt/unmix/models/downloads
 
-ENV TF_CPP_MIN_LOG_LEVEL=2
 WORKDIR /data
 ENTRYPOINT ["python3", "/opt/unmix/docker-entrypoint.py"]
 CMD ["predict.py", "--help"]

@@ -3,5 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-export TF_CPP_MIN_LOG_LEVEL=2
 exec .venv/bin/python -m unmix.quickstart "$@"

@@ -58,18 +58,3 @@ def test_real_yt_dlp_failure_is_one_line(tmp_path):
     url = "http://127.0.0.1:9/watch?v=abc"
     with pytest.raises(AudioError, match=r"^could not download http://127\.0\.0\.1:9/watch\?v=abc: .*; check your network connection$"):
         youtube.download(url, tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("https://www.youtube.com/watch?v=abc", True),
-        ("http://youtu.be/abc", True),
-        ("skyfall.mp3", False),
-        ("/music/https.mp3", False),
-        ("ftp://example.com/a.mp3", False),
-        ("https://", False),
-    ],
-)
-def test_is_url(text, expected):
-    assert youtube.is_url(text) is expected

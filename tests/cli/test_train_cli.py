@@ -12,7 +12,7 @@ import commentjson
 import pytest
 
 from unmix.cli import train
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, guarded, not_available
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, guarded
 from unmix.errors import ConfigurationError, DataError, ModelError
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -178,7 +178,6 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         (ConfigurationError("bad key"), EXIT_USAGE),
         (ModelError("no weights"), EXIT_FAILURE),
         (DataError("bad song"), EXIT_FAILURE),
-        (not_available("training"), EXIT_FAILURE),
     ],
 )
 def test_guarded_maps_errors_to_exit_codes(error: Exception, code: int, capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,10 +204,6 @@ def test_guarded_lets_bugs_raise() -> None:
 
     with pytest.raises(ZeroDivisionError):
         guarded(buggy, verbose=False)
-
-
-def test_not_available_message() -> None:
-    assert str(not_available("training")) == "training is not available yet in this version of unmix"
 
 
 # === The entry script, in a fresh interpreter ===

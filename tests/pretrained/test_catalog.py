@@ -70,7 +70,7 @@ def test_a_missing_shipped_model_says_what_to_pass_instead(models, tmp_path, mon
 
 
 def test_the_catalog_figures_are_the_documented_measurements() -> None:
-    """--list-models shows the catalog's figures: they must be the ones docs/default-model.md measured."""
+    """--list_models shows the catalog's figures: they must be the ones docs/default-model.md measured."""
     table = (Path(__file__).resolve().parents[2] / "docs" / "default-model.md").read_text(encoding="utf-8")
     card = (Path(catalog.__file__).parent / "cards" / "spleeter-2stems.md").read_text(encoding="utf-8")
     for name in catalog.names():

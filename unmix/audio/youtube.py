@@ -21,12 +21,6 @@ Downloader = Callable[[str, Path], Path]
 _MAX_REASON = 160
 
 
-def is_url(text: str) -> bool:
-    """Whether `text` is an http(s) URL (as opposed to a local path)."""
-    parsed = urlparse(text.strip())
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
-
-
 def check_url(url: str) -> str:
     """``url``, when it is a web link (http or https, or no scheme; a dotted host) that a download can be tried on.
 

@@ -24,10 +24,6 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 logger = logging.getLogger("unmix")
 
 
-class NotAvailableYet(UnmixError):
-    """A part of unmix that is planned but not built yet."""
-
-
 def set_tensorflow_log_level() -> None:
     """``TF_CPP_MIN_LOG_LEVEL=2`` (warnings of TensorFlow's C++ side hidden) unless the caller set one.
 
@@ -74,10 +70,6 @@ def _report(error: Exception, *, verbose: bool) -> None:
     if verbose:
         logger.debug("traceback", exc_info=error)
     sys.stderr.write(f"error: {error}\n")
-
-
-def not_available(feature: str) -> NotAvailableYet:
-    return NotAvailableYet(f"{feature} is not available yet in this version of unmix")
 
 
 # An absl/TF C++ log line: severity letter, MMDD, time, thread, file:line] message.

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, not_available, set_tensorflow_log_level
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, set_tensorflow_log_level
 from unmix.errors import ConfigurationError
 
 
@@ -85,10 +85,8 @@ def _run(args: argparse.Namespace) -> int:
     configuration.require_collection_folder(config)
     if args.initial_weights and not Path(args.initial_weights).is_file():
         raise ConfigurationError(f"--initial_weights: file not found: {args.initial_weights}")
-    try:
-        from unmix.training.trainer import train
-    except ImportError:
-        raise not_available("training") from None
+    from unmix.training.trainer import train
+
     train(  # checks the configuration as --check does, before it creates the run folder
         config,
         working_directory=working_directory,

@@ -1,6 +1,6 @@
 """From a configuration to prepared songs and their training/validation/test split.
 
-TensorFlow-free: training, ``train.py --prepare-only`` and evaluation share it.
+TensorFlow-free: training, ``train.py --prepare_only`` and evaluation share it.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
         name: the value of ``training.model.name`` that selects the model.
         options: the model's frozen options dataclass; its field defaults are the documented
             defaults.
-        description: one line shown by ``train.py --list-models``.
+        description: one line shown by ``train.py --list_models``.
 
     Returns:
         A decorator that records the builder and returns it unchanged.

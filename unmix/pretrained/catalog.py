@@ -5,7 +5,7 @@ Two kinds: ``fast`` ships inside the package (``unmix/pretrained/default``, a ru
 (``python3 -m unmix.pretrained install spleeter-2stems``) into ``models_dir()``; its weights
 are too large (79 MB) and not ours to put in the repository.
 
-TensorFlow-free: ``predict.py --list-models`` and the install script's "is it there?" check
+TensorFlow-free: ``predict.py --list_models`` and the install script's "is it there?" check
 read this without loading a model.
 """
 
@@ -62,7 +62,7 @@ class _Model:
 
 
 # Scores: museval v4 SDR, median over the 14 musdb18-7 "valid" songs of the per-song median
-# (`evaluate.py --run_folder <folder> --songs validation`, docs/default-model.md); speed: end to
+# (`evaluate.py --run_folder <folder> --split validation`, docs/default-model.md); speed: end to
 # end on a generated 3-minute stereo song, median of 5 (`benchmarks/separate.py`), 2-core CPU.
 _MODELS: dict[str, _Model] = {
     BEST: _Model(
