@@ -130,3 +130,18 @@ def test_seed_keys_no_longer_read_load_with_one_deprecation_warning(configuratio
     with caplog.at_level(logging.WARNING, logger="unmix"):
         load(resolved, environ={})
     assert not caplog.records
+
+
+@pytest.mark.parametrize("key", sorted(SEED_KEYS))
+def test_a_resolved_file_from_an_earlier_version_drops_its_deprecated_keys_quietly(tmp_path: Path, caplog: pytest.LogCaptureFixture, key: str) -> None:
+    """A run folder or installed model written before a key went: unmix wrote it, so no warning on every predict."""
+    import json
+
+    tree = json.loads(SEED_KEYS[key])
+    tree["meta"] = {"resolved": True, "source": "old.jsonc"}
+    resolved = tmp_path / "configuration.jsonc"
+    resolved.write_text(json.dumps(tree))
+    with caplog.at_level(logging.WARNING, logger="unmix"):
+        config = load(resolved, environ={})
+    assert not caplog.records
+    assert config.get(key, None) is None

@@ -202,6 +202,9 @@ def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None)
     origins = {key: path for key in data}
     # Credentials are written as env('UNMIX_…', null) (unmix.runfolder.redact_credentials): read them again.
     data = resolve(data, environ=dict(environ or {}), key_path="", origins=origins)
+    # unmix wrote this file, not the user: a key an earlier version wrote and this one no longer
+    # reads (a run folder or an installed model from before) is dropped without a warning.
+    data = without_deprecated(Sections, data)
     meta = data.get("meta", {}) if isinstance(data.get("meta"), Mapping) else {}
     name = Path(str(meta.get("source", path))).name.removesuffix(".jsonc")
     return Config(data=data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)
