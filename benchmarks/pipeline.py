@@ -35,7 +35,7 @@ from unmix.config.schema import AugmentationOptions, TransformOptions  # noqa: E
 from unmix.data.cache import CachedSong, cache_path, write_cached  # noqa: E402
 from unmix.data.songs import Song  # noqa: E402
 from unmix.dsp.stft import StftOptions  # noqa: E402
-from unmix.pipeline.transformers import get_transformer  # noqa: E402
+from unmix.pipeline.representations import get_representation  # noqa: E402
 
 SAMPLE_RATE = 44100
 STFT = StftOptions(n_fft=1536, hop_length=384)
@@ -62,8 +62,8 @@ def synthesise(cache_dir: Path, n_songs: int, duration_s: float, seed: int = 0) 
 def make_dataset(songs, *, batch_size: int, limit: int = 0, augmentation=AUGMENTATION, seed: int = 0):
     from unmix.pipeline.generator import WindowDataset
 
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(), stft=STFT)
-    return WindowDataset(songs, transformer=transformer, stft=STFT, batch_size=batch_size, packs_mix=True,
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(), stft=STFT)
+    return WindowDataset(songs, representation=representation, stft=STFT, batch_size=batch_size, packs_mix=True,
                          limit_items_per_song=limit, augmentation=augmentation, seed=seed, workers=0)
 
 

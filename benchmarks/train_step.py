@@ -85,20 +85,20 @@ def pipeline_for(config, folder: Path, *, seconds: float):
     """The configured ``WindowDataset`` over a synthetic cache, and the model's input shape."""
     from unmix.pipeline.generator import WindowDataset
     from unmix.pipeline.stats import compute_zmuv_stats
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
     from unmix.training.losses import loss_packs_mix
     from unmix.training.trainer import stft_options
 
     training, n_channels = config.training, config.collection.n_channels
     stft = stft_options(config)
-    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     songs = synthetic_songs(folder, sample_rate=config.collection.sample_rate, n_channels=n_channels, n_songs=2, seconds=seconds)
-    stats = compute_zmuv_stats(songs, stft=stft, n_channels=n_channels) if transformer.normalizer_name == "zmuv" else None
+    stats = compute_zmuv_stats(songs, stft=stft, n_channels=n_channels) if representation.normalizer_name == "zmuv" else None
     dataset = WindowDataset(
-        songs, transformer=transformer, stft=stft, batch_size=training.batch_size, packs_mix=loss_packs_mix(training.loss_function),
+        songs, representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=loss_packs_mix(training.loss_function),
         augmentation=training.augmentation if training.augmentation.enabled else None, stats=stats, seed=training.seed,
     )
-    return dataset, tuple(transformer.input_shape(n_channels)), transformer.output_kind
+    return dataset, tuple(representation.input_shape(n_channels)), representation.output_kind
 
 
 def compiled_model(config, input_shape: tuple[int, ...], output: str):

@@ -42,12 +42,12 @@ def small_separator():
     """A real ``Separator`` around a constant-mask "model" (8 kHz model rate, 1024-point STFT)."""
     from unmix.config.schema import TransformOptions
     from unmix.dsp.stft import StftOptions
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
     from unmix.separation.separator import Separator
 
     stft = StftOptions(n_fft=1024, hop_length=256)
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=64, step=32), stft=stft)
-    return Separator(lambda batch: np.full_like(batch, 0.5), transformer=transformer, stft_options=stft, sample_rate=8000, n_channels=2, batch_size=8)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=64, step=32), stft=stft)
+    return Separator(lambda batch: np.full_like(batch, 0.5), representation=representation, stft_options=stft, sample_rate=8000, n_channels=2, batch_size=8)
 
 
 def serve(folder: str, port: str) -> None:

@@ -88,7 +88,7 @@ def write_dummy_run(folder: Path, configuration: dict | Path, *, weights_file: s
     from unmix.config import load
     from unmix.dsp.stft import StftOptions
     from unmix.models.registry import build_model
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
     from unmix.runfolder import RunFolder
 
     source = configuration
@@ -102,11 +102,11 @@ def write_dummy_run(folder: Path, configuration: dict | Path, *, weights_file: s
     run.write_configuration(config.to_json())
     section = config.transformation
     stft = StftOptions.from_section(section)
-    transformer = get_transformer(section.name, options=section.options, stft=stft)
+    representation = get_representation(section.name, options=section.options, stft=stft)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     model = build_model(config.training.model.name, config.training.model.options,
-                        input_shape=transformer.input_shape(config.collection.n_channels), output=transformer.output_kind)  # fmt: skip
+                        input_shape=representation.input_shape(config.collection.n_channels), output=representation.output_kind)  # fmt: skip
     if set_weights is not None:
         set_weights(model)
     model.save_weights(run.weights / weights_file)

@@ -63,12 +63,12 @@ def test_a_name_or_alias_taken_twice_is_a_programming_error(registry: Registry[i
 def test_every_registry_of_unmix_is_a_registry() -> None:
     from unmix.dsp.normalizers import NORMALIZERS
     from unmix.models.registry import MODELS
-    from unmix.pipeline.transformers.registry import TRANSFORMERS
+    from unmix.pipeline.representations.registry import REPRESENTATIONS
     from unmix.training.losses import LOSSES
     from unmix.training.metrics import METRICS
     from unmix.training.optimizers import OPTIMIZERS
 
-    registries = {"model": MODELS, "loss": LOSSES, "metric": METRICS, "optimizer": OPTIMIZERS, "transformer": TRANSFORMERS, "normalizer": NORMALIZERS}
+    registries = {"model": MODELS, "loss": LOSSES, "metric": METRICS, "optimizer": OPTIMIZERS, "representation": REPRESENTATIONS, "normalizer": NORMALIZERS}
     for kind, found in registries.items():
         assert isinstance(found, Registry) and found.kind == kind and len(found) > 0
     # One rule: a dash reads as an underscore in every kind of name.

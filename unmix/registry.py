@@ -1,10 +1,10 @@
 """The one registry class: every name a configuration gives (model, loss, metric, optimizer,
-transformer, normalizer) is looked up in a ``Registry``.
+representation, normalizer) is looked up in a ``Registry``.
 
 One class means one behaviour everywhere (before, five registries each had their own):
 
 - **Key normalisation**: ``name.strip().lower()`` with ``-`` read as ``_``, so ``"L11_loss"``,
-  ``"l11-loss"`` and ``" L11_LOSS "`` are one name (the seed spelled one transformer
+  ``"l11-loss"`` and ``" L11_LOSS "`` are one name (the seed spelled one representation
   ``mask-ibm``).
 - **Registration**: ``@registry.register("name")`` records the decorated object itself;
   ``registry.add(name, entry)`` records anything else (a registry's own decorator uses it to

@@ -92,12 +92,12 @@ def write_configuration(path):
 def test_real_separation_with_current_weights_every_epoch(songs, run, tmp_path, monkeypatch):
     import unmix.config
     from unmix.dsp.stft import StftOptions
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
 
     monkeypatch.setattr(unmix.config, "PROJECT_ROOT", tmp_path)  # no developer .env
     config = unmix.config.load(write_configuration(tmp_path / "tiny.jsonc"), working_directory=tmp_path, environ={})
     stft = StftOptions(n_fft=256, hop_length=64)
-    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     callback = AccuracyCallback(
         run, songs=songs, separator_factory=separator_for_training(config, stats=None),
         every=1, save_count=1, metric="global", collection_name="tiny",

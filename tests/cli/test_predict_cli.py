@@ -158,17 +158,17 @@ def fake_loaders(monkeypatch):
 
     from unmix.config.schema import TransformOptions
     from unmix.dsp.stft import StftOptions
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
     from unmix.separation.separator import Separator
 
     stft = StftOptions(n_fft=256, hop_length=64)
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
     calls = []
 
     def loader(kind):
         def load(*args, **overrides):
             calls.append((kind, args, overrides))
-            return Separator(lambda x: np.full_like(x, 0.5), transformer=transformer, stft_options=stft, sample_rate=8000, n_channels=2, batch_size=4)
+            return Separator(lambda x: np.full_like(x, 0.5), representation=representation, stft_options=stft, sample_rate=8000, n_channels=2, batch_size=4)
 
         return staticmethod(load)
 

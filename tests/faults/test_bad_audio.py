@@ -18,7 +18,7 @@ import soundfile
 from unmix.cli import predict
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.separation.separator import Separator
 
 from .conftest import assert_unchanged, snapshot
@@ -30,10 +30,10 @@ RATE = 8000
 def fake_model(monkeypatch):
     """--run_folder loads a NumPy separator (half of every bin is vocals)."""
     stft = StftOptions(n_fft=256, hop_length=64)
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
 
     def load(*args, **overrides):
-        return Separator(lambda x: np.full_like(x, 0.5), transformer=transformer, stft_options=stft, sample_rate=RATE, n_channels=2, batch_size=4, block_seconds=0.5)
+        return Separator(lambda x: np.full_like(x, 0.5), representation=representation, stft_options=stft, sample_rate=RATE, n_channels=2, batch_size=4, block_seconds=0.5)
 
     monkeypatch.setattr(Separator, "from_run_folder", staticmethod(load))
 

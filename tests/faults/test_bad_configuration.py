@@ -22,7 +22,7 @@ CASES = {
     "unknown loss": ({"training": {"loss_function": "L11_los"}}, "training.loss_function", "known: "),
     "unknown optimizer": ({"training": {"optimizer": {"name": "adamm"}}}, "training.optimizer.name", "known: "),
     "unknown metric": ({"training": {"metrics": ["mean_predd"]}}, "training.metrics", "known: "),
-    "unknown transformer": ({"transformation": {"name": "train_window_predict_msk"}}, "transformation.name", "known: "),
+    "unknown representation": ({"transformation": {"name": "train_window_predict_msk"}}, "transformation.name", "known: "),
     "unknown normalizer": ({"transformation": {"options": {"normalizer": "zmvu"}}}, "transformation.options.normalizer", "known: "),
     "unknown strategy": ({"training": {"distribution": "mirored"}}, "training.distribution", "known: "),
     "negative learning rate": ({"training": {"optimizer": {"lr": -1}}}, "training.optimizer.lr", "expected a number > 0"),
@@ -50,7 +50,7 @@ CASES = {
         "training.callbacks.reduce_learningrate.monitor", "has no better direction",
     ),
     "weights file suffix": ({"environment": {"weights": {"file": "final.h5"}}}, "environment.weights.file", "ending in .weights.h5"),
-    "mask loss on a magnitude transformer": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
+    "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 
 

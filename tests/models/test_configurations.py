@@ -46,11 +46,11 @@ def test_mini_configuration_builds_for_its_window(name: str) -> None:
     transformation = resolved["transformation"]
     shape = (transformation["fft_window"] // 2 + 1, transformation["options"]["size"], 2)
     from unmix.dsp.stft import StftOptions
-    from unmix.pipeline.transformers import TransformOptions, get_transformer
+    from unmix.pipeline.representations import TransformOptions, get_representation
 
     options = {k: v for k, v in transformation["options"].items() if k in ("size", "step", "normalizer")}
     stft = StftOptions(n_fft=transformation["fft_window"], hop_length=transformation["hop_length"])
-    output = get_transformer(transformation["name"], options=TransformOptions(**options), stft=stft).output_kind
+    output = get_representation(transformation["name"], options=TransformOptions(**options), stft=stft).output_kind
     model = build_model(name, resolved["training"]["model"]["options"], input_shape=shape, output=output)
     x = np.ones((1, *shape), dtype=np.float32)
     for y in keras.tree.flatten(model(x)):  # one array, or one per target (spleeter)

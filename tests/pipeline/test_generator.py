@@ -14,21 +14,21 @@ from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
 from tests.support.windows import chop
 from unmix.errors import ConfigurationError, DataError
 from unmix.pipeline.generator import WindowDataset, fixed_window, read_window, window_magnitudes
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 
 SIZE = 8
 PLAIN = AugmentationOptions(enabled=True, remix_probability=0.0, gain_min=1.0, gain_max=1.0, channel_swap=False)
 
 
-def transformer(kit, name="train_window_predict_mask", normalizer="norm_max", step=SIZE):
+def representation(kit, name="train_window_predict_mask", normalizer="norm_max", step=SIZE):
     options = TransformOptions(size=SIZE, step=step, normalizer=normalizer)
-    return get_transformer(name, options=options, stft=kit.stft)
+    return get_representation(name, options=options, stft=kit.stft)
 
 
 def dataset(kit, songs, *, name="train_window_predict_mask", normalizer="norm_max", packs_mix=True, **kwargs):
     kwargs.setdefault("batch_size", 4)
     return WindowDataset(
-        songs, transformer=transformer(kit, name, normalizer), stft=kit.stft, packs_mix=packs_mix, **kwargs
+        songs, representation=representation(kit, name, normalizer), stft=kit.stft, packs_mix=packs_mix, **kwargs
     )
 
 
@@ -156,16 +156,16 @@ def test_augmented_batches_keep_the_packed_mix_consistent(kit, songs):
 
 def test_fixed_window_is_deterministic_and_skips_silent_songs(kit):
     songs = [kit.song("quiet", 4000, silent_vocals=True), kit.song("sung", 6400)]
-    t = transformer(kit)
-    x, y, mix_mag, vocals_mag = fixed_window(songs, transformer=t, stft=kit.stft, packs_mix=True)
+    t = representation(kit)
+    x, y, mix_mag, vocals_mag = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
     assert x.shape == mix_mag.shape == vocals_mag.shape == (129, SIZE, 2) and y.shape == (129, SIZE, 4)
     assert vocals_mag.max() > 0 and all(a.dtype == np.float32 for a in (x, y, mix_mag, vocals_mag))
-    again = fixed_window(songs, transformer=t, stft=kit.stft, packs_mix=True)
+    again = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
     for a, b in zip(again, (x, y, mix_mag, vocals_mag)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(x, mix_mag / mix_mag.max(), rtol=1e-6)
     with pytest.raises(DataError, match="no validation songs"):
-        fixed_window([], transformer=t, stft=kit.stft, packs_mix=True)
+        fixed_window([], representation=t, stft=kit.stft, packs_mix=True)
 
 
 def test_errors(kit, songs):

@@ -11,7 +11,7 @@ from unmix import audio
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
 from unmix.errors import AudioError, ConfigurationError
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.separation.batch import SeparationReport, find_songs, separate_songs
 from unmix.separation.outputs import OutputSpec
 from unmix.separation.separator import Separator
@@ -20,8 +20,8 @@ STFT = StftOptions(n_fft=256, hop_length=64)
 
 
 def fake_separator() -> Separator:
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=STFT)
-    return Separator(lambda x: np.full_like(x, 0.5), transformer=transformer, stft_options=STFT, sample_rate=8000, n_channels=2, batch_size=4)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=STFT)
+    return Separator(lambda x: np.full_like(x, 0.5), representation=representation, stft_options=STFT, sample_rate=8000, n_channels=2, batch_size=4)
 
 
 def write_song(path: Path, *, seconds: float = 0.5, sample_rate: int = 8000, n_channels: int = 2) -> Path:

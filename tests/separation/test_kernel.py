@@ -13,7 +13,7 @@ from unmix import audio
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.separation.kernel import Kernel, Plan, residual_of
 from unmix.separation.separator import Separator
 
@@ -21,9 +21,9 @@ RATE = 8000
 STFT = StftOptions(n_fft=256, hop_length=64)
 
 
-def magnitude_transformer(size: int = 16):
+def magnitude_representation(size: int = 16):
     # "window": the model outputs a magnitude; no normaliser, so a prediction is on |mix|'s scale.
-    return get_transformer("window", options=TransformOptions(size=size, step=size, normalizer="none"), stft=STFT)
+    return get_representation("window", options=TransformOptions(size=size, step=size, normalizer="none"), stft=STFT)
 
 
 def two_targets(vocals_gain: float, instrumental_gain: float):
@@ -32,7 +32,7 @@ def two_targets(vocals_gain: float, instrumental_gain: float):
 
 def separator(predict, *, targets=("vocals", "instrumental"), **options) -> Separator:
     options.setdefault("block_seconds", 0.5)
-    return Separator(predict, transformer=magnitude_transformer(), stft_options=STFT, sample_rate=RATE, n_channels=2, batch_size=4, targets=targets, **options)
+    return Separator(predict, representation=magnitude_representation(), stft_options=STFT, sample_rate=RATE, n_channels=2, batch_size=4, targets=targets, **options)
 
 
 def noise(rng, n_channels=2, n_samples=RATE * 2 + 37):
@@ -92,7 +92,7 @@ def test_residual_and_stems():
     assert residual_of(("vocals",)) == "instrumental"
     assert residual_of(("instrumental", "vocals")) == "instrumental"
     assert residual_of(("vocals", "drums", "bass", "other")) == "other"
-    plan = Plan(stft=STFT, transformer=magnitude_transformer(), n_channels=2)
+    plan = Plan(stft=STFT, representation=magnitude_representation(), n_channels=2)
     kernel = Kernel(lambda x: x, plan, targets=("instrumental", "vocals"))
     assert kernel.estimated == ("vocals",) and kernel.stems == ("vocals", "instrumental")
 
@@ -108,13 +108,13 @@ def test_residual_and_stems():
     ],
 )
 def test_plan_checks(options, message):
-    arguments = {"stft": STFT, "transformer": magnitude_transformer(), "n_channels": 2, **options}
+    arguments = {"stft": STFT, "representation": magnitude_representation(), "n_channels": 2, **options}
     with pytest.raises(ConfigurationError, match=message):
         Plan(**arguments)
 
 
 def test_kernel_checks():
-    plan = Plan(stft=STFT, transformer=magnitude_transformer(), n_channels=2, wiener_iterations=1)
+    plan = Plan(stft=STFT, representation=magnitude_representation(), n_channels=2, wiener_iterations=1)
     with pytest.raises(ConfigurationError, match="the Wiener filter combines two stems"):
         Kernel(lambda x: x, plan, targets=("vocals", "drums", "other"))
     with pytest.raises(ConfigurationError, match="distinct target names"):

@@ -10,7 +10,7 @@ import pytest
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
 from unmix.errors import AudioError, ConfigurationError, ModelError
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.separation.separator import Separator
 
 MODEL_RATE = 8000
@@ -41,8 +41,8 @@ def soft(x: np.ndarray) -> np.ndarray:
 
 
 def make_separator(predict=soft, *, n_channels: int = 2, size: int = 16, **options) -> Separator:
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=size, step=size), stft=STFT)
-    return Separator(predict, transformer=transformer, stft_options=STFT, sample_rate=MODEL_RATE, n_channels=n_channels, batch_size=options.pop("batch_size", 4), **options)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=size, step=size), stft=STFT)
+    return Separator(predict, representation=representation, stft_options=STFT, sample_rate=MODEL_RATE, n_channels=n_channels, batch_size=options.pop("batch_size", 4), **options)
 
 
 def noise(rng: np.random.Generator, n_channels: int, n_samples: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from unmix import audio
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
 from unmix.errors import AudioError, ConfigurationError
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.separation.kernel import Kernel
 from unmix.separation.streaming import block_layout, write_stream
 from unmix.separation.separator import Separator
@@ -24,8 +24,8 @@ def soft(x: np.ndarray) -> np.ndarray:
 
 
 def make_separator(*, block_seconds, n_channels: int = 2, overlap: float = 0.5, size: int = 16, normalizer: str = "norm_max") -> Separator:
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=size, step=size, normalizer=normalizer), stft=STFT)
-    return Separator(soft, transformer=transformer, stft_options=STFT, sample_rate=MODEL_RATE, n_channels=n_channels, batch_size=5, overlap=overlap, block_seconds=block_seconds)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=size, step=size, normalizer=normalizer), stft=STFT)
+    return Separator(soft, representation=representation, stft_options=STFT, sample_rate=MODEL_RATE, n_channels=n_channels, batch_size=5, overlap=overlap, block_seconds=block_seconds)
 
 
 def noise(rng: np.random.Generator, n_channels: int, n_samples: int) -> np.ndarray:

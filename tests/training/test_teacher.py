@@ -14,7 +14,7 @@ from unmix.config import load
 from unmix.data.cache import read_stems
 from unmix.data.collection import prepare_collection
 from unmix.pipeline.generator import WindowDataset
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.training import teacher as teacher_module
 from unmix.training.teacher import teacher_cache_folder, teacher_songs
 from unmix.training.trainer import stft_options
@@ -96,8 +96,8 @@ def test_unlabelled_songs_are_training_only_and_carry_the_teachers_stems(setup):
             np.testing.assert_allclose(vocals + instrumental, mix, atol=1e-5)  # the input is exactly the mixture
 
     stft = stft_options(config)
-    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
-    dataset = WindowDataset(songs, teachers=teachers, transformer=transformer, stft=stft, batch_size=4, packs_mix=True, shuffle=False)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
+    dataset = WindowDataset(songs, teachers=teachers, representation=representation, stft=stft, batch_size=4, packs_mix=True, shuffle=False)
     x, y = dataset[0]
     assert y.shape[-1] == 2 * 2 * x.shape[-1]  # [true target, mix] then [teacher target, mix]
     positions = [int(p) for p, _ in dataset.index[:4]]
@@ -111,16 +111,16 @@ def test_augmentation_replays_its_draws_on_the_teachers_stems(setup):
     prepared = prepare_collection(config, working_directory=work, progress=False)
     songs = prepared.songs("training")
     stft = stft_options(config)
-    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     from unmix.config.schema import AugmentationOptions
 
     augmentation = AugmentationOptions(enabled=True, remix_probability=1.0, gain_min=0.2, gain_max=2.0, silent_keep_rate=1.0)
-    dataset = WindowDataset(songs, teachers=songs, transformer=transformer, stft=stft, batch_size=4, packs_mix=False, augmentation=augmentation)
+    dataset = WindowDataset(songs, teachers=songs, representation=representation, stft=stft, batch_size=4, packs_mix=False, augmentation=augmentation)
     for batch in range(len(dataset)):
         _, y = dataset[batch]
         # The teacher here is the truth itself: the same remix, gains and swaps give the same targets.
         np.testing.assert_allclose(y[..., :2], y[..., 2:], atol=1e-6)
-    plain = WindowDataset(songs, transformer=transformer, stft=stft, batch_size=4, packs_mix=False, augmentation=augmentation)
+    plain = WindowDataset(songs, representation=representation, stft=stft, batch_size=4, packs_mix=False, augmentation=augmentation)
     np.testing.assert_allclose(plain[0][1], dataset[0][1][..., :2], atol=1e-6)  # the true half is untouched
 
 
@@ -137,6 +137,6 @@ def test_a_missing_unlabelled_folder_and_mismatched_teachers_are_named(setup, tm
         TeacherMixedLoss("mae", 2)
     songs = prepare_collection(config, working_directory=work, progress=False).songs("training")
     stft = stft_options(config)
-    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     with pytest.raises(DataError, match="teacher's cached separations do not match"):
-        WindowDataset(songs, teachers=songs[:-1], transformer=transformer, stft=stft, batch_size=2, packs_mix=False)
+        WindowDataset(songs, teachers=songs[:-1], representation=representation, stft=stft, batch_size=2, packs_mix=False)

@@ -18,7 +18,7 @@ import numpy as np
 from unmix import audio
 from unmix.config.schema import TransformOptions
 from unmix.dsp.stft import StftOptions
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.separation.separator import Separator
 
 STFT = StftOptions(n_fft=256, hop_length=64)
@@ -27,7 +27,7 @@ SAMPLE_RATE = 8000
 
 def tiny_separator(*, delay_s: float = 0.0, gate: threading.Event | None = None, block_seconds: float = 30.0) -> Separator:
     """A separator whose "model" answers a mask of 0.5, optionally slowly or behind a gate."""
-    transformer = get_transformer("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=STFT)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=STFT)
 
     def predict(batch: np.ndarray) -> np.ndarray:
         if gate is not None:
@@ -36,7 +36,7 @@ def tiny_separator(*, delay_s: float = 0.0, gate: threading.Event | None = None,
             time.sleep(delay_s)
         return np.full_like(batch, 0.5)
 
-    return Separator(predict, transformer=transformer, stft_options=STFT, sample_rate=SAMPLE_RATE, n_channels=2, batch_size=4, block_seconds=block_seconds, workers=1)
+    return Separator(predict, representation=representation, stft_options=STFT, sample_rate=SAMPLE_RATE, n_channels=2, batch_size=4, block_seconds=block_seconds, workers=1)
 
 
 def tiny_factory(**options):

@@ -63,7 +63,7 @@ class SpectrogramPlot(keras.callbacks.Callback):
     Args:
         folder: the run's plots/ folder.
         window: ``(x, mix_mag, vocals_mag)`` of one validation window, (bins, frames, ch).
-        to_vocals: maps the model's prediction for x to a vocals magnitude (the transformer's).
+        to_vocals: maps the model's prediction for x to a vocals magnitude (the representation's).
         every: epochs between plots.
     """
 

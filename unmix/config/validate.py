@@ -5,7 +5,7 @@ The schema checks types only; a value of the right type can still be nonsense
 run folder was created, after two epochs (``overlap: 1.5``), or never
 (``epoch.count: -3`` trained nothing and exited 0). Each rule here names the key,
 the file that set it, what was received and what is allowed. The checks that need
-a registry (model, loss, metric, optimizer, transformer, normaliser names) are made
+a registry (model, loss, metric, optimizer, representation, normaliser names) are made
 by ``unmix.training.checks.check_configuration``, which calls ``check_ranges`` first:
 that one function is what training and ``train.py --check`` run.
 """

@@ -3,7 +3,7 @@
 A mask multiplies the mixture's complex spectrum, so the result keeps the
 mixture's phase; the model only has to estimate magnitudes. Any shape works as
 long as the operands broadcast (dsp uses (channels, bins, frames), the
-transformers (bins, frames, channels)).
+representations (bins, frames, channels)).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def with_mix_phase(magnitude: np.ndarray, mix_spec: np.ndarray) -> np.ndarray:
     """Attach the mixture's phase to an estimated magnitude.
 
     For models that predict magnitudes rather than masks (the `window`
-    transformer). Negative magnitudes are clipped to 0; where the mixture is
+    representation). Negative magnitudes are clipped to 0; where the mixture is
     silent its phase is taken as 0.
 
     Args:

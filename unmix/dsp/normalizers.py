@@ -3,7 +3,7 @@
 Every normalizer derives its transform from the MIX window alone and applies
 that same transform to the target, so input and target stay on one scale (the
 seed's min-max normalizer computed its target from the already normalized
-input). Masks used as targets are never normalized: the transformers pass
+input). Masks used as targets are never normalized: the representations pass
 ``target=None`` for them. Arrays are magnitude windows (bins, frames, channels).
 
 Registered names: ``norm_max``, ``norm_min_max``, ``zmuv`` (per-bin statistics
@@ -196,7 +196,7 @@ class Normalizer:
     ) -> np.ndarray:
         """Undo on a predicted target the transform :meth:`normalize` gave it.
 
-        Needed by models that predict magnitudes (the `window` transformer);
+        Needed by models that predict magnitudes (the `window` representation);
         predicted masks need no denormalization.
 
         Args:

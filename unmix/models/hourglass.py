@@ -77,7 +77,7 @@ class HourglassOptions:
     # The seed's configurations set these; the seed ignored them too.
     DEPRECATED: ClassVar[Mapping[str, str]] = {
         "channels": "the hourglass never read it (hg_module.filters sets the width)",
-        "classes": "the hourglass never read it (the outputs follow the transformer)",
+        "classes": "the hourglass never read it (the outputs follow the representation)",
     }
 
     stacks: int = 4

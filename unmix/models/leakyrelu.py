@@ -3,7 +3,7 @@
 From the ``leaky_dropout`` model of laserb/deep-vocal-isolation (`modeler.py`), itself derived
 from madebyollin/acapellabot: two stride-2 levels, skip connections by concatenation, leaky ReLU
 (``alpha1`` in the encoder, ``alpha2`` in the last decoder layers), dropout after the input and
-after every convolution. It was trained to predict the vocal magnitude (``window`` transformer)
+after every convolution. It was trained to predict the vocal magnitude (``window`` representation)
 but can output a mask too.
 
 Bins and frames are zero-padded to a multiple of 4 (769 -> 772 bins, as the seed padded) and

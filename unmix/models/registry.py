@@ -6,7 +6,7 @@ A model module declares a frozen ``Options`` dataclass (its documented defaults)
 ``training.model`` section of a configuration into a Keras model: it looks the name up
 as every registry does (``unmix.registry``), converts the options mapping into the dataclass with
 the validator of every configuration section (``unmix.config.typed``: unknown keys and wrong
-types are errors naming the key path) and calls the builder for the transformer's input shape.
+types are errors naming the key path) and calls the builder for the representation's input shape.
 """
 
 from __future__ import annotations

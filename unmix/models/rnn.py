@@ -6,7 +6,7 @@ are compressed by a dense layer to ``hidden_size`` (batch norm, tanh); a ``layer
 bidirectional LSTM runs over the frames; its output is concatenated with its input (skip
 connection) and two dense layers (batch norm; ReLU between) expand back to bins x channels,
 ending in the mask activation. Open-Unmix multiplies its output with the input magnitude; here
-the transformer or the loss does that with the mask.
+the representation or the loss does that with the mask.
 
 Frames and bins are swapped with ``Permute`` and only bins and channels are merged into one
 feature axis (never frames with bins: such a reshape scrambled the seed's ``rnn``).

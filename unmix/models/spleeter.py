@@ -88,7 +88,7 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     Args:
         options: the model options.
         input_shape: ``(n_bins, n_frames, n_channels)``, n_bins the full STFT bin count.
-        output: must be ``"magnitude"`` (the ``stems`` transformer): each U-Net's mask is
+        output: must be ``"magnitude"`` (the ``stems`` representation): each U-Net's mask is
             already applied to the input.
 
     Returns:

@@ -39,7 +39,7 @@ from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
 from unmix.errors import ConfigurationError, DataError
 from unmix.pipeline.augment import augment_segments, check_augmentation
 from unmix.pipeline.segments import frame_span, read_span, span_spectrogram
-from unmix.pipeline.transformers.base import Transformer
+from unmix.pipeline.representations.base import Representation
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +73,17 @@ def build_index(
     return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
 
 
-def check_transformer_loss(transformer: Transformer, *, packs_mix: bool) -> None:
-    """Reject a mix-packing loss with a transformer whose model outputs a magnitude.
+def check_representation_loss(representation: Representation, *, packs_mix: bool) -> None:
+    """Reject a mix-packing loss with a representation whose model outputs a magnitude.
 
     Raises:
         ConfigurationError: when the pair does not fit.
     """
-    if packs_mix and transformer.output_kind != "mask":
+    if packs_mix and representation.output_kind != "mask":
         raise ConfigurationError(
             f"training.loss_function multiplies the model output by the mix (a mask loss), but "
-            f"transformation.name {transformer.name!r} makes the model output a {transformer.output_kind}; "
-            f"use a loss such as mean_squared_error or the 'train_window_predict_mask' transformer"
+            f"transformation.name {representation.name!r} makes the model output a {representation.output_kind}; "
+            f"use a loss such as mean_squared_error or the 'train_window_predict_mask' representation"
         )
 
 
@@ -92,7 +92,7 @@ class WindowDataset(keras.utils.PyDataset):
 
     Args:
         songs: the cached training (or validation) songs, all with one channel count.
-        transformer: turns magnitude windows into ``(x, y)``.
+        representation: turns magnitude windows into ``(x, y)``.
         stft: the STFT parameters of the transformation.
         batch_size: windows per batch; every batch is full (the last wraps around).
         packs_mix: the loss wants ``concat([target, mix], -1)`` targets.
@@ -112,15 +112,15 @@ class WindowDataset(keras.utils.PyDataset):
     Raises:
         DataError: no songs, or songs with different channel counts.
         ConfigurationError: a batch size, limit or step count out of range, bad
-            augmentation options, a packing loss with a magnitude transformer, or
-            teacher targets with a transformer of one target per stem.
+            augmentation options, a packing loss with a magnitude representation, or
+            teacher targets with a representation of one target per stem.
     """
 
     def __init__(
         self,
         songs: Sequence[CachedSong],
         *,
-        transformer: Transformer,
+        representation: Representation,
         stft: StftOptions,
         batch_size: int,
         packs_mix: bool,
@@ -151,9 +151,9 @@ class WindowDataset(keras.utils.PyDataset):
             raise DataError(
                 f"cached songs have different channel counts {sorted(channel_counts)}; prepare the collection again"
             )
-        check_transformer_loss(transformer, packs_mix=packs_mix)
-        if teacher_targets and transformer.name == "stems":
-            raise ConfigurationError("training.teacher: the 'stems' transformer makes one target per stem; a teacher needs one target per window")
+        check_representation_loss(representation, packs_mix=packs_mix)
+        if teacher_targets and representation.name == "stems":
+            raise ConfigurationError("training.teacher: the 'stems' representation makes one target per stem; a teacher needs one target per window")
         if teachers is not None and [t.n_samples for t in teachers] != [s.n_samples for s in songs]:
             raise DataError("the teacher's cached separations do not match the training songs; delete the teacher cache")
         self._teacher_targets = bool(teacher_targets or teachers is not None)
@@ -165,7 +165,7 @@ class WindowDataset(keras.utils.PyDataset):
             self._augmentation = None
         self._songs = tuple(songs)
         self._song_frames = np.array([n_frames(s.n_samples, options=stft) for s in self._songs], np.int64)
-        self._transformer = transformer
+        self._representation = representation
         self._stft = stft
         self._batch_size = batch_size
         self._packs_mix = packs_mix
@@ -174,7 +174,7 @@ class WindowDataset(keras.utils.PyDataset):
         self._stats = stats
         self._steps_per_epoch = steps_per_epoch
         self._index = build_index(
-            self._songs, size=transformer.size, step=transformer.step, stft=stft,
+            self._songs, size=representation.size, step=representation.step, stft=stft,
             limit_items_per_song=limit_items_per_song,
         )
         self._epoch = 0
@@ -263,15 +263,15 @@ class WindowDataset(keras.utils.PyDataset):
 
     def _read(self, item: tuple[int, int], *, songs: Sequence[CachedSong] | None = None) -> tuple[np.ndarray, np.ndarray]:
         song, start = int(item[0]), int(item[1])
-        return read_window((songs or self._songs)[song], start, size=self._transformer.size, stft=self._stft)
+        return read_window((songs or self._songs)[song], start, size=self._representation.size, stft=self._stft)
 
     def _make_item(
         self, vocals: np.ndarray, instrumental: np.ndarray, *, song: int, start: int,
         teacher: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        geometry = dict(start=start, size=self._transformer.size, n_song_frames=int(self._song_frames[song]), stft=self._stft)
+        geometry = dict(start=start, size=self._representation.size, n_song_frames=int(self._song_frames[song]), stft=self._stft)
         mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, **geometry)
-        x, y = self._transformer.make_item(
+        x, y = self._representation.make_item(
             mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, stats=self._stats
         )
         if not self._teacher_targets:
@@ -279,7 +279,7 @@ class WindowDataset(keras.utils.PyDataset):
         teacher_y = y
         if teacher is not None:  # the teacher's stems, through the same window and the true mix's normalisation
             _, teacher_vocals, teacher_instrumental = window_magnitudes(*teacher, **geometry)
-            _, teacher_y = self._transformer.make_item(
+            _, teacher_y = self._representation.make_item(
                 mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, stats=self._stats
             )
         return x, np.concatenate([y, teacher_y], axis=-1)
@@ -318,7 +318,7 @@ def window_magnitudes(
 def fixed_window(
     songs: Sequence[CachedSong],
     *,
-    transformer: Transformer,
+    representation: Representation,
     stft: StftOptions,
     packs_mix: bool,
     stats: ZmuvStats | None = None,
@@ -334,15 +334,15 @@ def fixed_window(
 
     Raises:
         DataError: when ``songs`` is empty.
-        ConfigurationError: a packing loss with a magnitude transformer.
+        ConfigurationError: a packing loss with a magnitude representation.
     """
     if not songs:
         raise DataError("no validation songs to draw a fixed window from")
-    check_transformer_loss(transformer, packs_mix=packs_mix)
-    index = build_index(songs, size=transformer.size, step=transformer.step, stft=stft, limit_items_per_song=1)
+    check_representation_loss(representation, packs_mix=packs_mix)
+    index = build_index(songs, size=representation.size, step=representation.step, stft=stft, limit_items_per_song=1)
     chosen = None
     for song, start in index:
-        vocals, instrumental = read_window(songs[song], int(start), size=transformer.size, stft=stft)
+        vocals, instrumental = read_window(songs[song], int(start), size=representation.size, stft=stft)
         audible = np.max(np.abs(vocals), initial=0.0) > 0
         if chosen is None or audible:
             chosen = (int(song), int(start), vocals, instrumental)
@@ -350,8 +350,8 @@ def fixed_window(
             break
     song, start, vocals, instrumental = chosen
     mix_mag, vocals_mag, instrumental_mag = window_magnitudes(
-        vocals, instrumental, start=start, size=transformer.size,
+        vocals, instrumental, start=start, size=representation.size,
         n_song_frames=n_frames(songs[song].n_samples, options=stft), stft=stft,
     )
-    x, y = transformer.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats)
+    x, y = representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats)
     return x, y, mix_mag, vocals_mag

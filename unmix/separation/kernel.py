@@ -1,7 +1,7 @@
 """The separation kernel: one block of audio at the model's rate → one estimate per stem.
 
 A :class:`Plan` freezes everything the kernel needs besides the network: the STFT, the
-transformer (model input layout and the inverse of its output), normaliser statistics, window
+representation (model input layout and the inverse of its output), normaliser statistics, window
 size and step, batch size, channel count, Wiener iterations and how the model's targets are
 combined. It is built from the configuration's sections in one place, :func:`plan_from_sections`,
 which both the separator and the training accuracy callback use.
@@ -46,7 +46,7 @@ class Plan:
 
     Attributes:
         stft: the STFT of training.
-        transformer: the pipeline transformer the model was trained with.
+        representation: the pipeline representation the model was trained with.
         n_channels: channels the model takes (1 or 2).
         stats: ZMUV statistics for the ``zmuv`` normaliser, else None.
         batch_size: windows per model call.
@@ -60,7 +60,7 @@ class Plan:
     """
 
     stft: StftOptions
-    transformer: Any
+    representation: Any
     n_channels: int
     stats: Any = None
     batch_size: int = 32
@@ -84,7 +84,7 @@ class Plan:
     @property
     def size(self) -> int:
         """Frames per model window."""
-        return int(self.transformer.size)
+        return int(self.representation.size)
 
     @property
     def step(self) -> int:
@@ -107,14 +107,14 @@ def plan_from_sections(
         wiener_iterations: overrides ``transformation.wiener_iterations``.
 
     Raises:
-        ConfigurationError: an unknown transformer, or a value out of range.
+        ConfigurationError: an unknown representation, or a value out of range.
     """
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
 
     stft_options = StftOptions.from_section(transformation)
-    transformer = get_transformer(transformation.name, options=transformation.options, stft=stft_options)
+    representation = get_representation(transformation.name, options=transformation.options, stft=stft_options)
     return Plan(
-        stft=stft_options, transformer=transformer, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
+        stft=stft_options, representation=representation, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
         overlap=transformation.overlap if overlap is None else overlap,
         wiener_iterations=transformation.wiener_iterations if wiener_iterations is None else wiener_iterations,
         mask_exponent=getattr(transformation, "mask_exponent", 2.0),
@@ -202,9 +202,9 @@ class Kernel:
                 valid = min(plan.size, n_frames - start)
                 window[:, :valid] = layouts[g][:, start : start + valid]
                 window[:, valid:] = 0.0
-            x = np.asarray(plan.transformer.prepare(mix_windows, stats=plan.stats), dtype=np.float32)
+            x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats), dtype=np.float32)
             for target, prediction in self._call_model(x).items():
-                out = plan.transformer.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats)
+                out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats)
                 for window, (g, start) in zip(out, batch_jobs):
                     stitchers[g, target].add(window, start)
         covered = (first, stop)
@@ -224,7 +224,7 @@ class Kernel:
                     counts[channel] += 1
             if np.any(counts > 1):
                 estimate /= counts[:, None, None]
-        # Each window is already in [0, |mix|] (the transformer clips), and so is any blend of
+        # Each window is already in [0, |mix|] (the representation clips), and so is any blend of
         # them; only a model's NaN survives the clipping. The sum is finite exactly when every
         # value is, short of an overflow: a cheap test.
         if not np.isfinite(np.sum(estimate, dtype=np.float64)):

@@ -124,7 +124,7 @@ def load_model(
         weights: ``.weights.h5`` or ``.keras``; None keeps the model untrained.
         model_section: the configuration's ``training.model``.
         input_shape: ``(n_bins, size, n_channels)`` of one window.
-        output: the transformer's output kind ("mask" or "magnitude").
+        output: the representation's output kind ("mask" or "magnitude").
         precision: ``"float32"``, ``"bfloat16"`` or ``"auto"`` (see :func:`resolve_precision`).
         configuration: the file ``model_section`` comes from, named when the weights do not fit it.
 

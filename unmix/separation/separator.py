@@ -54,7 +54,7 @@ class Separator:
             is the vocals), or any function mapping a float32 batch
             ``(batch, n_bins, size, n_channels)`` to predictions of that shape, or to
             ``{target: prediction}`` (tests inject one).
-        transformer: the pipeline transformer the model was trained with.
+        representation: the pipeline representation the model was trained with.
         stft_options: the STFT of training.
         sample_rate: rate the model runs at, in Hz.
         n_channels: channels the model takes (1 or 2).
@@ -79,7 +79,7 @@ class Separator:
         self,
         predict: Any,
         *,
-        transformer: Any,
+        representation: Any,
         stft_options: StftOptions,
         sample_rate: int,
         n_channels: int,
@@ -99,7 +99,7 @@ class Separator:
         if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate <= 0:
             raise ConfigurationError(f"sample_rate must be a positive integer (Hz), received {sample_rate!r}")
         plan = Plan(
-            stft=stft_options, transformer=transformer, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
+            stft=stft_options, representation=representation, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
             overlap=overlap, wiener_iterations=wiener_iterations, mask_exponent=mask_exponent,
         )  # fmt: skip
         self.model = predict if hasattr(predict, "predict_on_batch") else None
@@ -188,8 +188,8 @@ class Separator:
         """
         plan = cls._configured_plan(config, stats=stats, overrides=overrides)
         model = load_model(
-            weights, config.training.model, input_shape=tuple(plan.transformer.input_shape(plan.n_channels)),
-            output=plan.transformer.output_kind, precision=precision or config.transformation.precision, configuration=config.path,
+            weights, config.training.model, input_shape=tuple(plan.representation.input_shape(plan.n_channels)),
+            output=plan.representation.output_kind, precision=precision or config.transformation.precision, configuration=config.path,
         )  # fmt: skip
         return cls._around(model, plan, config, **overrides)
 
@@ -215,7 +215,7 @@ class Separator:
             batch_size=batch_size or config.transformation.batch_size or config.training.batch_size * 4,
             overlap=overrides.pop("overlap", None), wiener_iterations=overrides.pop("wiener_iterations", None),
         )  # fmt: skip
-        if getattr(plan.transformer, "normalizer_name", None) == "zmuv" and stats is None:
+        if getattr(plan.representation, "normalizer_name", None) == "zmuv" and stats is None:
             raise ModelError("the zmuv normaliser needs zmuv.json (the run's statistics); none was found beside the weights")
         return plan
 
@@ -223,7 +223,7 @@ class Separator:
     def _around(cls, model: Any, plan: Plan, config: Any, *, sample_rate: int | None = None, **options: Any) -> "Separator":
         options.setdefault("workers", config.transformation.workers)
         return cls(
-            model, transformer=plan.transformer, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
+            model, representation=plan.representation, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
             n_channels=plan.n_channels, stats=plan.stats, batch_size=plan.batch_size, overlap=plan.overlap,
             wiener_iterations=plan.wiener_iterations, mask_exponent=plan.mask_exponent, **options,
         )  # fmt: skip
@@ -243,8 +243,8 @@ class Separator:
         return self.kernel.plan.stft
 
     @property
-    def transformer(self) -> Any:
-        return self.kernel.plan.transformer
+    def representation(self) -> Any:
+        return self.kernel.plan.representation
 
     @property
     def n_channels(self) -> int:

@@ -4,7 +4,7 @@ One function, run by ``train`` before it creates anything and by ``train.py
 --check``, so the two can never disagree. It runs the TensorFlow-free range and
 template rules first (``unmix.config.validate``), then looks every name up in
 the registry that will use it: model (and its options), loss, metrics,
-optimizer (and its options), distribution strategy, transformer, normaliser, the
+optimizer (and its options), distribution strategy, representation, normaliser, the
 teacher, and the STFT parameters. Before, an unknown name failed only once the run folder
 existed, leaving it behind. Each message names the key and the file that set it.
 """
@@ -21,7 +21,7 @@ from unmix.config.validate import check_ranges
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError
 from unmix.models import options_class, options_from_mapping
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.training.distribute import check_distribution
 from unmix.training.losses import loss_packs_mix
 from unmix.training.metrics import get_metric
@@ -41,27 +41,27 @@ def check_configuration(config: Config) -> None:
     check_ranges(config)
     training, transformation = config.training, config.transformation
     stft = _stft(config)
-    transformer = _checked(config, "transformation.name", lambda: get_transformer(transformation.name, options=transformation.options, stft=stft))
+    representation = _checked(config, "transformation.name", lambda: get_representation(transformation.name, options=transformation.options, stft=stft))
     _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options, origins=config.origins))
     packs_mix = _checked(config, "training.loss_function", lambda: loss_packs_mix(training.loss_function))
     for name in training.metrics:
         _checked(config, "training.metrics", lambda: get_metric(name))
     _checked(config, "training.optimizer", lambda: optimizer_arguments(training.optimizer))
     _checked(config, "training.distribution", lambda: check_distribution(training.distribution))
-    if packs_mix and transformer.output_kind != "mask":
+    if packs_mix and representation.output_kind != "mask":
         key = "training.loss_function"
         raise ConfigurationError(
             f"{key} in {config.origin(key)}: {training.loss_function!r} multiplies the model output by the mix "
             f"(a mask loss), but transformation.name {transformation.name!r} (in {config.origin('transformation.name')}) makes the model output a "
-            f"{transformer.output_kind}; use a loss such as mean_squared_error, or transformation.name "
+            f"{representation.output_kind}; use a loss such as mean_squared_error, or transformation.name "
             f"'train_window_predict_mask'"
         )
     if training.teacher.name:
-        _check_teacher(config, transformer)
+        _check_teacher(config, representation)
 
 
-def _check_teacher(config: Config, transformer) -> None:
-    """``training.teacher.name``: a built-in model or a run folder, with a transformer of one target."""
+def _check_teacher(config: Config, representation) -> None:
+    """``training.teacher.name``: a built-in model or a run folder, with a representation of one target."""
     from unmix.pretrained import catalog
     from unmix.runfolder import RunFolder
 
@@ -71,7 +71,7 @@ def _check_teacher(config: Config, transformer) -> None:
             f"{key} in {config.origin(key)}: received {name!r}; expected a built-in model "
             f"({', '.join(catalog.names())}) or a run folder (with a configuration.jsonc)"
         )
-    if transformer.name == "stems":
+    if representation.name == "stems":
         raise ConfigurationError(
             f"{key} in {config.origin(key)}: a teacher needs one target per window, but transformation.name 'stems' "
             f"(in {config.origin('transformation.name')}) makes one per stem; use 'train_window_predict_mask'"

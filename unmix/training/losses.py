@@ -6,7 +6,7 @@ safe_mode=True)`` and no ``custom_objects``. Losses return one value per window,
 ``(batch,)``; Keras averages them over the batch.
 
 Masked losses (``L11_loss``, ``L22_loss``) need the mixture: the seed read it from a global
-model's input. Here the ``train_window_predict_mask`` transformer packs it into the target,
+model's input. Here the ``train_window_predict_mask`` representation packs it into the target,
 ``y_true = concat([target_magnitude, mix_magnitude], axis=-1)`` (``2 * n_channels`` channels)
 while ``y_pred`` is the mask (``n_channels`` channels); ``loss_packs_mix(name)`` tells the
 pipeline whether to pack.

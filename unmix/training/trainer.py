@@ -28,7 +28,7 @@ from unmix.errors import ConfigurationError, ModelError, TrainingError
 from unmix.models.registry import build_model
 from unmix.pipeline.generator import WindowDataset, fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
-from unmix.pipeline.transformers import get_transformer
+from unmix.pipeline.representations import get_representation
 from unmix.runfolder import RunFolder, start_run
 from unmix.training.callback_list import build_callbacks
 from unmix.training.checks import check_configuration
@@ -160,18 +160,18 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     keras.utils.set_random_seed(training.seed)
     configure_precision(mixed_precision=training.mixed_precision)
     stft = stft_options(config)
-    transformer = get_transformer(config.transformation.name, options=config.transformation.options, stft=stft)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     packs_mix = loss_packs_mix(training.loss_function)
-    stats = _zmuv_stats(transformer, prepared, run, stft=stft, n_channels=config.collection.n_channels)
+    stats = _zmuv_stats(representation, prepared, run, stft=stft, n_channels=config.collection.n_channels)
     songs, teachers = prepared.songs("training"), None
     if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
         songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
-    datasets = _datasets(training, songs, prepared.songs("validation"), transformer, teachers=teachers, stft=stft, packs_mix=packs_mix, stats=stats)
+    datasets = _datasets(training, songs, prepared.songs("validation"), representation, teachers=teachers, stft=stft, packs_mix=packs_mix, stats=stats)
     with strategy.scope():
-        model = compiled_model(training, input_shape=transformer.input_shape(config.collection.n_channels), output=transformer.output_kind)
+        model = compiled_model(training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.output_kind)
         n_outputs = len(model.outputs)
     adapt_to_strategy(model, strategy)
-    logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, transformer.input_shape(config.collection.n_channels))
+    logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, representation.input_shape(config.collection.n_channels))
     if initial_weights is None and training.model.pretrained and not resumed:
         initial_weights = pretrained_weights(training.model.pretrained)
     if initial_weights is not None:
@@ -187,8 +187,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         validation_data = RepeatTargets(validation_data, n_outputs) if validation_data is not None else None
     extra = []
     if validation_data is not None:
-        x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), transformer=transformer, stft=stft, packs_mix=packs_mix, stats=stats)
-        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: transformer.to_vocals_magnitude(p, m, stats=stats), every=5))
+        x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats)
+        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: representation.to_vocals_magnitude(p, m, stats=stats), every=5))
     extra.append(accuracy_callback(run, collection=config.collection, prepared=prepared, separator_factory=separator_for_training(config, stats=stats)))
     callbacks = build_callbacks(
         run,
@@ -213,10 +213,10 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(training: TrainingOptions, songs, validation_songs, transformer, *, teachers, stft: StftOptions, packs_mix: bool, stats):
+def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, stft: StftOptions, packs_mix: bool, stats):
     """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None."""
     augmentation = training.augmentation if training.augmentation.enabled else None
-    common = dict(transformer=transformer, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
+    common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
     if teachers is not None:
         common["teacher_targets"] = True
     train_data = WindowDataset(
@@ -235,8 +235,8 @@ def _datasets(training: TrainingOptions, songs, validation_songs, transformer, *
     return train_data, validation_data
 
 
-def _zmuv_stats(transformer, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int) -> ZmuvStats | None:
-    if transformer.normalizer_name != "zmuv":
+def _zmuv_stats(representation, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int) -> ZmuvStats | None:
+    if representation.normalizer_name != "zmuv":
         return None
     if run.zmuv_stats.is_file():
         return ZmuvStats.from_json(run.zmuv_stats)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from unmix.dsp.masks import binary_mask
-from unmix.pipeline.transformers.mask import IdealMaskTransformer
-from unmix.pipeline.transformers.registry import register_transformer
+from unmix.pipeline.representations.mask import IdealMaskRepresentation
+from unmix.pipeline.representations.registry import register_representation
 
 
-@register_transformer("mask_ibm")
-class BinaryMaskTransformer(IdealMaskTransformer):
+@register_representation("mask_ibm")
+class BinaryMaskRepresentation(IdealMaskRepresentation):
     """Model input: normalised |mix|; target: the ideal binary mask; output: a mask."""
 
     name = "mask_ibm"

@@ -1,6 +1,6 @@
-"""What every transformer shares: window geometry, normalisation and the inverse.
+"""What every representation shares: window geometry, normalisation and the inverse.
 
-A transformer turns the magnitude windows of one song excerpt into the model's input
+A representation turns the magnitude windows of one song excerpt into the model's input
 and training target, and turns a model prediction back into a vocal magnitude. All
 arrays are channels-last windows ``(bins, size, channels)`` (a leading batch axis is
 accepted by ``prepare`` and ``to_vocals_magnitude``); channel 0 is the left channel,
@@ -26,8 +26,8 @@ from unmix.errors import ConfigurationError
 OUTPUT_KINDS = ("mask", "magnitude")
 
 
-class Transformer:
-    """Base class of the registered transformers (see ``registry.get_transformer``).
+class Representation:
+    """Base class of the registered representations (see ``registry.get_representation``).
 
     Args:
         options: ``transformation.options``: ``size`` (frames per window), ``step``
@@ -96,11 +96,11 @@ class Transformer:
         Returns:
             ``(x, y)`` float32: x (bins, size, channels); y (bins, size, channels),
             or (bins, size, 2 * channels) when ``packs_mix``, or ``{stem: (bins, size, channels)}``
-            for a transformer with one target per stem.
+            for a representation with one target per stem.
 
         Raises:
             ValueError: the windows' shapes differ or are not (bins, size, channels).
-            ConfigurationError: ``packs_mix`` with a transformer that outputs a magnitude.
+            ConfigurationError: ``packs_mix`` with a representation that outputs a magnitude.
         """
         for name, array in (("vocals_mag", vocals_mag), ("instrumental_mag", instrumental_mag)):
             if np.shape(array) != np.shape(mix_mag):

@@ -14,12 +14,12 @@ import numpy as np
 
 from unmix.dsp.masks import ratio_mask
 from unmix.dsp.normalizers import ZmuvStats
-from unmix.pipeline.transformers.base import Transformer, pack
-from unmix.pipeline.transformers.registry import register_transformer
+from unmix.pipeline.representations.base import Representation, pack
+from unmix.pipeline.representations.registry import register_representation
 
 
-@register_transformer("train_window_predict_mask")
-class TrainWindowPredictMask(Transformer):
+@register_representation("train_window_predict_mask")
+class TrainWindowPredictMask(Representation):
     """Model input: normalised |mix|; output: a mask; target: see the module docstring."""
 
     name = "train_window_predict_mask"

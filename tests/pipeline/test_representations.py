@@ -1,4 +1,4 @@
-"""Transformers and normalisers on hand-made windows with known answers."""
+"""Representations and normalisers on hand-made windows with known answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from unmix.config.schema import TransformOptions
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError
-from unmix.pipeline.transformers import available_transformers, get_transformer
+from unmix.pipeline.representations import available_representations, get_representation
 
 STFT = StftOptions(n_fft=16, hop_length=4)  # 9 bins
 BINS, SIZE, CH = 9, 4, 2
@@ -17,7 +17,7 @@ NORMALIZERS = ("norm_max", "norm_min_max", "zmuv", "none")
 
 
 def make(name: str, normalizer: str = "norm_max", *, size: int = SIZE, step: int = 2):
-    return get_transformer(name, options=TransformOptions(size=size, step=step, normalizer=normalizer), stft=STFT)
+    return get_representation(name, options=TransformOptions(size=size, step=step, normalizer=normalizer), stft=STFT)
 
 
 @pytest.fixture
@@ -47,8 +47,8 @@ def expected_normalised(normalizer, mix, target, stats):
     return mix, target
 
 
-def test_registry_lists_the_five_transformers():
-    assert available_transformers() == ["mask", "mask_ibm", "stems", "train_window_predict_mask", "window"]
+def test_registry_lists_the_five_representations():
+    assert available_representations() == ["mask", "mask_ibm", "stems", "train_window_predict_mask", "window"]
 
 
 @pytest.mark.parametrize("spelling", ["Window", "TRAIN_WINDOW_PREDICT_MASK", "mask-ibm", "Mask_IBM"])
@@ -61,7 +61,7 @@ def test_seed_hann_name_is_an_alias():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ConfigurationError, match=r"^transformation\.name: unknown transformer 'windw'; known: mask, .*; did you mean 'window'\?$"):
+    with pytest.raises(ConfigurationError, match=r"^transformation\.name: unknown representation 'windw'; known: mask, .*; did you mean 'window'\?$"):
         make("windw")
 
 
@@ -72,10 +72,10 @@ def test_bad_size_or_step(size, step):
 
 
 def test_geometry_and_output_kinds():
-    transformer = make("window")
-    assert (transformer.size, transformer.step, transformer.normalizer_name) == (SIZE, 2, "norm_max")
-    assert transformer.input_shape(2) == (BINS, SIZE, 2)
-    kinds = {name: make(name).output_kind for name in available_transformers()}
+    representation = make("window")
+    assert (representation.size, representation.step, representation.normalizer_name) == (SIZE, 2, "norm_max")
+    assert representation.input_shape(2) == (BINS, SIZE, 2)
+    kinds = {name: make(name).output_kind for name in available_representations()}
     assert kinds == {"window": "magnitude", "stems": "magnitude", "train_window_predict_mask": "mask", "mask": "mask", "mask_ibm": "mask"}
 
 
@@ -100,7 +100,7 @@ def test_norm_max_known_numbers():
 
 def test_silent_window_does_not_make_nans():
     zeros = np.zeros((BINS, SIZE, CH), np.float32)
-    for name in available_transformers():
+    for name in available_representations():
         for normalizer in ("norm_max", "norm_min_max"):
             x, y = make(name, normalizer).make_item(zeros, zeros, zeros, packs_mix=False, stats=None)
             targets = list(y.values()) if isinstance(y, dict) else [y]
@@ -110,9 +110,9 @@ def test_silent_window_does_not_make_nans():
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
 def test_stems_targets_every_stem_with_the_mix_factors(normalizer, windows, stats):
     mix, vocals, instrumental = windows
-    transformer = make("stems", normalizer)
-    x, y = transformer.make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
-    assert transformer.output_kind == "magnitude" and set(y) == {"vocals", "instrumental"}
+    representation = make("stems", normalizer)
+    x, y = representation.make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
+    assert representation.output_kind == "magnitude" and set(y) == {"vocals", "instrumental"}
     want_x, want_vocals = expected_normalised(normalizer, mix, vocals, stats)
     _, want_instrumental = expected_normalised(normalizer, mix, instrumental, stats)
     assert x.dtype == y["vocals"].dtype == y["instrumental"].dtype == np.float32
@@ -120,9 +120,9 @@ def test_stems_targets_every_stem_with_the_mix_factors(normalizer, windows, stat
     np.testing.assert_allclose(y["vocals"], want_vocals, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(y["instrumental"], want_instrumental, rtol=1e-5, atol=1e-6)
     # Each named output comes back on |mix|'s scale, clipped to [0, |mix|].
-    np.testing.assert_allclose(transformer.to_vocals_magnitude(y["vocals"], mix, stats=stats), np.minimum(vocals, mix), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(representation.to_vocals_magnitude(y["vocals"], mix, stats=stats), np.minimum(vocals, mix), rtol=1e-4, atol=1e-4)
     with pytest.raises(ConfigurationError, match="'stems' makes the model output one magnitude per stem"):
-        transformer.make_item(mix, vocals, instrumental, packs_mix=True, stats=None)
+        representation.make_item(mix, vocals, instrumental, packs_mix=True, stats=None)
 
 
 def test_window_rejects_a_packing_loss(windows):
@@ -199,23 +199,23 @@ def test_make_item_checks_shapes(windows):
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
 def test_prepare_is_the_training_input_and_is_vectorised(normalizer, windows, stats):
     mix, vocals, instrumental = windows
-    transformer = make("train_window_predict_mask", normalizer)
-    x, _ = transformer.make_item(mix, vocals, instrumental, packs_mix=True, stats=stats)
-    np.testing.assert_array_equal(transformer.prepare(mix, stats=stats), x)
-    batch = transformer.prepare(np.stack([mix, mix * 3]), stats=stats)
+    representation = make("train_window_predict_mask", normalizer)
+    x, _ = representation.make_item(mix, vocals, instrumental, packs_mix=True, stats=stats)
+    np.testing.assert_array_equal(representation.prepare(mix, stats=stats), x)
+    batch = representation.prepare(np.stack([mix, mix * 3]), stats=stats)
     assert batch.shape == (2, BINS, SIZE, CH) and batch.dtype == np.float32
     np.testing.assert_allclose(batch[0], x, rtol=1e-6)
     # Each window is normalised on its own.
-    np.testing.assert_allclose(batch[1], transformer.prepare(mix * 3, stats=stats), rtol=1e-6)
+    np.testing.assert_allclose(batch[1], representation.prepare(mix * 3, stats=stats), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["train_window_predict_mask", "mask", "mask_ibm"])
 def test_ideal_mask_gives_back_the_exact_vocals(name, windows):
     mix, vocals, _ = windows
-    transformer = make(name)
+    representation = make(name)
     ideal = vocals / mix
-    np.testing.assert_allclose(transformer.to_vocals_magnitude(ideal, mix, stats=None), vocals, rtol=1e-6)
-    batch = transformer.to_vocals_magnitude(np.stack([ideal, np.full_like(ideal, 2.0)]), np.stack([mix, mix]), stats=None)
+    np.testing.assert_allclose(representation.to_vocals_magnitude(ideal, mix, stats=None), vocals, rtol=1e-6)
+    batch = representation.to_vocals_magnitude(np.stack([ideal, np.full_like(ideal, 2.0)]), np.stack([mix, mix]), stats=None)
     np.testing.assert_allclose(batch[0], vocals, rtol=1e-6)
     np.testing.assert_allclose(batch[1], mix)  # masks are clipped to [0, 1]
 
@@ -223,10 +223,10 @@ def test_ideal_mask_gives_back_the_exact_vocals(name, windows):
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
 def test_window_target_gives_back_the_exact_vocals(normalizer, windows, stats):
     mix, vocals, instrumental = windows
-    transformer = make("window", normalizer)
-    _, y = transformer.make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
-    np.testing.assert_allclose(transformer.to_vocals_magnitude(y, mix, stats=stats), vocals, rtol=1e-4, atol=1e-5)
-    batch = transformer.to_vocals_magnitude(np.stack([y, y + 100.0]), np.stack([mix, mix]), stats=stats)
+    representation = make("window", normalizer)
+    _, y = representation.make_item(mix, vocals, instrumental, packs_mix=False, stats=stats)
+    np.testing.assert_allclose(representation.to_vocals_magnitude(y, mix, stats=stats), vocals, rtol=1e-4, atol=1e-5)
+    batch = representation.to_vocals_magnitude(np.stack([y, y + 100.0]), np.stack([mix, mix]), stats=stats)
     np.testing.assert_allclose(batch[0], vocals, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(batch[1], mix)  # clipped to the mix
 

@@ -13,14 +13,14 @@ import numpy as np
 
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.errors import ConfigurationError
-from unmix.pipeline.transformers.registry import register_transformer
-from unmix.pipeline.transformers.window import WindowTransformer
+from unmix.pipeline.representations.registry import register_representation
+from unmix.pipeline.representations.window import WindowRepresentation
 
 STEM_TARGETS = ("vocals", "instrumental")
 
 
-@register_transformer("stems")
-class StemsTransformer(WindowTransformer):
+@register_representation("stems")
+class StemsRepresentation(WindowRepresentation):
     """Model input: normalised |mix|; targets: |vocals| and |instrumental| on the same scale; output: a magnitude per stem."""
 
     name = "stems"

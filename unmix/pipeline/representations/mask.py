@@ -13,11 +13,11 @@ import numpy as np
 
 from unmix.dsp.masks import ratio_mask
 from unmix.dsp.normalizers import ZmuvStats
-from unmix.pipeline.transformers.base import Transformer, pack
-from unmix.pipeline.transformers.registry import register_transformer
+from unmix.pipeline.representations.base import Representation, pack
+from unmix.pipeline.representations.registry import register_representation
 
 
-class IdealMaskTransformer(Transformer):
+class IdealMaskRepresentation(Representation):
     """Shared by ``mask`` and ``mask_ibm``: target = an ideal mask from |V| and |I|."""
 
     output_kind = "mask"
@@ -33,8 +33,8 @@ class IdealMaskTransformer(Transformer):
         return (x, pack(mask * x, x)) if packs_mix else (x, mask)
 
 
-@register_transformer("mask")
-class MaskTransformer(IdealMaskTransformer):
+@register_representation("mask")
+class MaskRepresentation(IdealMaskRepresentation):
     """Model input: normalised |mix|; target: the ideal ratio mask; output: a mask."""
 
     name = "mask"

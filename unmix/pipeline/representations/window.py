@@ -11,12 +11,12 @@ import numpy as np
 
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.errors import ConfigurationError
-from unmix.pipeline.transformers.base import Transformer
-from unmix.pipeline.transformers.registry import register_transformer
+from unmix.pipeline.representations.base import Representation
+from unmix.pipeline.representations.registry import register_representation
 
 
-@register_transformer("window")
-class WindowTransformer(Transformer):
+@register_representation("window")
+class WindowRepresentation(Representation):
     """Model input: normalised |mix|; target: |vocals| on the same scale; output: a magnitude."""
 
     name = "window"
