@@ -68,7 +68,7 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
     from unmix.dsp.stft import StftOptions
     from unmix.models.registry import build_model
     from unmix.pipeline.generator import WindowDataset
-    from unmix.pipeline.transformers import get_transformer
+    from unmix.pipeline.representations import get_representation
     from unmix.runfolder import RunFolder
 
     sample_rate = 22050
@@ -91,21 +91,21 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
         prepared = prepare_collection(config, working_directory=root, progress=False)
         section = config.transformation
         stft = StftOptions.from_section(section)
-        transformer = get_transformer(section.name, options=section.options, stft=stft)
-        data = WindowDataset(prepared.songs("training"), transformer=transformer, stft=stft, batch_size=8, packs_mix=False)
+        representation = get_representation(section.name, options=section.options, stft=stft)
+        data = WindowDataset(prepared.songs("training"), representation=representation, stft=stft, batch_size=8, packs_mix=False)
         test_songs = prepared.songs("test")
         print(f"\n## accuracy callback overhead: model {model}, {len(data)} batches/epoch of 8 windows, "
               f"{len(test_songs)} test songs of {test_seconds:g} s at {sample_rate} Hz, metric {metric}")  # fmt: skip
         timings = {}
         for with_callback in (False, True, False, True):  # alternate: the first fit pays for tracing
-            network = build_model(model, model_options, input_shape=transformer.input_shape(2), output=transformer.output_kind)
+            network = build_model(model, model_options, input_shape=representation.input_shape(2), output=representation.output_kind)
             network.compile(optimizer="adam", loss="mean_squared_error")
             callbacks = []
             if with_callback:
                 run = RunFolder.create(working_directory=root, output_path="runs", configuration_name="mini")
                 callbacks.append(AccuracyCallback(
                     run, songs=test_songs, every=1, save_count=1, metric=metric, collection_name="mini",
-                    separator_factory=separator_for_training(config, transformer=transformer, stft=stft, stats=None),
+                    separator_factory=separator_for_training(config, stats=None),
                 ))  # fmt: skip
             start = time.perf_counter()
             network.fit(data, epochs=epochs, verbose=0, callbacks=callbacks)
@@ -117,9 +117,10 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
 
 
 def main(argv: list[str] | None = None) -> int:
-    from unmix.cli.common import set_tensorflow_log_level
+    from unmix.cli.common import import_tensorflow_quietly, set_tensorflow_log_level
 
     set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
+    import_tensorflow_quietly()  # its start-up lines once, filtered by that level
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="song length for part 1 (default 180)")
     parser.add_argument("--sample_rate", "--sample-rate", type=int, default=44100, help="Hz for part 1 (default 44100)")

@@ -26,9 +26,10 @@ CANDIDATES = {
 
 
 def main() -> None:
-    from unmix.cli.common import set_tensorflow_log_level
+    from unmix.cli.common import import_tensorflow_quietly, set_tensorflow_log_level
 
     set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
+    import_tensorflow_quietly()  # its start-up lines once, filtered by that level
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)

@@ -152,9 +152,10 @@ def benchmark(label: str, path: Path, *, steps: int, budget_s: float, batches: i
 
 
 def main() -> None:
-    from unmix.cli.common import set_tensorflow_log_level
+    from unmix.cli.common import import_tensorflow_quietly, set_tensorflow_log_level
 
     set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
+    import_tensorflow_quietly()  # its start-up lines once, filtered by that level
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(CONFIGURATIONS), help=f"names ({', '.join(CONFIGURATIONS)}) or .jsonc paths")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per model (after one warm-up)")
