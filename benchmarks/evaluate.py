@@ -64,7 +64,7 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
 
     import unmix.config
     from unmix.callbacks.accuracy import AccuracyCallback, separator_for_training
-    from unmix.data.collection import prepare_collection
+    from unmix.data.collection import cache_folder, prepare_collection
     from unmix.dsp.stft import StftOptions
     from unmix.models.registry import build_model
     from unmix.pipeline.generator import WindowDataset
@@ -88,7 +88,7 @@ def callback_overhead(*, model: str, model_options: dict, epochs: int, test_seco
             "training": {"model": {"name": model, "options": model_options}, "batch_size": 8},
         }))  # fmt: skip
         config = unmix.config.load(configuration, working_directory=root, environ={})
-        prepared = prepare_collection(config, working_directory=root, progress=False)
+        prepared = prepare_collection(config.collection, cache_dir=cache_folder(config.environment, config.collection, working_directory=root), progress=False)
         section = config.transformation
         stft = StftOptions.from_section(section)
         representation = get_representation(section.name, options=section.options, stft=stft)

@@ -103,7 +103,7 @@ def test_master_defaults_every_variable_but_the_collection(tmp_path: Path) -> No
     config = load(SHIPPED / "master.jsonc", environ={})
     assert config.collection.folder is None
     with pytest.raises(ConfigurationError, match="collection.folder is not set: set UNMIX_COLLECTION_DIR"):
-        require_collection_folder(config)
+        require_collection_folder(config.collection)
 
 
 def test_shipped_variables_override_defaults() -> None:
@@ -128,9 +128,9 @@ def test_shipped_variables_override_defaults() -> None:
 def test_require_collection_folder(tmp_path: Path, configurations: Path) -> None:
     config = load(configurations / "master.jsonc", environ={"UNMIX_COLLECTION_DIR": str(tmp_path / "absent")})
     with pytest.raises(ConfigurationError, match="collection folder not found: .*absent"):
-        require_collection_folder(config)
+        require_collection_folder(config.collection)
     config = load(configurations / "master.jsonc", environ={"UNMIX_COLLECTION_DIR": str(tmp_path)})
-    assert require_collection_folder(config) == tmp_path
+    assert require_collection_folder(config.collection) == tmp_path
 
 
 def test_to_json_is_resolved_and_reloads_without_merging(configurations: Path, write, tmp_path: Path) -> None:

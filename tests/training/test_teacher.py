@@ -12,7 +12,7 @@ import soundfile
 
 from unmix.config import load
 from unmix.data.cache import read_stems
-from unmix.data.collection import prepare_collection
+from unmix.data.collection import cache_folder, prepare_collection
 from unmix.pipeline.generator import WindowDataset
 from unmix.pipeline.representations import get_representation
 from unmix.training import teacher as teacher_module
@@ -60,7 +60,7 @@ def _counting(monkeypatch) -> list[str]:
 def test_teacher_cache_is_built_once_reused_and_rebuilt_when_the_weights_change(setup, monkeypatch, dummy_run):
     config, teacher, work = setup
     calls = _counting(monkeypatch)
-    prepared = prepare_collection(config, working_directory=work, progress=False)
+    prepared = prepare_collection(config.collection, cache_dir=cache_folder(config.environment, config.collection, working_directory=work), progress=False)
     songs, teachers = teacher_songs(config, prepared, working_directory=work)
     n_songs = len(songs)
     assert len(calls) == n_songs == len(prepared.split.training) + 2
@@ -79,7 +79,7 @@ def test_teacher_cache_is_built_once_reused_and_rebuilt_when_the_weights_change(
 
 def test_unlabelled_songs_are_training_only_and_carry_the_teachers_stems(setup):
     config, _, work = setup
-    prepared = prepare_collection(config, working_directory=work, progress=False)
+    prepared = prepare_collection(config.collection, cache_dir=cache_folder(config.environment, config.collection, working_directory=work), progress=False)
     songs, teachers = teacher_songs(config, prepared, working_directory=work)
     ids = [s.song_id for s in songs]
     unlabelled = [i for i in ids if i.startswith("unlabeled:")]
@@ -108,7 +108,7 @@ def test_unlabelled_songs_are_training_only_and_carry_the_teachers_stems(setup):
 
 def test_augmentation_replays_its_draws_on_the_teachers_stems(setup):
     config, _, work = setup
-    prepared = prepare_collection(config, working_directory=work, progress=False)
+    prepared = prepare_collection(config.collection, cache_dir=cache_folder(config.environment, config.collection, working_directory=work), progress=False)
     songs = prepared.songs("training")
     stft = stft_options(config)
     representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
@@ -135,7 +135,7 @@ def test_a_missing_unlabelled_folder_and_mismatched_teachers_are_named(setup, tm
     assert [s.id for s in unlabeled_songs(tmp_path, [str(Path(config.collection.folder) / "mixes")])][0].endswith("/mixes/mix0.wav")
     with pytest.raises(ConfigurationError, match=r"training\.teacher\.weight must lie in \[0, 1\]; received 2"):
         TeacherMixedLoss("mae", 2)
-    songs = prepare_collection(config, working_directory=work, progress=False).songs("training")
+    songs = prepare_collection(config.collection, cache_dir=cache_folder(config.environment, config.collection, working_directory=work), progress=False).songs("training")
     stft = stft_options(config)
     representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     with pytest.raises(DataError, match="teacher's cached separations do not match"):

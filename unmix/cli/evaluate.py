@@ -154,8 +154,12 @@ def _built_in_name(folder: Path) -> str | None:
 
 def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) -> tuple[list, str, str]:
     """The songs to score, the name of their role, and the collection's name."""
-    from unmix.data.collection import prepare_collection
+    from unmix.data.collection import cache_folder, prepare_collection
     from unmix.data.split import hash_order
+
+    def prepared_of(section):
+        cache = cache_folder(config.environment, section, working_directory=working_directory)
+        return prepare_collection(section, cache_dir=cache, workers=config.training.workers or None, progress=not args.quiet)
 
     collection = config.collection
     if args.collection:
@@ -164,7 +168,7 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
             collection, folder=str(args.collection), name=None, validation_songs=(), validation_split_file=None,
             test_data_count=0, song_limit=0, validation_ratio=0.0,
         )  # fmt: skip
-        prepared = prepare_collection(_with_collection(config, replaced), working_directory=working_directory, progress=not args.quiet)
+        prepared = prepared_of(replaced)
         songs = [prepared.cached[i] for i in hash_order(prepared.cached)]
         return songs[: args.test_data_count] if args.test_data_count else songs, "all", prepared.collection_name
     role = args.split or "test"
@@ -174,8 +178,8 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
                 "--test_data_count %d > the run's %d test songs: the extra songs may have been trained on",
                 args.test_data_count, collection.test_data_count,
             )  # fmt: skip
-        config = _with_collection(config, dataclasses.replace(collection, test_data_count=args.test_data_count))
-    prepared = prepare_collection(config, working_directory=working_directory, progress=not args.quiet)
+        collection = dataclasses.replace(collection, test_data_count=args.test_data_count)
+    prepared = prepared_of(collection)
     if role == "all":
         songs = [prepared.cached[i] for i in hash_order(prepared.cached)]
     else:
@@ -186,10 +190,6 @@ def _songs(args: argparse.Namespace, config, *, working_directory: Path, run) ->
         hint = "set --test_data_count N" if role == "test" else "choose another --split"
         raise DataError(f"no {role} songs in collection {prepared.collection_name}: {hint}")
     return list(songs), role, prepared.collection_name
-
-
-def _with_collection(config, collection):
-    return config.replace("collection", dataclasses.asdict(collection))
 
 
 def _estimator(args: argparse.Namespace, config, run, *, working_directory: Path):

@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         check_configuration(config)
         sys.stdout.write(config.to_json())
         return EXIT_OK
-    configuration.require_collection_folder(config)
+    configuration.require_collection_folder(config.collection)
     if args.initial_weights and not Path(args.initial_weights).is_file():
         raise ConfigurationError(f"--initial_weights: file not found: {args.initial_weights}")
     from unmix.training.trainer import train

@@ -210,13 +210,13 @@ def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None)
     return Config(data=data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)
 
 
-def require_collection_folder(config: Config) -> Path:
-    """The collection folder that training and evaluation need.
+def require_collection_folder(collection: CollectionOptions) -> Path:
+    """The folder of the ``collection`` section, which training and evaluation need.
 
     Raises:
         ConfigurationError: it is not set, or does not exist; the message says what to set.
     """
-    folder = config.collection.folder
+    folder = collection.folder
     if not folder:
         raise ConfigurationError(
             "collection.folder is not set: set UNMIX_COLLECTION_DIR to your song collection folder "

@@ -9,8 +9,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from unmix.config import Config, require_collection_folder
-from unmix.config.schema import CollectionOptions
+from unmix.config import require_collection_folder
+from unmix.config.schema import CollectionOptions, EnvironmentOptions
 from unmix.data.cache import CachedSong
 from unmix.data.layouts import discover
 from unmix.data.prepare import prepare
@@ -38,28 +38,31 @@ def collection_name(collection: CollectionOptions) -> str:
     return collection.name or folder.resolve().name or "collection"
 
 
-def cache_folder(config: Config, *, working_directory: Path) -> Path:
+def cache_folder(environment: EnvironmentOptions, collection: CollectionOptions, *, working_directory: Path) -> Path:
     """Cache files per sample rate and channel count, so configurations never rebuild each other's."""
-    collection = config.collection
-    return (working_directory / config.environment.cache_folder / f"sr{collection.sample_rate}-ch{collection.n_channels}").resolve()
+    return (working_directory / environment.cache_folder / f"sr{collection.sample_rate}-ch{collection.n_channels}").resolve()
 
 
-def prepare_collection(config: Config, *, working_directory: Path, progress: bool = True) -> PreparedSplit:
-    """Discover, cache (in parallel) and split the configured collection.
+def prepare_collection(collection: CollectionOptions, *, cache_dir: Path, workers: int | None = None, progress: bool = True) -> PreparedSplit:
+    """Discover, cache (in parallel) and split the ``collection`` section's songs.
+
+    Args:
+        collection: the configuration's ``collection`` section.
+        cache_dir: from ``cache_folder``.
+        workers: decoding processes (``training.workers``; None: one per CPU).
+        progress: show a progress bar.
 
     Raises:
         ConfigurationError: the collection folder is not set or missing.
         DataError: no usable song was found.
     """
-    collection = config.collection
-    folder = require_collection_folder(config)
+    folder = require_collection_folder(collection)
     discovery = discover(folder, channel_split=collection.channel_split)
     if not discovery.songs:
         raise DataError(f"no songs with vocals and instrumental stems found in {folder}: see the README for the layouts unmix reads")
-    workers = config.training.workers or None
     prepared = prepare(
         discovery.songs,
-        cache_dir=cache_folder(config, working_directory=working_directory),
+        cache_dir=cache_dir,
         sample_rate=collection.sample_rate,
         n_channels=collection.n_channels,
         workers=workers,

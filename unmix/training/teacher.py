@@ -76,7 +76,7 @@ def teacher_identity(folder: Path) -> str:
 
 def teacher_cache_folder(config: Config, *, working_directory: Path) -> Path:
     """Where the teacher's separations live: beside the preparation cache files."""
-    return cache_folder(config, working_directory=working_directory) / TEACHER_FOLDER
+    return cache_folder(config.environment, config.collection, working_directory=working_directory) / TEACHER_FOLDER
 
 
 def _key(identity: str, song_key: str, *, sample_rate: int, n_channels: int) -> str:
@@ -140,7 +140,7 @@ def teacher_songs(
 
         songs.append(song)
         teachers.append(_cached(directory, record, key, separate, sample_rate=song.sample_rate))
-    unlabeled = unlabeled_songs(require_collection_folder(config), collection.unlabeled) if collection.unlabeled else []
+    unlabeled = unlabeled_songs(require_collection_folder(collection), collection.unlabeled) if collection.unlabeled else []
     n_unlabeled = 0
     for song in unlabeled:
         key = _key(identity, cache_key(song, sample_rate=collection.sample_rate, n_channels=collection.n_channels),

@@ -127,8 +127,8 @@ def train(
     """
     check_configuration(config)
     if prepare_only:
-        prepare_collection(config, working_directory=working_directory, progress=not quiet)
-        logger.info("collection prepared in %s", cache_folder(config, working_directory=working_directory))
+        _prepare(config, working_directory=working_directory, quiet=quiet)
+        logger.info("collection prepared in %s", cache_folder(config.environment, config.collection, working_directory=working_directory))
         return None
     check_distribution(config.training.distribution)
     names = RunFolder.names(config.environment, config.training.callbacks)
@@ -153,10 +153,16 @@ def train(
     return run
 
 
+def _prepare(config: Config, *, working_directory: Path, quiet: bool):
+    """The collection section's songs, cached under the environment's cache folder with ``training.workers``."""
+    cache = cache_folder(config.environment, config.collection, working_directory=working_directory)
+    return prepare_collection(config.collection, cache_dir=cache, workers=config.training.workers or None, progress=not quiet)
+
+
 def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None, quiet: bool) -> None:
     training = config.training
     strategy = make_strategy(training.distribution)  # first: a multi-worker strategy must precede any TF op
-    prepared = prepare_collection(config, working_directory=working_directory, progress=not quiet)
+    prepared = _prepare(config, working_directory=working_directory, quiet=quiet)
     keras.utils.set_random_seed(training.seed)
     configure_precision(mixed_precision=training.mixed_precision)
     stft = stft_options(config)
