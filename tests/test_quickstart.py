@@ -36,6 +36,19 @@ def test_quickstart_separates_the_stempeg_clip_and_scores_it(tmp_path, tiny_run,
     assert "x real time" in out
 
 
+@pytest.mark.slow
+def test_quickstart_prints_tensorflow_start_up_lines_at_most_once(tmp_path, tiny_run):
+    """quickstart.sh no longer sets TF_CPP_MIN_LOG_LEVEL: the module itself keeps TF's oneDNN line from printing twice."""
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environ["PYTHONPATH"] = str(REPOSITORY)
+    command = [sys.executable, "-m", "unmix.quickstart", "--run_folder", str(tiny_run), "--output", str(tmp_path / "out"), "--quiet"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=environ, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "oneDNN custom operations are on" not in done.stderr, done.stderr
+
+
 def _checkout_with_fake_python(tmp_path: Path, script: str) -> Path:
     """What install.sh reads, plus a .venv whose python is a shell script that reports being called."""
     copy = tmp_path / "checkout"
