@@ -181,8 +181,12 @@ def test_bad_input_raises():
     separator = make_separator()
     with pytest.raises(AudioError, match=r"expected \(channels, samples\)"):
         separator.separate(np.zeros(100, dtype=np.float32), MODEL_RATE)
-    with pytest.raises(AudioError, match="NaN or infinity"):
-        separator.separate(np.full((1, 100), np.nan, dtype=np.float32), MODEL_RATE)
+    bad = np.zeros((2, 100), dtype=np.float32)
+    bad[1, 40] = np.inf
+    bad[0, 60] = np.nan
+    # One check for arrays and streamed files: the first bad sample, with its time and channel.
+    with pytest.raises(AudioError, match=rf"^sample 40 \(0\.{40 * 1000 // MODEL_RATE:03d} s, channel 1\) is inf: the audio holds 2 NaN or infinite sample"):
+        separator.separate(bad, MODEL_RATE)
     with pytest.raises(AudioError, match="sample_rate=0"):
         separator.separate(np.zeros((1, 100), dtype=np.float32), 0)
 

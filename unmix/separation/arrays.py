@@ -26,7 +26,8 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
 
     Raises:
         AudioError: for a sample rate that is not a positive integer, an array that is not 2-D
-            with at least one channel, or NaN/infinite samples.
+            with at least one channel, or NaN/infinite samples (``check_finite``'s message, as a
+            streamed file gets it).
     """
     if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or sample_rate <= 0:
         raise AudioError(f"received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
@@ -34,9 +35,31 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
     if samples.ndim != 2 or samples.shape[0] == 0:
         raise AudioError(f"received audio of shape {samples.shape}; expected (channels, samples) with at least one channel")
     samples = samples.astype(np.float32, copy=False)
-    if not np.isfinite(samples).all():
-        raise AudioError("received audio containing NaN or infinity; expected finite samples")
+    check_finite(samples, first=0, sample_rate=int(sample_rate))
     return samples
+
+
+def check_finite(block: np.ndarray, *, first: int, sample_rate: int) -> None:
+    """Refuse NaN or infinite samples: a separation of them is NaN throughout its block.
+
+    Args:
+        block: ``(channels, n)``, whose first sample is sample ``first`` of the song.
+
+    Raises:
+        AudioError: naming the first bad sample (index, time, channel, value).
+    """
+    if np.isfinite(np.sum(block, dtype=np.float64)):  # finite exactly when every sample is, short of an overflow
+        return
+    bad = ~np.isfinite(block)
+    if not bad.any():
+        return
+    index = int(np.argmax(bad.any(axis=0)))  # the earliest in time, then the lowest channel
+    channel = int(np.argmax(bad[:, index]))
+    at = first + index
+    raise AudioError(
+        f"sample {at} ({at / sample_rate:.3f} s, channel {channel}) is {block[channel, index]}: the audio holds "
+        f"{int(np.count_nonzero(bad))} NaN or infinite sample(s) in this block; repair or re-export the file"
+    )
 
 
 def channel_groups(n_input: int, n_model: int) -> list[tuple[int, ...]]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from unmix.errors import AudioError
+from unmix.separation.arrays import check_finite
 
 Progress = Callable[[float, float], None]
 
@@ -297,29 +298,6 @@ def iter_separate(
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def check_finite(block: np.ndarray, *, first: int, sample_rate: int) -> None:
-    """Refuse NaN or infinite samples: a separation of them is NaN throughout its block.
-
-    Args:
-        block: ``(channels, n)``, whose first sample is sample ``first`` of the song.
-
-    Raises:
-        AudioError: naming the first bad sample (index, time, channel, value).
-    """
-    if np.isfinite(np.sum(block, dtype=np.float64)):  # finite exactly when every sample is, short of an overflow
-        return
-    bad = ~np.isfinite(block)
-    if not bad.any():
-        return
-    index = int(np.argmax(bad.any(axis=0)))  # the earliest in time, then the lowest channel
-    channel = int(np.argmax(bad[:, index]))
-    at = first + index
-    raise AudioError(
-        f"sample {at} ({at / sample_rate:.3f} s, channel {channel}) is {block[channel, index]}: the audio holds "
-        f"{int(np.count_nonzero(bad))} NaN or infinite sample(s) in this block; repair or re-export the file"
-    )
 
 
 def write_stream(stems: Iterable[Mapping[str, np.ndarray]], writers: Mapping[str, Any]) -> int:
