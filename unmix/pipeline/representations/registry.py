@@ -37,10 +37,8 @@ def register_representation(name: str) -> Callable[[T], T]:
         A class decorator that records the class and returns it unchanged.
 
     Raises:
-        ValueError: when the name is registered twice (a programming error).
+        ValueError: when the name is registered twice (a programming error; ``Registry.add`` says so).
     """
-    if name in REPRESENTATIONS:
-        raise ValueError(f"representation {name!r} is registered twice")
     return REPRESENTATIONS.register(name, aliases=_ALIASES.get(name, ()))
 
 
