@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import errno
 import getpass
 import importlib.metadata
 import io
@@ -30,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from unmix.atomic import atomic_write_text
+from unmix.atomic import atomic_write_text, is_no_space, no_space_message
 from unmix.errors import ConfigurationError, ModelError, TrainingError, UnmixError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +54,6 @@ _EPOCH = re.compile(r"(\d+)")
 # environment.json records UNMIX_* variables; one whose name holds one of these words is a credential.
 SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 REDACTED = "<redacted>"
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class RunFolder:
@@ -325,8 +323,8 @@ def _number(text: str) -> float:
 
 def unwritable(path: Path, error: OSError) -> UnmixError:
     """The one line for a run folder that cannot be written: a full disk, or a folder to change."""
-    if error.errno in _NO_SPACE:
-        return TrainingError(f"no space left on device while writing {error.filename or path}; free space, then train again")
+    if is_no_space(error):
+        return TrainingError(no_space_message(error.filename or path, then="train again"))
     return ConfigurationError(
         f"cannot write the run folder under {path}: {error.strerror or error} ({error.filename or path}); "
         f"pass a writable --workingdir"
