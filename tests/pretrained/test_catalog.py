@@ -80,3 +80,11 @@ def test_the_catalog_figures_are_the_documented_measurements() -> None:
             assert figure in row, (name, figure, row)
     best = catalog.describe(catalog.BEST)
     assert f"**{best.vocals_sdr:.2f} dB** | **{best.instrumental_sdr:.2f} dB**" in card and f"{best.real_time_factor:.1f}× real time" in card
+
+
+def test_the_fast_model_card_states_the_catalog_figures() -> None:
+    """The shipped fast model's card quotes the same scores and speed as the catalog and the docs."""
+    fast = catalog.describe(catalog.FAST)
+    card = (catalog.SHIPPED / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"**{fast.vocals_sdr:.2f} dB** | **{fast.instrumental_sdr:.2f} dB**" in card
+    assert f"{fast.real_time_factor:.1f}× real time" in card
