@@ -71,3 +71,24 @@ def test_an_unknown_pretrained_name_is_one_line(tmp_path, collection, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)
     assert "training.model.pretrained: 'spleeter-5stems' is neither a built-in model" in err[-1]
+
+
+@pytest.mark.parametrize("how", ["configuration", "flag"])
+def test_pretrained_weights_of_another_model_size_are_one_line(tmp_path, collection, monkeypatch, capsys, how):
+    """Weights for another size of the model (say "fast" under a config of other rnn units) name the key and the fix."""
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+    weights = tmp_path / "pretrained.weights.h5"
+    pretrained_weights(weights)
+    model = {"options": {"filters": [4, 2, 2, 2, 2, 2]}, **({"pretrained": str(weights)} if how == "configuration" else {})}
+    configuration = write_configuration(tmp_path / "wider.jsonc", base="mini/spleeter.jsonc", model=model, epoch={"count": 1}, steps_per_epoch=1)
+    flags = ["--initial_weights", str(weights)] if how == "flag" else []
+    assert main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), "--quiet", *flags]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    source = f"training.model.pretrained in {configuration}" if how == "configuration" else "--initial_weights"
+    assert err[-1] == (
+        f"error: {source}: weights {weights} do not match configuration {configuration}: 12 layers of model spleeter "
+        "differ in shape or name; start from weights of the same model and options, or set training.model.options to theirs"
+    )
+    (run,) = sorted((tmp_path / "work" / "runs").iterdir())  # the failed run keeps its folder and log
+    assert (run / "logs.txt").is_file()

@@ -12,6 +12,7 @@ types are errors naming the key path) and calls the builder for the representati
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import keras
 
 from unmix.config.typed import from_mapping
-from unmix.errors import ConfigurationError
+from unmix.errors import ConfigurationError, ModelError
 from unmix.registry import Registry
 
 OUTPUTS = ("mask", "magnitude")
@@ -169,3 +170,31 @@ def prediction_model(model: keras.Model) -> keras.Model:
         return model
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, model.outputs[-1], name=f"{model.name}_prediction")
+
+
+def load_matching_weights(model: keras.Model, weights: Path, *, model_name: str, target: str, advice: str) -> None:
+    """``model.load_weights(weights)``; weights of another architecture or size are one ``ModelError`` line.
+
+    Keras warns once per layer it cannot match ("Skipping nested container ...") and then
+    raises a message cut at a colon, or one that prints whole tensors; neither says what to do.
+    The warnings of a load that succeeds are shown as Keras wrote them.
+
+    Args:
+        target: what the weights were meant to fit, for the message ("configuration x.jsonc").
+        advice: the message's last clause: how to fix it where the weights were given.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(weights)
+        except ValueError as error:
+            counted = re.search(r"A total of (\d+) objects could not be loaded", str(error))
+            if counted is None and not caught:
+                raise
+            count = int(counted.group(1)) if counted else 0
+            detail = f"{count} layer{'s' if count != 1 else ''}" if counted else "some layers"
+            raise ModelError(f"weights {weights} do not match {target}: {detail} of model {model_name} differ in shape or name; {advice}") from None
+    for warning in caught:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)

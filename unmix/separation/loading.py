@@ -7,7 +7,6 @@ predicts one estimate per target; any other model predicts the vocals.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +134,7 @@ def load_model(
     precision = resolve_precision(precision)
     import keras
 
-    from unmix.models.registry import build_model, prediction_model
+    from unmix.models.registry import build_model, load_matching_weights, prediction_model
 
     if weights is not None:
         weights = Path(weights)
@@ -149,39 +148,15 @@ def load_model(
             if weights is not None:
                 if not weights.name.endswith(".h5"):
                     raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
-                _load_weights(model, weights, model_name=model_section.name, configuration=configuration)
+                load_matching_weights(
+                    model, weights, model_name=model_section.name,
+                    target=f"configuration {configuration}" if configuration else f"the configured model {model_section.name}",
+                    advice="give the configuration the weights were trained with (a run folder's configuration.jsonc)",
+                )  # fmt: skip
     except (ValueError, OSError, KeyError, TypeError) as error:
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {first}; check that --configuration matches the weights") from None
     return with_precision(prediction_model(model), precision)
-
-
-def _load_weights(model: Any, weights: Path, *, model_name: str, configuration: str | Path | None) -> None:
-    """``model.load_weights(weights)``; weights of another architecture or size are one ``ModelError`` line.
-
-    Keras warns once per layer it cannot match ("Skipping nested container ...") and then
-    raises a message cut at a colon; neither says what to do. The warnings of a load that
-    succeeds are shown as Keras wrote them.
-    """
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model.load_weights(weights)
-        except ValueError as error:
-            counted = re.search(r"A total of (\d+) objects could not be loaded", str(error))
-            if counted is None and not caught:
-                raise
-            count = int(counted.group(1)) if counted else 0
-            detail = f"{count} layer{'s' if count != 1 else ''}" if counted else "some layers"
-            source = f"configuration {configuration}" if configuration else f"the configured model {model_name}"
-            raise ModelError(
-                f"weights {weights} do not match {source}: {detail} of model {model_name} differ in shape or name; "
-                "give the configuration the weights were trained with (a run folder's configuration.jsonc)"
-            ) from None
-    for warning in caught:
-        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def targets_of(model: Any) -> tuple[str, ...]:

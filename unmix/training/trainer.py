@@ -25,7 +25,7 @@ from unmix.config.schema import TrainingOptions
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError, TrainingError
-from unmix.models.registry import build_model
+from unmix.models.registry import build_model, load_matching_weights
 from unmix.pipeline.generator import WindowDataset, fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
 from unmix.pipeline.representations import get_representation
@@ -99,6 +99,20 @@ def pretrained_weights(name: str) -> Path:
     if not path.is_file():
         raise ModelError(f"training.model.pretrained: {name!r} is neither a built-in model ({', '.join(catalog.names())}) nor a weights file")
     return path
+
+
+def _load_initial_weights(model: keras.Model, weights: Path, config: Config, *, source: str) -> None:
+    """The weights a run starts from; weights of another model or size are one line naming where they were given."""
+    model_section = config.training.model
+    try:
+        load_matching_weights(
+            model, weights, model_name=model_section.name, target=f"configuration {config.path}",
+            advice="start from weights of the same model and options, or set training.model.options to theirs",
+        )  # fmt: skip
+    except ModelError as error:
+        raise ModelError(f"{source}: {error}") from None
+    except OSError as error:  # not an h5 file
+        raise ModelError(f"{source}: cannot read weights {weights}: {str(error).splitlines()[0][:200]}; give a .weights.h5 file") from None
 
 
 def train(
@@ -178,10 +192,12 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         n_outputs = len(model.outputs)
     adapt_to_strategy(model, strategy)
     logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, representation.input_shape(config.collection.n_channels))
+    source = "--initial_weights"
     if initial_weights is None and training.model.pretrained and not resumed:
         initial_weights = pretrained_weights(training.model.pretrained)
+        source = f"training.model.pretrained in {config.origin('training.model.pretrained')}"
     if initial_weights is not None:
-        model.load_weights(initial_weights)
+        _load_initial_weights(model, Path(initial_weights), config, source=source)
         logger.info("initialised from %s", initial_weights)
     if not resumed:
         plot_model_diagram(model, run.plots / "model.png")
