@@ -92,3 +92,14 @@ def test_pretrained_weights_of_another_model_size_are_one_line(tmp_path, collect
     )
     (run,) = sorted((tmp_path / "work" / "runs").iterdir())  # the failed run keeps its folder and log
     assert (run / "logs.txt").is_file()
+
+
+def test_unreadable_starting_weights_are_one_line(tmp_path, collection, monkeypatch, capsys):
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+    weights = tmp_path / "broken.weights.h5"
+    weights.write_bytes(b"not an h5 file")
+    configuration = write_configuration(tmp_path / "c.jsonc", base="mini/spleeter.jsonc", epoch={"count": 1}, steps_per_epoch=1)
+    assert main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), "--quiet", "--initial_weights", str(weights)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert err[-1].startswith(f"error: --initial_weights: cannot read weights {weights}: ") and err[-1].endswith("; give a .weights.h5 file")
