@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -94,12 +95,17 @@ def test_pretrained_weights_of_another_model_size_are_one_line(tmp_path, collect
     assert (run / "logs.txt").is_file()
 
 
-def test_unreadable_starting_weights_are_one_line(tmp_path, collection, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("name", "verb", "detail"),
+    [("broken.weights.h5", "read", r".+; give a \.weights\.h5 file"), ("weights.bin", "load", r"expected a \.weights\.h5 or \.keras file")],
+    ids=["corrupt h5", "another format"],
+)  # fmt: skip
+def test_unreadable_starting_weights_are_one_line(tmp_path, collection, monkeypatch, capsys, name, verb, detail):
     monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
-    weights = tmp_path / "broken.weights.h5"
+    weights = tmp_path / name
     weights.write_bytes(b"not an h5 file")
     configuration = write_configuration(tmp_path / "c.jsonc", base="mini/spleeter.jsonc", epoch={"count": 1}, steps_per_epoch=1)
     assert main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work"), "--quiet", "--initial_weights", str(weights)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)
-    assert err[-1].startswith(f"error: --initial_weights: cannot read weights {weights}: ") and err[-1].endswith("; give a .weights.h5 file")
+    assert re.fullmatch(re.escape(f"error: --initial_weights: cannot {verb} weights {weights}: ") + detail, err[-1]), err[-1]

@@ -185,6 +185,8 @@ def load_matching_weights(model: keras.Model, weights: Path, *, model_name: str,
     """
     import warnings
 
+    if not Path(weights).name.endswith((".h5", ".keras")):  # Keras' own error names formats, not the flag
+        raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

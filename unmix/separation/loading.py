@@ -146,8 +146,6 @@ def load_model(
         else:
             model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output)
             if weights is not None:
-                if not weights.name.endswith(".h5"):
-                    raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
                 load_matching_weights(
                     model, weights, model_name=model_section.name,
                     target=f"configuration {configuration}" if configuration else f"the configured model {model_section.name}",
