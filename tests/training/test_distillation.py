@@ -67,6 +67,7 @@ def test_the_mixed_loss_serializes_by_name():
         ({}, {"name": "no-such-teacher"}, {}, r"training\.teacher\.name in .*: received 'no-such-teacher'; expected a built-in model"),
         ({}, {"name": "spleeter-2stems", "weight": 1.5}, {}, r"training\.teacher\.weight in .*: received 1\.5; expected a weight in \[0, 1\]"),
         ({}, {"name": "spleeter-2stems"}, {"name": "stems"}, r"training\.teacher\.name in .*'stems'"),
+        ({}, {"name": "spleeter-2stems", "max_frequency": 0}, {}, r"training\.teacher\.max_frequency in .*: received 0; expected null \(the band"),
     ],
 )
 def test_bad_teacher_configurations_fail_in_one_line_before_a_run_folder(tmp_path, capsys, monkeypatch, collection_part, teacher, transformation, message):

@@ -140,3 +140,40 @@ def test_a_missing_unlabelled_folder_and_mismatched_teachers_are_named(setup, tm
     representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     with pytest.raises(DataError, match="teacher's cached separations do not match"):
         WindowDataset(songs, teachers=songs[:-1], representation=representation, stft=stft, batch_size=2, packs_mix=False)
+
+
+def test_above_the_teachers_band_the_teacher_target_is_the_true_one(setup):
+    config, _, work = setup
+    prepared = prepare_collection(config.collection, cache_dir=cache_folder(config.environment, config.collection, working_directory=work), progress=False)
+    songs, teachers = teacher_songs(config, prepared, working_directory=work)
+    n = len(prepared.songs("training"))  # the labelled songs: their truth and teacher differ
+    stft = stft_options(config)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
+    common = dict(teachers=teachers[:n], representation=representation, stft=stft, batch_size=4, packs_mix=False, shuffle=False)
+    whole = WindowDataset(songs[:n], **common)[0][1]
+    bins = stft.n_fft // 8
+    banded = WindowDataset(songs[:n], teacher_bins=bins, **common)[0][1]
+    channels = whole.shape[-1] // 2
+    true, teacher = whole[..., :channels], whole[..., channels:]
+    assert not np.allclose(teacher[:, :bins], true[:, :bins])  # the dummy teacher is no oracle
+    np.testing.assert_array_equal(banded[..., :channels], true)
+    np.testing.assert_array_equal(banded[:, :bins, :, channels:], teacher[:, :bins])
+    np.testing.assert_array_equal(banded[:, bins:, :, channels:], true[:, bins:])
+
+
+def test_the_teachers_band_is_the_one_its_network_separates_unless_set(setup, tmp_path):
+    from unmix.runfolder import RunFolder
+    from unmix.training.teacher import separated_band, teacher_bins
+
+    config, teacher, _ = setup
+    spleeter = RunFolder(tmp_path / "spleeter")
+    spleeter.path.mkdir()
+    spleeter.write_configuration(load(Path("configurations/default-spleeter.jsonc"), environ={}).to_json())
+    assert separated_band(spleeter.path) == 1024 * 44100 / 4096  # 11025 Hz: its U-Nets see 1024 of 2049 bins
+    assert separated_band(teacher.path) is None  # the dummy model separates every bin
+    assert teacher_bins(config, n_fft=1536, teacher=teacher.path) is None
+    assert teacher_bins(config.replace("collection.sample_rate", 44100), n_fft=1536, teacher=spleeter.path) == 384  # bins below 11025 Hz
+    sample_rate = config.collection.sample_rate  # 11025 Hz: Spleeter's band reaches this student's Nyquist
+    assert teacher_bins(config, n_fft=1536, teacher=spleeter.path) == 769
+    limited = config.replace("training.teacher.max_frequency", sample_rate / 8)
+    assert teacher_bins(limited, n_fft=1536, teacher=spleeter.path) == 192  # set: it wins over the teacher's own

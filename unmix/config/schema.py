@@ -127,6 +127,9 @@ class TeacherOptions:
     name: str = ""
     # The loss is (1 - weight) * true-stem term + weight * teacher term.
     weight: float = 0.5
+    # Hz: the teacher's targets below it, the true stems' above. None: the band the teacher's
+    # network separates (Spleeter: 11025 Hz; its vocals are silent above), else the whole band.
+    max_frequency: Optional[float] = None
 
 
 @dataclass(frozen=True)

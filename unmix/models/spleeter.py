@@ -64,6 +64,14 @@ class SpleeterOptions:
     dropout: float = 0.5
     freeze_batch_norm: bool = False
 
+    def band_hz(self, *, n_fft: int, sample_rate: int) -> float:
+        """The frequency (Hz) below which the U-Nets separate: above it the vocals are silent.
+
+        A teacher's targets are kept below it (``training.teacher.max_frequency``): its
+        vocals there are no estimate, only the band it never saw.
+        """
+        return self.bins * sample_rate / n_fft
+
 
 @keras.saving.register_keras_serializable(package="unmix")
 class KeepUnused(keras.layers.Layer):

@@ -16,7 +16,8 @@ teacher's stems: gain scales a window linearly, so the teacher's stems get the s
 gains (and channel swaps); a remixed window pairs one song's vocals with another's
 instrumental, so its teacher target pairs the teacher's vocals of the first with the
 teacher's instrumental of the second. That is an approximation (the teacher never heard
-the remix), kept because it leaves the teacher term on every window. Without
+the remix), kept because it leaves the teacher term on every window. Above
+``teacher_bins`` (the band the teacher separates) the teacher half is the true target. Without
 ``teachers`` (validation) the teacher half repeats the true target, so the loss is the
 true-stem loss alone.
 """
@@ -108,6 +109,9 @@ class WindowDataset(keras.utils.PyDataset):
             ``TeacherMixedLoss``).
         teachers: the teacher's cached separation of each song (same order and
             lengths as ``songs``); ``None``: the teacher half repeats the true target.
+        teacher_bins: the teacher target's lowest ``teacher_bins`` bins are the teacher's,
+            the bins above them the true target's (``training.teacher.max_frequency``);
+            ``None``: every bin is the teacher's.
 
     Raises:
         DataError: no songs, or songs with different channel counts.
@@ -135,6 +139,7 @@ class WindowDataset(keras.utils.PyDataset):
         max_queue_size: int = 10,
         teacher_targets: bool = False,
         teachers: Sequence[CachedSong] | None = None,
+        teacher_bins: int | None = None,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         for key, value, low in (
@@ -158,6 +163,7 @@ class WindowDataset(keras.utils.PyDataset):
             raise DataError("the teacher's cached separations do not match the training songs; delete the teacher cache")
         self._teacher_targets = bool(teacher_targets or teachers is not None)
         self._teachers = tuple(teachers) if teachers is not None else None
+        self._teacher_bins = teacher_bins
         if augmentation is not None and augmentation.enabled:
             check_augmentation(augmentation)
             self._augmentation: AugmentationOptions | None = augmentation
@@ -279,6 +285,9 @@ class WindowDataset(keras.utils.PyDataset):
         teacher_y = y
         if teacher is not None:  # the teacher's stems, through the same window and the true mix's normalisation
             _, teacher_vocals, teacher_instrumental = window_magnitudes(*teacher, **geometry)
+            if self._teacher_bins is not None:  # above the teacher's band, the truth
+                teacher_vocals[self._teacher_bins :] = vocals_mag[self._teacher_bins :]
+                teacher_instrumental[self._teacher_bins :] = instrumental_mag[self._teacher_bins :]
             _, teacher_y = self._representation.make_item(
                 mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, stats=self._stats
             )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 
 import h5py
@@ -55,6 +56,45 @@ def teacher_folder(name: str) -> Path:
     if name in catalog.names():
         return catalog.folder(name)
     return RunFolder.open(Path(name).expanduser()).path
+
+
+def separated_band(folder: Path) -> float | None:
+    """The highest frequency (Hz) the teacher's network separates, or None for its whole band.
+
+    A model whose options have ``band_hz`` (Spleeter: ``bins`` of its STFT, 11025 Hz at
+    44.1 kHz) leaves the band above it to one stem; its estimates there are not targets.
+
+    Raises:
+        ConfigurationError: not a run folder, or a bad configuration.
+    """
+    from unmix.config import load_resolved
+    from unmix.models.registry import options_class, options_from_mapping
+
+    config = load_resolved(RunFolder.open(folder).configuration)
+    model = config.training.model
+    options = options_from_mapping(options_class(model.name), model.options)
+    band = getattr(options, "band_hz", None)
+    if band is None:
+        return None
+    return float(band(n_fft=config.transformation.fft_window, sample_rate=config.collection.sample_rate))
+
+
+def teacher_bins(config: Config, *, n_fft: int, teacher: Path | None = None) -> int | None:
+    """How many bins of the student's STFT, from DC, take the teacher's target; above them the true stems'.
+
+    ``training.teacher.max_frequency`` if set, else the band the teacher separates
+    (``separated_band``). None: every bin is the teacher's.
+
+    Raises:
+        ModelError, ConfigurationError: as ``teacher_folder`` and ``separated_band``.
+    """
+    hz = config.training.teacher.max_frequency
+    if hz is None:
+        hz = separated_band(teacher if teacher is not None else teacher_folder(config.training.teacher.name))
+    if hz is None:
+        return None
+    n_bins = n_fft // 2 + 1
+    return min(n_bins, math.ceil(hz * n_fft / config.collection.sample_rate))
 
 
 def teacher_identity(folder: Path) -> str:

@@ -38,7 +38,7 @@ from unmix.training.distribute import adapt_to_strategy, check_distribution, con
 from unmix.training.losses import TeacherMixedLoss, get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
 from unmix.training.optimizers import build_optimizer
-from unmix.training.teacher import teacher_songs
+from unmix.training.teacher import teacher_bins, teacher_songs
 
 logger = logging.getLogger(__name__)
 
@@ -183,10 +183,14 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     packs_mix = loss_packs_mix(training.loss_function)
     stats = _zmuv_stats(representation, prepared, run, stft=stft, n_channels=config.collection.n_channels)
-    songs, teachers = prepared.songs("training"), None
+    songs, teachers, bins = prepared.songs("training"), None, None
     if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
         songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
-    datasets = _datasets(training, songs, prepared.songs("validation"), representation, teachers=teachers, stft=stft, packs_mix=packs_mix, stats=stats)
+        bins = teacher_bins(config, n_fft=stft.n_fft)
+        logger.info("teacher targets: %s", "every bin" if bins is None else f"the lowest {bins} bins, the true stems above")
+    datasets = _datasets(
+        training, songs, prepared.songs("validation"), representation, teachers=teachers, teacher_bins=bins, stft=stft, packs_mix=packs_mix, stats=stats
+    )
     with strategy.scope():
         model = compiled_model(training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.output_kind)
         n_outputs = len(model.outputs)
@@ -235,8 +239,9 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, stft: StftOptions, packs_mix: bool, stats):
-    """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None."""
+def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats):
+    """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None;
+    ``teacher_bins``: how many low bins take the teacher's target (None: all)."""
     augmentation = training.augmentation if training.augmentation.enabled else None
     common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
     if teachers is not None:
@@ -244,6 +249,7 @@ def _datasets(training: TrainingOptions, songs, validation_songs, representation
     train_data = WindowDataset(
         songs,
         teachers=teachers,
+        teacher_bins=teacher_bins,
         limit_items_per_song=training.limit_items_per_song,
         shuffle=training.epoch.shuffle,
         seed=training.seed,
