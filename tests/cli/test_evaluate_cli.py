@@ -209,3 +209,53 @@ def test_the_model_flag_errors_say_what_is_wrong(argv, message, capsys):
     (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert message in line
     assert ("not both" in line) == ("--configuration" in argv and "--run_folder" in argv)
+
+
+def test_baseline_compares_song_by_song(tiny, tmp_path, capsys):
+    work = tmp_path / "work"
+    common = ["--configuration", str(tiny), "--metric", "global", "--split", "all", "--workingdir", str(work), "--quiet"]
+    assert evaluate.main([*common, "--oracle", "mixture"]) == EXIT_OK
+    floor = work / "evaluation" / "tiny" / "oracle-mixture_global"
+    capsys.readouterr()
+    assert evaluate.main([*common, "--oracle", "irm", "--baseline", str(floor)]) == EXIT_OK
+    out = capsys.readouterr().out.splitlines()
+    start = out.index(f"against {floor / 'tracks.csv'}, song by song (SDR, this minus baseline, 3 songs in both):")
+    vocals, instrumental = out[start + 1], out[start + 2]
+
+    def column(folder, name):
+        with (folder / "tracks.csv").open() as handle:
+            return {row["track"]: float(row[name]) for row in csv.DictReader(handle, delimiter=";")}
+
+    ceiling = work / "evaluation" / "tiny" / "oracle-irm_global"
+    for line, name in ((vocals, "voc_sdr"), (instrumental, "inst_sdr")):
+        before, after = column(floor, name), column(ceiling, name)
+        differences = sorted(after[s] - before[s] for s in SONGS)
+        assert "better on   3, worse on   0;" in line  # the IRM beats the mixture on every song
+        assert f"median difference {differences[1]:+.2f} dB, mean {sum(differences) / 3:+.2f} dB" in line
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: tmp / "nowhere", r"--baseline .*nowhere: no tracks\.csv there; give the tracks\.csv \(or its folder\) of an earlier evaluate\.py run"),
+        (lambda tmp: (tmp / "other.csv", (tmp / "other.csv").write_text("a;b\n1;2\n"))[0], r"other\.csv is not a tracks\.csv of evaluate\.py"),
+    ],
+)
+def test_a_bad_baseline_is_one_line_before_anything_is_scored(tiny, tmp_path, capsys, make, message):
+    import re
+
+    code = evaluate.main(["--configuration", str(tiny), "--oracle", "irm", "--metric", "global", "--baseline", str(make(tmp_path)),
+                          "--workingdir", str(tmp_path / "work"), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code != EXIT_OK and len(err.splitlines()) == 1 and re.search(message, err), err
+    assert not (tmp_path / "work" / "cache").exists()  # nothing was prepared
+
+
+def test_a_baseline_of_another_metric_names_the_metric_to_pass(tiny, tmp_path, capsys):
+    work = tmp_path / "work"
+    common = ["--configuration", str(tiny), "--oracle", "mixture", "--split", "all", "--workingdir", str(work), "--quiet"]
+    assert evaluate.main([*common, "--metric", "global"]) == EXIT_OK
+    capsys.readouterr()
+    code = evaluate.main([*common, "--metric", "mir_eval", "--baseline", str(work / "evaluation" / "tiny" / "oracle-mixture_global")])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_USAGE and "was scored with global, this evaluation with mir_eval; pass --metric global" in err, err

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_deprecated(songs, "--songs", new="--split", command="evaluate.py", choices=options.SONG_SETS,
                            hint="; a folder of songs with their stems is --collection FOLDER")  # fmt: skip
     scoring = parser.add_argument_group("scoring")
-    options.add(scoring, "--metric")
+    options.add(scoring, "--metric", "--baseline")
     options.add(scoring, "--workingdir", "--cpu")
     add_logging_flags(parser)
     return parser
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from unmix import config as configuration
     from unmix.evaluation.evaluate import check_metric, evaluate_songs, format_table, write_accuracy, write_evaluation
+    from unmix.evaluation.compare import compare, format_comparison, read_baseline
     from unmix.runfolder import RunFolder
 
     metric = check_metric(args.metric)
@@ -97,6 +98,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.oracle and not args.weights:
             raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
         config = configuration.load(args.configuration, working_directory=working_directory)
+    baseline = read_baseline(args.baseline, metric=metric) if args.baseline else None  # before a long scoring
     songs, role, collection = _songs(args, config, working_directory=working_directory, run=run)
     estimator, label, epoch = _estimator(args, config, run, working_directory=working_directory)
     result = evaluate_songs(estimator, songs, sample_rate=config.collection.sample_rate, metric=metric, progress=not args.quiet)
@@ -108,6 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     write_accuracy(result, accuracy, epoch=epoch, kind=role if args.oracle is None else f"{role}-{label}")
     title = f"{label} on {len(songs)} {role} song(s) of {collection}: {metric}, median over songs of per-track medians (dB)"
     lines = [*format_table(result, title=title), f"scores: {files.folder}", f"accuracy row: {accuracy}"]
+    if baseline is not None:
+        source, rows = baseline
+        lines += format_comparison(source, *compare(result.tracks, rows))
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_FAILURE if result.failed else EXIT_OK
 

@@ -79,6 +79,7 @@ _DECLARED = (
     Flag("--split", "which songs of the configured collection: test (default), validation or all", {"choices": SONG_SETS}),
     Flag("--test_data_count", "test songs: recompute the split with N test songs; otherwise score the first N songs", {"type": int, "metavar": "N"}),
     Flag("--metric", "museval (default, BSSEval v4), mir_eval (v3) or global", {"default": "museval"}),
+    Flag("--baseline", "also compare song by song with an earlier evaluation of the same songs: its tracks.csv, or the folder it printed after 'scores:'", {"metavar": "TRACKS"}),
     # Every command.
     Flag("--verbose", "show debug lines (and tracebacks on errors)", {"action": "store_true"}),
     Flag("--quiet", "show only warnings and errors", {"action": "store_true"}),

@@ -84,6 +84,41 @@ def write_track_table(path: str | Path, rows: Iterable[tuple[str, TrackScores]])
         writer.writerows(lines)
 
 
+def read_track_table(path: str | Path) -> tuple[str, dict[str, dict[str, float]]]:
+    """Read a per-track table that `write_track_table` wrote.
+
+    Returns:
+        ``(metric, {track name: {column: value}})`` with the score columns as floats
+        (``voc_sdr``, ``inst_sdr``, ...).
+
+    Raises:
+        DataError: the file is missing or unreadable, has another header, mixes metrics or holds no track.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter=";"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read scores {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not rows or tuple(rows[0]) != TRACK_COLUMNS:
+        raise DataError(f"{path} is not a tracks.csv of evaluate.py: its header is not {';'.join(TRACK_COLUMNS)!r}")
+    tracks, metrics = {}, set()
+    for row in rows[1:]:
+        if len(row) != len(TRACK_COLUMNS):
+            raise DataError(f"{path}: a row has {len(row)} cells; expected {len(TRACK_COLUMNS)}")
+        cells = dict(zip(TRACK_COLUMNS, row))
+        try:
+            tracks[cells["track"]] = {column: float(cells[column]) for column in SCORE_COLUMNS}
+        except ValueError:
+            raise DataError(f"{path}: track {cells['track']!r} has a score that is not a number") from None
+        metrics.add(cells["metric"])
+    if not tracks:
+        raise DataError(f"{path} holds no track")
+    if len(metrics) > 1:
+        raise DataError(f"{path} mixes metrics {sorted(metrics)}")
+    return metrics.pop(), tracks
+
+
 def write_museval_json(path: str | Path, track_scores: TrackScores, track_name: str) -> None:
     """Write one track's scores as a museval JSON file (`museval.TrackStore` layout).
 
