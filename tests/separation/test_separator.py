@@ -264,6 +264,12 @@ def test_weights_that_do_not_fit_are_a_model_error(tmp_path, write_tiny_run):
     (tmp_path / "w.pt").write_bytes(b"x")
     with pytest.raises(ModelError, match=r"expected a \.weights\.h5 or \.keras file"):
         Separator.from_weights(tmp_path / "w.pt", stereo.configuration)
+    (tmp_path / "torn.weights.h5").write_bytes(b"not an h5 file")
+    with pytest.raises(ModelError, match=r"cannot read weights .*torn\.weights\.h5: .*; the file is damaged or not a Keras weights file"):
+        Separator.from_weights(tmp_path / "torn.weights.h5", stereo.configuration)
+    (tmp_path / "torn.keras").write_bytes(b"not a zip file")
+    with pytest.raises(ModelError, match=r"cannot read model .*torn\.keras: .*; the file is damaged or not a Keras weights file"):
+        Separator.from_weights(tmp_path / "torn.keras", stereo.configuration)
 
 
 def test_a_folder_without_configuration_is_not_a_run(tmp_path):

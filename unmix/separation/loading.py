@@ -7,6 +7,7 @@ predicts one estimate per target; any other model predicts the vocals.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,9 +141,13 @@ def load_model(
         weights = Path(weights)
         if not weights.is_file():
             raise ModelError(f"weights file not found: {weights}")
+    unreadable = "the file is damaged or not a Keras weights file: copy or download it again"
     try:
-        if weights is not None and weights.suffix == ".keras":
-            model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+        if weights is not None and weights.suffix == ".keras":  # a whole model: the configuration builds nothing
+            try:
+                model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+            except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
+                raise ModelError(f"cannot read model {weights}: {_first_line(error)}; {unreadable}") from None
         else:
             model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output)
             if weights is not None:
@@ -151,10 +156,16 @@ def load_model(
                     target=f"configuration {configuration}" if configuration else f"the configured model {model_section.name}",
                     advice="give the configuration the weights were trained with (a run folder's configuration.jsonc)",
                 )  # fmt: skip
-    except (ValueError, OSError, KeyError, TypeError) as error:
-        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {first}; check that --configuration matches the weights") from None
+    except OSError as error:  # h5py's or zipfile's: the file is no weights file at all
+        raise ModelError(f"cannot read weights {weights}: {_first_line(error)}; {unreadable}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {_first_line(error)}; check that --configuration matches the weights") from None
     return with_precision(prediction_model(model), precision)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def targets_of(model: Any) -> tuple[str, ...]:
