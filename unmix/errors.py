@@ -27,6 +27,12 @@ class AudioError(UnmixError):
     """An audio file cannot be read or written, or a decoder is missing."""
 
 
+def first_line(error: BaseException, *, limit: int = 200) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
 class DataError(UnmixError):
     """A collection, song or cache is unusable."""
 

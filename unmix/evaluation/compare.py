@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unmix.errors import ConfigurationError
-from unmix.evaluation.scores_io import SOURCE_PREFIXES, read_track_table, score_column
+from unmix.evaluation.scores_io import SOURCE_PREFIXES, TRACKS_FILE, read_track_table, score_column
 from unmix.evaluation.track_scores import TrackScores
-
-TRACKS_FILE = "tracks.csv"
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ def compare(
     Raises:
         ConfigurationError: no song is in both.
     """
-    shared = [(name, scores) for name, scores in tracks if name in baseline]
+    shared = [(name, scores.medians()) for name, scores in tracks if name in baseline]  # medians once per song
     missing = tuple(name for name, _ in tracks if name not in baseline)
     if not shared:
         raise ConfigurationError(f"--baseline: none of the {len(tracks)} scored songs is in the baseline; compare evaluations of the same songs")
@@ -86,8 +84,8 @@ def compare(
     for stem in SOURCE_PREFIXES:
         column = score_column(stem, metric_name)
         differences = []
-        for name, scores in shared:
-            now, before = scores.medians()[stem].get(metric_name, math.nan), baseline[name][column]
+        for name, medians in shared:
+            now, before = medians[stem].get(metric_name, math.nan), baseline[name][column]
             if math.isfinite(now) and math.isfinite(before):
                 differences.append(now - before)
         stems.append(StemComparison(stem, tuple(differences)))

@@ -204,7 +204,7 @@ def write_evaluation(result: EvaluationResult, folder: str | Path, *, label: str
     if not result.tracks:
         raise DataError(f"nothing to write to {folder}: no song was scored ({len(result.failed)} failed)")
     target = Path(folder) / f"{label}_{result.metric}"
-    tracks_csv = target / "tracks.csv"
+    tracks_csv = target / scores_io.TRACKS_FILE
     scores_io.write_track_table(tracks_csv, result.tracks)
     json_files = []
     for name, scores in result.tracks:

@@ -16,6 +16,8 @@ from pathlib import Path
 from unmix.errors import DataError
 from unmix.evaluation.track_scores import METRIC_NAMES, TrackScores
 
+# The per-track table's file name in an evaluation folder (written by evaluate.py, read by --baseline).
+TRACKS_FILE = "tracks.csv"
 # Column prefix per source, in column order.
 SOURCE_PREFIXES = {"vocals": "voc", "instrumental": "inst"}
 

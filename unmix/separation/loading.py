@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from unmix.errors import ConfigurationError, ModelError
+from unmix.errors import ConfigurationError, ModelError, first_line
 from unmix.separation.kernel import Predict
 
 
@@ -147,7 +147,7 @@ def load_model(
             try:
                 model = keras.saving.load_model(weights, compile=False, safe_mode=True)
             except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
-                raise ModelError(f"cannot read model {weights}: {_first_line(error)}; {unreadable}") from None
+                raise ModelError(f"cannot read model {weights}: {first_line(error)}; {unreadable}") from None
         else:
             model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output)
             if weights is not None:
@@ -157,15 +157,10 @@ def load_model(
                     advice="give the configuration the weights were trained with (a run folder's configuration.jsonc)",
                 )  # fmt: skip
     except OSError as error:  # h5py's or zipfile's: the file is no weights file at all
-        raise ModelError(f"cannot read weights {weights}: {_first_line(error)}; {unreadable}") from None
+        raise ModelError(f"cannot read weights {weights}: {first_line(error)}; {unreadable}") from None
     except (ValueError, KeyError, TypeError) as error:
-        raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {_first_line(error)}; check that --configuration matches the weights") from None
+        raise ModelError(f"cannot load weights {weights} into model {model_section.name}: {first_line(error)}; check that --configuration matches the weights") from None
     return with_precision(prediction_model(model), precision)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def targets_of(model: Any) -> tuple[str, ...]:

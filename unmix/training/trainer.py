@@ -24,7 +24,7 @@ from unmix.config import Config
 from unmix.config.schema import TrainingOptions
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
-from unmix.errors import ConfigurationError, ModelError, TrainingError
+from unmix.errors import ConfigurationError, ModelError, TrainingError, first_line
 from unmix.models.registry import build_model, load_matching_weights
 from unmix.pipeline.generator import WindowDataset, fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
@@ -112,7 +112,7 @@ def _load_initial_weights(model: keras.Model, weights: Path, config: Config, *, 
     except ModelError as error:
         raise ModelError(f"{source}: {error}") from None
     except OSError as error:  # not an h5 file
-        raise ModelError(f"{source}: cannot read weights {weights}: {str(error).splitlines()[0][:200]}; give a .weights.h5 file") from None
+        raise ModelError(f"{source}: cannot read weights {weights}: {first_line(error)}; give a .weights.h5 file") from None
 
 
 def train(
