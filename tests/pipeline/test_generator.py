@@ -182,3 +182,49 @@ def test_errors(kit, songs):
     mono = kit.song("mono", 4000, n_channels=1)
     with pytest.raises(DataError, match="different channel counts"):
         dataset(kit, songs + [mono])
+
+
+def tone(n_samples: int, frequency: float, *, n_channels: int = 2) -> np.ndarray:
+    t = np.arange(n_samples) / 8000
+    return np.repeat(0.4 * np.sin(2 * np.pi * frequency * t)[None], n_channels, axis=0).astype(np.float32)
+
+
+def accompaniment_slots(data, n_labelled: int):
+    """``(batch, slot)`` of every window of an accompaniment in one unshuffled pass."""
+    rows = data.index
+    return [(p // 4, p % 4) for p in range(len(rows)) if rows[p, 0] >= n_labelled and p < len(data) * 4]
+
+
+def test_accompaniment_windows_take_the_vocals_of_a_labelled_window(kit, songs):
+    accompaniment = kit.song_from("accompaniment:backing/a.wav", np.zeros((2, 6400), np.float32), tone(6400, 3000))
+    kwargs = dict(normalizer="none", batch_size=4, shuffle=False, augmentation=PLAIN)
+    data = dataset(kit, songs, accompaniments=[accompaniment], **kwargs)
+    assert data.n_items == dataset(kit, songs, **kwargs).n_items + dataset(kit, [accompaniment], **kwargs).n_items
+    slots = accompaniment_slots(data, len(songs))
+    assert slots
+    tone_bin = round(3000 / 8000 * 256)
+    for batch, slot in slots:
+        x, y = data[batch]
+        assert y[slot, ..., :2].max() > 0.1  # a donor's vocals, never the accompaniment's silence
+        assert x[slot, tone_bin].mean() > 5 * x[slot].mean()  # over the accompaniment's own instrumental
+        np.testing.assert_array_equal(y[slot, ..., 2:], x[slot])
+    x, _ = data[0]  # the first window is a labelled song's: no tone
+    assert (0, 0) not in slots and x[0, tone_bin].mean() < 5 * x[0].mean()
+
+
+def test_an_accompaniment_is_its_own_teacher_under_the_donors_teacher_vocals(kit, songs):
+    teachers = [kit.song_from(f"teacher/{k}", *(0.5 * stem for stem in read_stems(song))) for k, song in enumerate(songs)]
+    accompaniment = kit.song_from("accompaniment:backing/a.wav", np.zeros((2, 6400), np.float32), tone(6400, 3000))
+    data = dataset(kit, songs, accompaniments=[accompaniment], teachers=teachers, normalizer="none", shuffle=False, augmentation=PLAIN)
+    for batch, slot in accompaniment_slots(data, len(songs)):
+        _, y = data[batch]
+        assert y.shape[-1] == 8
+        # The teacher's vocals are the donor's, halved like every teacher stem here.
+        np.testing.assert_allclose(y[slot, ..., 4:6], 0.5 * y[slot, ..., :2], rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(y[slot, ..., 6:], y[slot, ..., 2:4])  # the same mix
+
+
+def test_accompaniments_with_another_channel_count_are_refused(kit, songs):
+    mono = kit.song_from("accompaniment:backing/mono.wav", np.zeros((1, 4000), np.float32), tone(4000, 3000, n_channels=1))
+    with pytest.raises(DataError, match="different channel counts"):
+        dataset(kit, songs, accompaniments=[mono])

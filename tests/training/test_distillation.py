@@ -68,6 +68,7 @@ def test_the_mixed_loss_serializes_by_name():
         ({}, {"name": "spleeter-2stems", "weight": 1.5}, {}, r"training\.teacher\.weight in .*: received 1\.5; expected a weight in \[0, 1\]"),
         ({}, {"name": "spleeter-2stems"}, {"name": "stems"}, r"training\.teacher\.name in .*'stems'"),
         ({}, {"name": "spleeter-2stems", "max_frequency": 0}, {}, r"training\.teacher\.max_frequency in .*: received 0; expected null \(the band"),
+        ({"accompaniments": ["nowhere"]}, {}, {}, r"collection\.accompaniments in .*: folder .*nowhere not found \(from 'nowhere'\)"),
     ],
 )
 def test_bad_teacher_configurations_fail_in_one_line_before_a_run_folder(tmp_path, capsys, monkeypatch, collection_part, teacher, transformation, message):
@@ -83,13 +84,15 @@ def test_bad_teacher_configurations_fail_in_one_line_before_a_run_folder(tmp_pat
 
 
 @pytest.mark.slow
-def test_a_few_steps_of_distillation_with_an_unlabelled_folder(tmp_path, monkeypatch, dummy_run):
+def test_a_few_steps_of_distillation_with_unlabelled_songs_and_accompaniments(tmp_path, monkeypatch, dummy_run):
     import soundfile
 
     collection = write_collection(tmp_path / "collection")
     (collection / "mixes").mkdir()
     noise = 0.2 * np.random.default_rng(2).standard_normal((int(1.5 * 11025), 2)).astype(np.float32)
     soundfile.write(collection / "mixes" / "song.wav", noise, 11025)
+    (tmp_path / "backing").mkdir()
+    soundfile.write(tmp_path / "backing" / "karaoke.wav", 0.5 * noise[::-1], 11025)
     teacher, _ = dummy_run(tmp_path / "teacher", {"base": "mini/dummy.jsonc"}, weights_file="weights.weights.h5", seed=4)
     monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
     configuration = write_configuration(
@@ -98,6 +101,7 @@ def test_a_few_steps_of_distillation_with_an_unlabelled_folder(tmp_path, monkeyp
     )  # fmt: skip
     document = json.loads(configuration.read_text())
     document["collection"]["unlabeled"] = ["mixes"]
+    document["collection"]["accompaniments"] = [str(tmp_path / "backing")]
     configuration.write_text(json.dumps(document))
     work = tmp_path / "work"
     assert main(["--configuration", str(configuration), "--workingdir", str(work), "--quiet", "--check"]) == 0
@@ -105,7 +109,7 @@ def test_a_few_steps_of_distillation_with_an_unlabelled_folder(tmp_path, monkeyp
     (run,) = sorted((work / "runs").iterdir())
     assert (run / "model.keras").is_file()
     logs = (run / "logs.txt").read_text()
-    assert "teacher targets for" in logs and "(1 unlabelled)" in logs
+    assert "teacher targets for" in logs and "(1 unlabelled)" in logs and "accompaniments: 1 songs" in logs
     teacher_files = sorted((work / "cache").rglob("teacher/*.h5"))
     assert any(p.name.startswith("unlabeled-mixes-song-wav") for p in teacher_files) and len(teacher_files) >= 2
     with (run / "results.csv").open(newline="") as handle:

@@ -91,6 +91,8 @@ class CollectionOptions:
     channel_split: ChannelSplitOptions = ChannelSplitOptions()
     # Folders of plain mixtures (no stems), relative to the folder or absolute: training-only, teacher-labelled.
     unlabeled: tuple[str, ...] = ()
+    # Folders of instrumentals without vocals, relative to the folder or absolute: training-only, remixed under the collection's vocals.
+    accompaniments: tuple[str, ...] = ()
 
     @property
     def n_channels(self) -> int:

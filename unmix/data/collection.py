@@ -11,6 +11,7 @@ from pathlib import Path
 
 from unmix.config import require_collection_folder
 from unmix.config.schema import CollectionOptions, EnvironmentOptions
+from unmix.data.accompaniments import accompaniment_songs
 from unmix.data.cache import CachedSong
 from unmix.data.layouts import discover
 from unmix.data.prepare import prepare
@@ -22,11 +23,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PreparedSplit:
-    """Cached songs by role; ``split`` holds the ids."""
+    """Cached songs by role; ``split`` holds the ids. ``accompaniments``: the cached songs of
+    ``collection.accompaniments`` (training only, outside the split)."""
 
     split: Split
     cached: dict[str, CachedSong]
     collection_name: str
+    accompaniments: tuple[CachedSong, ...] = ()
 
     def songs(self, role: str) -> list[CachedSong]:
         return [self.cached[i] for i in getattr(self.split, role)]
@@ -86,7 +89,29 @@ def prepare_collection(collection: CollectionOptions, *, cache_dir: Path, worker
     logger.info("songs: %d training, %d validation, %d test", len(split.training), len(split.validation), len(split.test))
     if not split.training:
         raise DataError(f"no training songs left in {folder} after the test and validation split: lower test_data_count or validation_ratio")
-    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(collection))
+    accompaniments = _prepare_accompaniments(collection, folder, cache_dir=cache_dir, workers=workers, progress=progress)
+    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(collection), accompaniments=accompaniments)
+
+
+def _prepare_accompaniments(collection: CollectionOptions, folder: Path, *, cache_dir: Path, workers: int | None, progress: bool) -> tuple[CachedSong, ...]:
+    """The cached songs of ``collection.accompaniments``; one that fails is left out with a warning.
+
+    Raises:
+        ConfigurationError: a folder is missing or holds no audio.
+        DataError: none of its songs could be decoded.
+    """
+    if not collection.accompaniments:
+        return ()
+    songs = accompaniment_songs(folder, collection.accompaniments)
+    prepared = prepare(songs, cache_dir=cache_dir, sample_rate=collection.sample_rate, n_channels=collection.n_channels,
+                       workers=workers, progress=progress, collection_folder=folder)  # fmt: skip
+    if not prepared.cached:
+        raise DataError(f"none of the {len(songs)} songs of collection.accompaniments could be decoded: {prepared.failed[0][1]}")
+    if prepared.failed:
+        logger.warning("%d accompaniment(s) could not be prepared and are left out: %s", len(prepared.failed), ", ".join(i for i, _ in prepared.failed))
+    seconds = sum(song.n_samples for song in prepared.cached) / collection.sample_rate
+    logger.info("accompaniments: %d songs, %.1f minutes, for training only", len(prepared.cached), seconds / 60)
+    return prepared.cached
 
 
 def _validation_ids(collection: CollectionOptions, ids: list[str], folder: Path) -> set[str] | None:

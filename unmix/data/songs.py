@@ -19,6 +19,8 @@ from unmix.errors import AudioError, DataError
 logger = logging.getLogger(__name__)
 
 LAYOUTS = ("unmix", "tracks", "stems", "channel_split")
+# A song of ``collection.accompaniments``: no vocal source, its vocals are silence.
+ACCOMPANIMENT_LAYOUT = "accompaniment"
 
 # Stems whose lengths differ by less than this are trimmed silently: encoders pad
 # by a frame or two, which is not worth a warning.
@@ -50,7 +52,7 @@ class Song:
         id: The path relative to the collection root (posix), stable across
             machines; the split and the cache are keyed by it.
         name: A human name (the folder or the file stem).
-        layout: ``"unmix"``, ``"tracks"``, ``"stems"`` or ``"channel_split"``.
+        layout: ``"unmix"``, ``"tracks"``, ``"stems"``, ``"channel_split"`` or ``"accompaniment"``.
         vocals: Sources summed into the vocals.
         instrumental: Sources summed into the instrumental (e.g. drums, bass
             and other).
@@ -91,10 +93,13 @@ def load_song(song: Song, *, sample_rate: int, n_channels: int) -> tuple[np.ndar
     """
     if n_channels not in (1, 2):
         raise DataError(f"song {song.id!r}: n_channels must be 1 or 2; received n_channels={n_channels}")
-    vocals = _load_stem(song, song.vocals, sample_rate=sample_rate, n_channels=n_channels, role="vocals")
     instrumental = _load_stem(
         song, song.instrumental, sample_rate=sample_rate, n_channels=n_channels, role="instrumental"
     )
+    if song.layout == ACCOMPANIMENT_LAYOUT and not song.vocals:
+        vocals = np.zeros_like(instrumental)
+    else:
+        vocals = _load_stem(song, song.vocals, sample_rate=sample_rate, n_channels=n_channels, role="vocals")
     n_samples = min(vocals.shape[1], instrumental.shape[1])
     difference = abs(vocals.shape[1] - instrumental.shape[1])
     if difference > TRIM_WARNING_S * sample_rate:

@@ -20,6 +20,12 @@ the remix), kept because it leaves the teacher term on every window. Above
 ``teacher_bins`` (the band the teacher separates) the teacher half is the true target. Without
 ``teachers`` (validation) the teacher half repeats the true target, so the loss is the
 true-stem loss alone.
+
+Accompaniments (``accompaniments``: songs without vocals, ``collection.accompaniments``)
+join the index after the songs. A window of one takes the vocals of a random
+non-silent window of a labelled song (the donor) and keeps its own instrumental, so
+every such window is a new mixture with exact targets; its teacher target pairs the
+teacher's vocals of the donor with the accompaniment itself, which is its own truth.
 """
 
 from __future__ import annotations
@@ -112,6 +118,8 @@ class WindowDataset(keras.utils.PyDataset):
         teacher_bins: the teacher target's lowest ``teacher_bins`` bins are the teacher's,
             the bins above them the true target's (``training.teacher.max_frequency``);
             ``None``: every bin is the teacher's.
+        accompaniments: cached songs with silent vocals (``collection.accompaniments``),
+            indexed after ``songs``; each of their windows takes a labelled song's vocals.
 
     Raises:
         DataError: no songs, or songs with different channel counts.
@@ -140,6 +148,7 @@ class WindowDataset(keras.utils.PyDataset):
         teacher_targets: bool = False,
         teachers: Sequence[CachedSong] | None = None,
         teacher_bins: int | None = None,
+        accompaniments: Sequence[CachedSong] = (),
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         for key, value, low in (
@@ -151,7 +160,7 @@ class WindowDataset(keras.utils.PyDataset):
                 raise ConfigurationError(f"{key} must be a whole number >= {low}; received {value!r}")
         if not songs:
             raise DataError("no songs to train on: the collection (or this split of it) is empty")
-        channel_counts = {song.n_channels for song in songs}
+        channel_counts = {song.n_channels for song in (*songs, *accompaniments)}
         if len(channel_counts) > 1:
             raise DataError(
                 f"cached songs have different channel counts {sorted(channel_counts)}; prepare the collection again"
@@ -162,14 +171,16 @@ class WindowDataset(keras.utils.PyDataset):
         if teachers is not None and [t.n_samples for t in teachers] != [s.n_samples for s in songs]:
             raise DataError("the teacher's cached separations do not match the training songs; delete the teacher cache")
         self._teacher_targets = bool(teacher_targets or teachers is not None)
-        self._teachers = tuple(teachers) if teachers is not None else None
+        # An accompaniment is its own teacher: its true stems (silent vocals, itself) are exact.
+        self._teachers = (*teachers, *accompaniments) if teachers is not None else None
         self._teacher_bins = teacher_bins
         if augmentation is not None and augmentation.enabled:
             check_augmentation(augmentation)
             self._augmentation: AugmentationOptions | None = augmentation
         else:
             self._augmentation = None
-        self._songs = tuple(songs)
+        self._n_labelled = len(songs)
+        self._songs = (*songs, *accompaniments)
         self._song_frames = np.array([n_frames(s.n_samples, options=stft) for s in self._songs], np.int64)
         self._representation = representation
         self._stft = stft
@@ -183,6 +194,7 @@ class WindowDataset(keras.utils.PyDataset):
             self._songs, size=representation.size, step=representation.step, stft=stft,
             limit_items_per_song=limit_items_per_song,
         )
+        self._labelled_rows = np.flatnonzero(self._index[:, 0] < self._n_labelled)  # every song has a window
         self._epoch = 0
         self._order = self._epoch_order(0)
         logger.debug("%d windows from %d songs, %d batches per epoch", len(self._index), len(self._songs), len(self))
@@ -226,15 +238,16 @@ class WindowDataset(keras.utils.PyDataset):
         rng = np.random.default_rng([self._seed, self._epoch, batch])
         positions = (batch * self._batch_size + np.arange(self._batch_size)) % len(self._index)
         items = [tuple(self._index[p]) for p in self._order[positions]]
-        vocals, instrumental = [], []
+        vocals, instrumental, donors = [], [], []
         for slot, item in enumerate(items):
-            v, i, items[slot] = self._read_kept(item, rng)
+            v, i, items[slot], donor = self._read_slot(item, rng)
             vocals.append(v)
             instrumental.append(i)
+            donors.append(donor)
         vocals_b, instrumental_b = np.stack(vocals), np.stack(instrumental)
         teacher_b = None
         if self._teachers is not None:
-            windows = [self._read(item, songs=self._teachers) for item in items]
+            windows = [self._teacher_window(item, donor) for item, donor in zip(items, donors)]
             teacher_b = (np.stack([w[0] for w in windows]), np.stack([w[1] for w in windows]))
         if self._augmentation is not None:
             ids = [self._songs[song].song_id for song, _ in items]
@@ -255,16 +268,34 @@ class WindowDataset(keras.utils.PyDataset):
             return np.stack(xs), {stem: np.stack([y[stem] for y in ys]) for stem in ys[0]}
         return np.stack(xs), np.stack(ys)
 
+    def _read_slot(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple, tuple | None]:
+        """``(vocals, instrumental, item, donor)`` of one batch slot: a labelled window through
+        ``_read_kept`` (donor None), or an accompaniment's window under a donor's vocals."""
+        if item[0] < self._n_labelled:
+            return (*self._read_kept(item, rng), None)
+        vocals, _, donor = self._read_kept(self._random_labelled(rng), rng)
+        return vocals, self._read(item)[1], item, donor
+
+    def _teacher_window(self, item: tuple[int, int], donor: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+        """The teacher's stems of a slot: of its window, or the donor's vocals over the accompaniment."""
+        vocals, instrumental = self._read(item, songs=self._teachers)
+        if donor is not None:
+            vocals = self._read(donor, songs=self._teachers)[0]
+        return vocals, instrumental
+
+    def _random_labelled(self, rng: np.random.Generator) -> tuple[int, int]:
+        return tuple(self._index[self._labelled_rows[int(rng.integers(len(self._labelled_rows)))]])
+
     def _read_kept(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Read a window; with augmentation, a silent one is kept at ``silent_keep_rate``,
-        else replaced by a random window (so the batch stays full)."""
+        else replaced by a random labelled window (so the batch stays full)."""
         for _ in range(_MAX_SILENT_REDRAWS):
             vocals, instrumental = self._read(item)
             if self._augmentation is None or np.max(np.abs(vocals), initial=0.0) > 0:
                 break
             if rng.random() < self._augmentation.silent_keep_rate:
                 break
-            item = tuple(self._index[int(rng.integers(len(self._index)))])
+            item = self._random_labelled(rng)
         return vocals, instrumental, item
 
     def _read(self, item: tuple[int, int], *, songs: Sequence[CachedSong] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ One function, run by ``train`` before it creates anything and by ``train.py
 template rules first (``unmix.config.validate``), then looks every name up in
 the registry that will use it: model (and its options), loss, metrics,
 optimizer (and its options), distribution strategy, representation, normaliser, the
-teacher, and the STFT parameters. Before, an unknown name failed only once the run folder
+teacher, the accompaniment folders, and the STFT parameters. Before, an unknown name failed only once the run folder
 existed, leaving it behind. Each message names the key and the file that set it.
 """
 
@@ -58,6 +58,20 @@ def check_configuration(config: Config) -> None:
         )
     if training.teacher.name:
         _check_teacher(config, representation)
+    _check_accompaniments(config)
+
+
+def _check_accompaniments(config: Config) -> None:
+    """``collection.accompaniments``: each folder exists (a relative one once the collection folder is known)."""
+    key = "collection.accompaniments"
+    for entry in config.collection.accompaniments:
+        folder = Path(entry).expanduser()
+        if not folder.is_absolute():
+            if not config.collection.folder:
+                continue  # read from the collection folder, which train.py requires before it prepares
+            folder = Path(config.collection.folder).expanduser() / folder
+        if not folder.is_dir():
+            raise ConfigurationError(f"{key} in {config.origin(key)}: folder {folder} not found (from {entry!r}); expected a folder of instrumental songs")
 
 
 def _check_teacher(config: Config, representation) -> None:

@@ -189,7 +189,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         bins = teacher_bins(config, n_fft=stft.n_fft)
         logger.info("teacher targets: %s", "every bin" if bins is None else f"the lowest {bins} bins, the true stems above")
     datasets = _datasets(
-        training, songs, prepared.songs("validation"), representation, teachers=teachers, teacher_bins=bins, stft=stft, packs_mix=packs_mix, stats=stats
+        training, songs, prepared.songs("validation"), representation, teachers=teachers, teacher_bins=bins, stft=stft, packs_mix=packs_mix, stats=stats,
+        accompaniments=prepared.accompaniments,
     )
     with strategy.scope():
         model = compiled_model(training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.output_kind)
@@ -239,9 +240,9 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats):
+def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats, accompaniments=()):
     """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None;
-    ``teacher_bins``: how many low bins take the teacher's target (None: all)."""
+    ``teacher_bins``: how many low bins take the teacher's target (None: all); ``accompaniments``: training only."""
     augmentation = training.augmentation if training.augmentation.enabled else None
     common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
     if teachers is not None:
@@ -250,6 +251,7 @@ def _datasets(training: TrainingOptions, songs, validation_songs, representation
         songs,
         teachers=teachers,
         teacher_bins=teacher_bins,
+        accompaniments=accompaniments,
         limit_items_per_song=training.limit_items_per_song,
         shuffle=training.epoch.shuffle,
         seed=training.seed,
