@@ -60,14 +60,15 @@ def test_accompaniments_are_prepared_for_training_only(mixed_collection: Path, t
     (tmp_path / "backing" / "broken.wav").write_bytes(b"RIFF not audio")
     options = CollectionOptions(folder=str(mixed_collection), sample_rate=kit.sample_rate, test_data_count=0, validation_ratio=0.0,
                                 accompaniments=(str(tmp_path / "backing"),))  # fmt: skip
-    prepared = prepare_collection(options, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    assert prepare_collection(options, cache_dir=tmp_path / "cache", workers=1, progress=False).accompaniments == ()  # an evaluation's
+    prepared = prepare_collection(options, cache_dir=tmp_path / "cache", workers=1, progress=False, accompaniments=True)
     assert [song.song_id for song in prepared.accompaniments] == [f"accompaniment:{tmp_path / 'backing'}/a.wav"]
     split_ids = set(prepared.split.training) | set(prepared.split.validation) | set(prepared.split.test)
     assert not any(i.startswith("accompaniment:") for i in split_ids)
     assert prepared.accompaniments[0].n_samples == int(0.5 * kit.sample_rate)
     only_broken = CollectionOptions(**{**options.__dict__, "accompaniments": (str(tmp_path / "backing" / "none"),)})
     with pytest.raises(ConfigurationError, match="not found"):
-        prepare_collection(only_broken, cache_dir=tmp_path / "cache", workers=1, progress=False)
+        prepare_collection(only_broken, cache_dir=tmp_path / "cache", workers=1, progress=False, accompaniments=True)
     (tmp_path / "backing" / "a.wav").unlink()
     with pytest.raises(DataError, match=r"none of the 1 songs of collection\.accompaniments could be decoded"):
-        prepare_collection(options, cache_dir=tmp_path / "cache", workers=1, progress=False)
+        prepare_collection(options, cache_dir=tmp_path / "cache", workers=1, progress=False, accompaniments=True)

@@ -46,7 +46,9 @@ def cache_folder(environment: EnvironmentOptions, collection: CollectionOptions,
     return (working_directory / environment.cache_folder / f"sr{collection.sample_rate}-ch{collection.n_channels}").resolve()
 
 
-def prepare_collection(collection: CollectionOptions, *, cache_dir: Path, workers: int | None = None, progress: bool = True) -> PreparedSplit:
+def prepare_collection(
+    collection: CollectionOptions, *, cache_dir: Path, workers: int | None = None, progress: bool = True, accompaniments: bool = False
+) -> PreparedSplit:
     """Discover, cache (in parallel) and split the ``collection`` section's songs.
 
     Args:
@@ -54,6 +56,8 @@ def prepare_collection(collection: CollectionOptions, *, cache_dir: Path, worker
         cache_dir: from ``cache_folder``.
         workers: decoding processes (``training.workers``; None: one per CPU).
         progress: show a progress bar.
+        accompaniments: also prepare ``collection.accompaniments`` (training needs them;
+            an evaluation does not, and must not fail where they are absent).
 
     Raises:
         ConfigurationError: the collection folder is not set or missing.
@@ -89,8 +93,8 @@ def prepare_collection(collection: CollectionOptions, *, cache_dir: Path, worker
     logger.info("songs: %d training, %d validation, %d test", len(split.training), len(split.validation), len(split.test))
     if not split.training:
         raise DataError(f"no training songs left in {folder} after the test and validation split: lower test_data_count or validation_ratio")
-    accompaniments = _prepare_accompaniments(collection, folder, cache_dir=cache_dir, workers=workers, progress=progress)
-    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(collection), accompaniments=accompaniments)
+    extra = _prepare_accompaniments(collection, folder, cache_dir=cache_dir, workers=workers, progress=progress) if accompaniments else ()
+    return PreparedSplit(split=split, cached=cached, collection_name=collection_name(collection), accompaniments=extra)
 
 
 def _prepare_accompaniments(collection: CollectionOptions, folder: Path, *, cache_dir: Path, workers: int | None, progress: bool) -> tuple[CachedSong, ...]:

@@ -168,9 +168,9 @@ def train(
 
 
 def _prepare(config: Config, *, working_directory: Path, quiet: bool):
-    """The collection section's songs, cached under the environment's cache folder with ``training.workers``."""
+    """The collection section's songs and accompaniments, cached under the environment's cache folder with ``training.workers``."""
     cache = cache_folder(config.environment, config.collection, working_directory=working_directory)
-    return prepare_collection(config.collection, cache_dir=cache, workers=config.training.workers or None, progress=not quiet)
+    return prepare_collection(config.collection, cache_dir=cache, workers=config.training.workers or None, progress=not quiet, accompaniments=True)
 
 
 def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None, quiet: bool) -> None:
