@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unmix import audio
-from unmix.data.songs import ACCOMPANIMENT_LAYOUT as LAYOUT, Song, StemSource
+from unmix.data.songs import ACCOMPANIMENT_LAYOUT as LAYOUT, Song, StemSource, configured_folder
 from unmix.errors import ConfigurationError
 
 ID_PREFIX = "accompaniment:"
@@ -44,8 +44,7 @@ def accompaniment_songs(collection_folder: Path, folders: Sequence[str]) -> list
     """
     songs: list[Song] = []
     for entry in folders:
-        folder = Path(entry).expanduser()
-        folder = folder if folder.is_absolute() else Path(collection_folder) / folder
+        folder = configured_folder(entry, collection_folder)
         if not folder.is_dir():
             raise ConfigurationError(
                 f"collection.accompaniments: folder {folder} not found (from {entry!r}); expected a folder of instrumental songs"

@@ -27,6 +27,16 @@ ACCOMPANIMENT_LAYOUT = "accompaniment"
 TRIM_WARNING_S = 1.0
 
 
+def configured_folder(entry: str, collection_folder: Path | str | None) -> Path | None:
+    """A folder a configuration names beside the collection (``collection.unlabeled``,
+    ``collection.accompaniments``): absolute (``~`` allowed), or relative to the collection
+    folder; ``None`` for a relative one while the collection folder is not known."""
+    folder = Path(entry).expanduser()
+    if folder.is_absolute():
+        return folder
+    return None if not collection_folder else Path(collection_folder).expanduser() / folder
+
+
 @dataclass(frozen=True)
 class StemSource:
     """One audio source of a stem.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unmix import audio
-from unmix.data.songs import Song, StemSource
+from unmix.data.songs import Song, StemSource, configured_folder
 from unmix.errors import ConfigurationError
 
 ID_PREFIX = "unlabeled:"
@@ -33,8 +33,7 @@ def unlabeled_songs(collection_folder: Path, folders: Sequence[str]) -> list[Son
     """
     songs = []
     for entry in folders:
-        folder = Path(entry).expanduser()
-        folder = folder if folder.is_absolute() else Path(collection_folder) / folder
+        folder = configured_folder(entry, collection_folder)
         if not folder.is_dir():
             raise ConfigurationError(f"collection.unlabeled: folder {folder} not found (from {entry!r}); expected a folder of songs")
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and audio.is_audio_file(p)):

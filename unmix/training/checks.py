@@ -18,6 +18,7 @@ from pathlib import Path
 
 from unmix.config import Config
 from unmix.config.validate import check_ranges
+from unmix.data.songs import configured_folder
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError
 from unmix.models import options_class, options_from_mapping
@@ -65,11 +66,9 @@ def _check_accompaniments(config: Config) -> None:
     """``collection.accompaniments``: each folder exists (a relative one once the collection folder is known)."""
     key = "collection.accompaniments"
     for entry in config.collection.accompaniments:
-        folder = Path(entry).expanduser()
-        if not folder.is_absolute():
-            if not config.collection.folder:
-                continue  # read from the collection folder, which train.py requires before it prepares
-            folder = Path(config.collection.folder).expanduser() / folder
+        folder = configured_folder(entry, config.collection.folder)
+        if folder is None:
+            continue  # read from the collection folder, which train.py requires before it prepares
         if not folder.is_dir():
             raise ConfigurationError(f"{key} in {config.origin(key)}: folder {folder} not found (from {entry!r}); expected a folder of instrumental songs")
 
