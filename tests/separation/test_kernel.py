@@ -48,6 +48,17 @@ def test_ratio_masks_of_two_targets(rng, exponent, expected):
     np.testing.assert_allclose(stems["vocals"] + stems["instrumental"], samples, atol=1e-6)
 
 
+def test_ratio_masks_of_four_targets(rng):
+    """Each stem's share is its squared gain over the sum of all four; the residual is the rest."""
+    samples = noise(rng)
+    gains = {"vocals": 0.1, "drums": 0.2, "bass": 0.3, "other": 0.4}
+    stems = separator(lambda x: {t: g * x for t, g in gains.items()}, targets=tuple(gains)).separate(samples, RATE)
+    total = sum(g * g for g in gains.values())
+    for target, gain in gains.items():
+        np.testing.assert_allclose(stems[target], gain * gain / total * samples, atol=2e-5)
+    np.testing.assert_allclose(sum(stems.values()), samples, atol=1e-6)
+
+
 def test_a_target_with_no_energy_gets_nothing(rng):
     samples = noise(rng)
     stems = separator(two_targets(0.0, 1.0)).separate(samples, RATE)

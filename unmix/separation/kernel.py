@@ -259,9 +259,20 @@ class Kernel:
         p = float(self.plan.mask_exponent)
         eps = np.float32(MASK_EPSILON)
         powered = {t: (np.square(e, out=e) if p == 2.0 else np.power(e, p, out=e)) for t, e in magnitudes.items()}
-        total = sum(powered.values()) + eps
-        share = eps / len(powered)
-        return {t: np.divide(powered[t] + share, total, out=powered[t]) for t in only}
+        # Every step writes in place: each full-song temporary would cost a pass over fresh memory
+        # and raise the peak RSS by a spectrogram. The sum goes into a target that is not returned
+        # (the residual, for 2 stems) when there is one.
+        spare = next((t for t in powered if t not in only), None)
+        rest = [e for t, e in powered.items() if t != spare]
+        total = powered[spare] if spare is not None else rest.pop(0).copy()
+        for e in rest:
+            total += e
+        total += eps
+        share = np.float32(eps / len(powered))
+        masks = {}
+        for t in only:
+            masks[t] = np.divide(np.add(powered[t], share, out=powered[t]), total, out=powered[t])
+        return masks
 
     def _wiener(self, magnitudes: dict[str, np.ndarray], mix_mag: np.ndarray, spec: np.ndarray, n_samples: int) -> dict[str, np.ndarray]:
         from unmix.dsp.wiener import wiener
