@@ -117,3 +117,36 @@ def test_frozen_batch_norms_do_not_train():
     assert [layer.trainable for layer in norms(free)].count(False) == 2  # the unused sixth of each U-Net
     assert not any(layer.trainable for layer in norms(frozen))
     assert len(frozen.trainable_weights) < len(free.trainable_weights)
+
+
+def test_the_vocals_u_net_alone_is_the_two_u_nets_vocals_half(tiny, rng) -> None:
+    # targets ["vocals"]: one output (a one-target model), the vocals layers only, and with the
+    # two-U-Net model's vocals weights copied by name, exactly its vocals.
+    from unmix.models.registry import copy_layers_by_name
+
+    alone = build_model("spleeter", {**TINY, "targets": ["vocals"]}, input_shape=SHAPE, output="magnitude")
+    assert not isinstance(alone.output, dict)
+    weighted = {layer.name for layer in alone.layers if layer.weights}
+    assert weighted and all(name.startswith("vocals_") for name in weighted)
+    assert weighted == {layer.name for layer in tiny.layers if layer.weights and layer.name.startswith("vocals_")}
+    assert copy_layers_by_name(alone, tiny, target_name="alone", source_name="tiny") == len(weighted)
+    x = rng.random((2, *SHAPE), dtype=np.float32) * 5.0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(alone(x, training=False)), _predict(tiny, x)["vocals"])
+
+
+def test_copying_by_name_names_the_layer_that_does_not_fit(tiny) -> None:
+    from unmix.errors import ModelError
+    from unmix.models.registry import copy_layers_by_name
+
+    wider = build_model("spleeter", {**TINY, "filters": [4, 2, 2, 2, 2, 2], "targets": ["vocals"]}, input_shape=SHAPE, output="magnitude")
+    with pytest.raises(ModelError, match=r"cannot start wider from tiny: layer 'vocals_conv_1': tiny has it with shapes"):
+        copy_layers_by_name(wider, tiny, target_name="wider", source_name="tiny")
+    alone = build_model("spleeter", {**TINY, "targets": ["vocals"]}, input_shape=SHAPE, output="magnitude")
+    with pytest.raises(ModelError, match=r"layer 'instrumental_conv_1': alone has no such layer"):
+        copy_layers_by_name(tiny, alone, target_name="tiny", source_name="alone")
+
+
+def test_targets_other_than_both_or_the_vocals_are_configuration_errors() -> None:
+    for targets in (["instrumental"], ["vocals", "vocals"], []):
+        with pytest.raises(ConfigurationError, match=r"targets must be"):
+            build_model("spleeter", {**TINY, "targets": targets}, input_shape=SHAPE, output="magnitude")

@@ -109,3 +109,35 @@ def test_unreadable_starting_weights_are_one_line(tmp_path, collection, monkeypa
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)
     assert re.fullmatch(re.escape(f"error: --initial_weights: cannot {verb} weights {weights}: ") + detail, err[-1]), err[-1]
+
+
+def test_the_vocals_u_net_alone_starts_from_a_two_u_net_run_folder_by_layer_name(tmp_path, collection, monkeypatch):
+    # training.model.pretrained naming a run folder of the same model with other options (two
+    # U-Nets → the vocals U-Net alone): the vocals layers are copied by name, the run says so,
+    # and one step at lr 1e-6 leaves the student's kernels at the teacher's.
+    import keras
+
+    from unmix.models.registry import build_model
+
+    monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+    quick = {"epoch": {"count": 1}, "steps_per_epoch": 1, "optimizer": {"name": "adam", "lr": 1e-6}, "callbacks": {}}
+    parent = write_configuration(tmp_path / "parent.jsonc", base="mini/spleeter.jsonc", **quick)
+    assert main(["--configuration", str(parent), "--workingdir", str(tmp_path / "parent"), "--quiet"]) == 0
+    (parent_run,) = sorted((tmp_path / "parent" / "runs").iterdir())
+    student = write_configuration(
+        tmp_path / "student.jsonc", base="mini/spleeter.jsonc", model={"pretrained": str(parent_run), "options": {**TINY, "targets": ["vocals"]}}, **quick,
+    )  # fmt: skip
+    data = json.loads(student.read_text())
+    student.write_text(json.dumps({**data, "transformation": {"name": "window"}}))  # one target: the vocals magnitude
+    assert main(["--configuration", str(student), "--workingdir", str(tmp_path / "student"), "--quiet"]) == 0
+    (run,) = sorted((tmp_path / "student" / "runs").iterdir())
+    copied = re.search(rf"initialised (\d+) layers from {re.escape(str(parent_run))} by name", (run / "logs.txt").read_text())
+    best = lambda folder: folder / "weights" / json.loads((folder / "weights" / "best.json").read_text())["file"]  # noqa: E731
+    teacher = build_model("spleeter", TINY, input_shape=(129, 64, 2), output="magnitude")
+    teacher.load_weights(best(parent_run))
+    trained = build_model("spleeter", {**TINY, "targets": ["vocals"]}, input_shape=(129, 64, 2), output="magnitude")
+    trained.load_weights(best(run))
+    pairs = [(layer.get_weights()[0], teacher.get_layer(layer.name).get_weights()[0]) for layer in trained.layers if layer.weights and layer.get_weights()[0].ndim == 4]
+    assert int(copied.group(1)) == sum(1 for layer in trained.layers if layer.weights)
+    assert len(pairs) == 13 and max(float(np.max(np.abs(a - b))) for a, b in pairs) < 1e-3
+    keras.backend.clear_session()

@@ -200,3 +200,32 @@ def load_matching_weights(model: keras.Model, weights: Path, *, model_name: str,
             raise ModelError(f"weights {weights} do not match {target}: {detail} of model {model_name} differ in shape or name; {advice}") from None
     for warning in caught:
         warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def copy_layers_by_name(target: keras.Model, source: keras.Model, *, target_name: str, source_name: str) -> int:
+    """Copy the weights of every weighted layer of ``target`` from the layer of the same name in ``source``.
+
+    Starts a model from another one that holds its layers and more: Spleeter's vocals U-Net
+    alone from Deezer's two U-Nets. Keras' own ``load_weights`` matches layers by position, so
+    it cannot skip the layers a smaller model lacks.
+
+    Returns:
+        The number of layers copied.
+
+    Raises:
+        ModelError: a layer of ``target`` missing from ``source`` or of another shape, named.
+    """
+    layers = {layer.name: layer for layer in source.layers}
+    copied = 0
+    for layer in target.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        match = layers.get(layer.name)
+        theirs = match.get_weights() if match is not None else []
+        if [w.shape for w in theirs] != [w.shape for w in weights]:
+            found = "has no such layer" if match is None else f"has it with shapes {[w.shape for w in theirs]}, not {[w.shape for w in weights]}"
+            raise ModelError(f"cannot start {target_name} from {source_name}: layer {layer.name!r}: {source_name} {found}; use the options it was trained with")
+        layer.set_weights(theirs)
+        copied += 1
+    return copied

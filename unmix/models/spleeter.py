@@ -20,7 +20,9 @@ gives a mask that multiplies the input.
 
 Output: ``{"vocals": v, "instrumental": a}``, each of the input's full shape. Above ``bins``
 the vocals are 0 and the instrumental is the input, so ratio masks send the band the network
-never saw to the instrumental.
+never saw to the instrumental. With ``targets: ["vocals"]`` only the vocals U-Net is built and
+the model has that one output (half the compute: the instrumental is then ``mixture - vocals``,
+as for the other one-target models); Deezer's vocals weights load into it by layer name.
 """
 
 from __future__ import annotations
@@ -57,12 +59,15 @@ class SpleeterOptions:
         freeze_batch_norm: keep every batch norm in inference mode with fixed statistics (for
             fine-tuning on small batches: Deezer's statistics come from far more data than a
             batch of 4 windows, some of them zero-padded).
+        targets: the U-Nets to build, from ``("vocals", "instrumental")``; ``["vocals"]``
+            builds one U-Net whose single output is the vocals (representation ``window``).
     """
 
     bins: int = 1024
     filters: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
     dropout: float = 0.5
     freeze_batch_norm: bool = False
+    targets: tuple[str, ...] = TARGETS
 
     def band_hz(self, *, n_fft: int, sample_rate: int) -> float:
         """The frequency (Hz) below which the U-Nets separate: above it the vocals are silent.
@@ -96,12 +101,12 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     Args:
         options: the model options.
         input_shape: ``(n_bins, n_frames, n_channels)``, n_bins the full STFT bin count.
-        output: must be ``"magnitude"`` (the ``stems`` representation): each U-Net's mask is
-            already applied to the input.
+        output: must be ``"magnitude"`` (the ``stems`` representation, or ``window`` for the
+            vocals alone): each U-Net's mask is already applied to the input.
 
     Returns:
         A model from ``(batch, n_bins, n_frames, n_channels)`` to
-        ``{"vocals": …, "instrumental": …}``, each of that shape, float32.
+        ``{"vocals": …, "instrumental": …}`` (or the vocals alone), each of that shape, float32.
 
     Raises:
         ConfigurationError: a mask output kind, bad options, too few bins, or frame or bin
@@ -116,21 +121,27 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     # Spleeter's axis order: (batch, frames, bins, channels).
     frames_first = keras.layers.Permute((2, 1, 3), name="frames_first")(band)
     estimates = {}
-    for target in TARGETS:
+    for target in options.targets:
         estimate = _unet(frames_first, options, n_channels=n_channels, prefix=target)
         estimates[target] = keras.layers.Permute((2, 1, 3), name=f"{target}_bins_first")(estimate)
     above = n_bins - options.bins
     if above:
         estimates["vocals"] = keras.layers.ZeroPadding2D(((0, above), (0, 0)), name="vocals_above_band")(estimates["vocals"])
-        rest = keras.layers.Cropping2D(((options.bins, 0), (0, 0)), name="above_band")(inputs)
-        estimates["instrumental"] = keras.layers.Concatenate(axis=1, name="instrumental_above_band")([estimates["instrumental"], rest])
-    outputs = {target: keras.layers.Identity(name=target)(estimates[target]) for target in TARGETS}
+        if "instrumental" in estimates:
+            rest = keras.layers.Cropping2D(((options.bins, 0), (0, 0)), name="above_band")(inputs)
+            estimates["instrumental"] = keras.layers.Concatenate(axis=1, name="instrumental_above_band")([estimates["instrumental"], rest])
+    outputs = {target: keras.layers.Identity(name=target)(estimates[target]) for target in options.targets}
+    if tuple(options.targets) == ("vocals",):
+        return keras.Model(inputs, outputs["vocals"], name="spleeter")  # one output, like every one-target model
     return keras.Model(inputs, outputs, name="spleeter")
 
 
 def _check(options: SpleeterOptions, *, n_bins: int, n_frames: int, output: str) -> None:
     """Raise ``ConfigurationError`` unless the options fit the input and the output kind."""
     key = "training.model.options"
+    targets = tuple(options.targets)
+    if targets not in (TARGETS, ("vocals",)):
+        raise ConfigurationError(f"{key}.targets must be [\"vocals\", \"instrumental\"] or [\"vocals\"]; received {list(targets)}")
     if output != "magnitude":
         raise ConfigurationError(
             f"model spleeter outputs magnitude estimates (its masks are applied inside); "

@@ -85,7 +85,7 @@ def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, in
 
 
 def pretrained_weights(name: str) -> Path:
-    """``training.model.pretrained``: the best weights of a built-in model, or a weights file.
+    """``training.model.pretrained``: the best weights of a built-in model or a run folder, or a weights file.
 
     Raises:
         ModelError: neither a built-in model (installed) nor an existing file.
@@ -95,10 +95,49 @@ def pretrained_weights(name: str) -> Path:
 
     if name in catalog.names():
         return RunFolder.open(catalog.folder(name)).best_weights()
-    path = Path(name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return RunFolder.open(path).best_weights()
     if not path.is_file():
-        raise ModelError(f"training.model.pretrained: {name!r} is neither a built-in model ({', '.join(catalog.names())}) nor a weights file")
+        raise ModelError(f"training.model.pretrained: {name!r} is neither a built-in model ({', '.join(catalog.names())}) nor a run folder or weights file")
     return path
+
+
+def _start_from_part_of(model: keras.Model, name: str, config: Config) -> bool:
+    """Start ``model`` from the layers of the same name of a built-in model or run folder with other options.
+
+    True when it did: the pretrained model is the same kind of model with other options (the
+    vocals U-Net alone, say). False leaves it to the plain weights load (the same options, or
+    a weights file).
+    """
+    from unmix.config import load_resolved
+    from unmix.models.registry import copy_layers_by_name, options_class, options_from_mapping
+    from unmix.pretrained import catalog
+    from unmix.runfolder import RunFolder
+
+    if name in catalog.names():
+        folder = RunFolder.open(catalog.folder(name))
+    elif Path(name).expanduser().is_dir():
+        folder = RunFolder.open(Path(name).expanduser())
+    else:
+        return False
+    theirs = load_resolved(folder.configuration)
+    ours = config.training.model
+    if theirs.training.model.name != ours.name:
+        return False
+    kind = options_class(ours.name)
+    if options_from_mapping(kind, theirs.training.model.options) == options_from_mapping(kind, ours.options):
+        return False
+    stft = stft_options(theirs)
+    representation = get_representation(theirs.transformation.name, options=theirs.transformation.options, stft=stft)
+    source = build_model(
+        theirs.training.model.name, theirs.training.model.options,
+        input_shape=representation.input_shape(theirs.collection.n_channels), output=representation.output_kind,
+    )  # fmt: skip
+    _load_initial_weights(source, folder.best_weights(), theirs, source=f"training.model.pretrained {name!r}")
+    copied = copy_layers_by_name(model, source, target_name=f"configuration {config.path}", source_name=f"pretrained model {name!r}")
+    logger.info("initialised %d layers from %s by name (%s)", copied, name, folder.best_weights())
+    return True
 
 
 def _load_initial_weights(model: keras.Model, weights: Path, config: Config, *, source: str) -> None:
@@ -201,6 +240,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     if initial_weights is None and training.model.pretrained and not resumed:
         initial_weights = pretrained_weights(training.model.pretrained)
         source = f"training.model.pretrained in {config.origin('training.model.pretrained')}"
+        if _start_from_part_of(model, training.model.pretrained, config):
+            initial_weights = None
     if initial_weights is not None:
         _load_initial_weights(model, Path(initial_weights), config, source=source)
         logger.info("initialised from %s", initial_weights)
