@@ -88,6 +88,29 @@ def test_istft_pads_to_a_longer_length_with_zeros(rng):
     assert np.all(np.isfinite(restored))
 
 
+def test_a_magnitude_estimate_takes_the_mixtures_phase(rng):
+    # istft(magnitude=m) inverts m * e^{i angle(spec)}: the same as the gain m / |spec|, and 0
+    # where the spectrogram is 0 (the song's silent start here), with any layout of m.
+    options = StftOptions(n_fft=256, hop_length=64)
+    audio = rng.standard_normal((2, 3000)).astype(np.float32)
+    audio[:, :700] = 0.0
+    spec = stft(audio, options=options)
+    share = rng.uniform(0.0, 1.0, spec.shape).astype(np.float32)
+    magnitude = np.abs(spec) * share
+    expected = istft(spec * (magnitude / np.maximum(np.abs(spec), 1e-30)).astype(np.float32), options=options, length=3000)
+    channels_last = np.moveaxis(np.ascontiguousarray(np.moveaxis(magnitude, 0, -1)), -1, 0)
+    for layout in (magnitude, channels_last):
+        restored = istft(spec, options=options, length=3000, magnitude=layout)
+        np.testing.assert_allclose(restored, expected, atol=1e-5)
+        assert np.all(np.isfinite(restored)) and not restored[:, :400].any()  # frames that see only the silence
+    full = istft(spec, options=options, length=3000, magnitude=np.abs(spec))
+    np.testing.assert_allclose(full, audio, atol=1e-5)
+    with pytest.raises(ValueError, match="at most one"):
+        istft(spec, options=options, length=3000, magnitude=magnitude, gain=share)
+    with pytest.raises(ValueError, match="magnitude of shape"):
+        istft(spec, options=options, length=3000, magnitude=magnitude[:, :, :-1])
+
+
 def test_silence_gives_silence():
     options = StftOptions()
     spec = stft(np.zeros((2, 3000), dtype=np.float32), options=options)

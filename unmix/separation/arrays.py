@@ -1,4 +1,4 @@
-"""Array plumbing of the separator: input checks, channel groups, magnitudes, batches, the mask ratio.
+"""Array plumbing of the separator: input checks, channel groups, magnitudes, batches.
 
 Pure NumPy helpers the ``Separator`` runs around its model, kept apart so that the class module
 holds only the model-facing logic and these stay testable (and importable) without Keras.
@@ -73,13 +73,6 @@ def channel_groups(n_input: int, n_model: int) -> list[tuple[int, ...]]:
         members = list(range(first, min(first + n_model, n_input)))
         groups.append(tuple(members[i % len(members)] for i in range(n_model)))
     return groups
-
-
-def mix_ratio(vocals_mag: np.ndarray, mix_mag: np.ndarray) -> np.ndarray:
-    """``vocals_mag / |mix|``, computed in place of ``vocals_mag`` (already in ``[0, |mix|]``); 0 where |mix| is 0."""
-    # |mix| = 0 only where vocals_mag = 0; the smallest subnormal leaves every other |mix| as it is.
-    tiny = np.float32(np.finfo(np.float32).smallest_subnormal)
-    return np.divide(vocals_mag, np.maximum(mix_mag, tiny), out=vocals_mag)
 
 
 def magnitude_channels_last(spec: np.ndarray, *, chunk: int = 64) -> np.ndarray:

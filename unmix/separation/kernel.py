@@ -30,7 +30,7 @@ from unmix.dsp import windows
 from unmix.dsp.stft import StftOptions, istft, stft
 from unmix.errors import ConfigurationError, ModelError
 from unmix.separation import overlap_add
-from unmix.separation.arrays import batches, channel_groups, magnitude_channels_last, mix_ratio
+from unmix.separation.arrays import batches, channel_groups, magnitude_channels_last
 
 #: A batch ``(batch, n_bins, size, n_channels)`` → the model's prediction: one array of that
 #: shape (a single target, vocals) or ``{target: array}`` (several targets).
@@ -174,9 +174,13 @@ class Kernel:
         magnitudes = self.magnitudes(mix_mag, frames=frames)
         if self.plan.wiener_iterations >= 0:
             return self._wiener(magnitudes, mix_mag, spec, n_samples)
-        gains = self._gains(magnitudes, mix_mag)
-        # estimate × e^{i∠mix} = spec × gain, the product formed inside istft.
-        return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=gains[stem]) for stem in self.estimated}
+        if len(self.targets) == 1:
+            # estimate × e^{i∠mix}, formed inside istft a few frames at a time.
+            (target,) = self.targets
+            return {target: istft(spec, options=self.plan.stft, length=n_samples, magnitude=magnitudes[target])}
+        masks = self._ratio_masks(magnitudes, only=self.estimated)
+        # estimate × e^{i∠mix} = spec × mask, the product formed inside istft.
+        return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=masks[stem]) for stem in self.estimated}
 
     def magnitudes(self, mix_mag: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
         """Every target's magnitude estimate ``(channels, bins, frames)`` in ``[0, |mix|]``, window by window.
@@ -246,13 +250,6 @@ class Kernel:
                 raise ModelError(f"the model returned shape {value.shape} for {target} and input {x.shape}; expected the input's shape")
             result[target] = value
         return result
-
-    def _gains(self, magnitudes: dict[str, np.ndarray], mix_mag: np.ndarray) -> dict[str, np.ndarray]:
-        """The real factor of ``spec`` for each estimated stem."""
-        if len(self.targets) == 1:
-            (target,) = self.targets
-            return {target: mix_ratio(magnitudes[target], mix_mag)}
-        return self._ratio_masks(magnitudes, only=self.estimated)
 
     def _ratio_masks(self, magnitudes: dict[str, np.ndarray], *, only: Sequence[str]) -> dict[str, np.ndarray]:
         """``m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps)`` for the targets in ``only`` (in place of their estimates)."""
