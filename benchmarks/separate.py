@@ -144,9 +144,10 @@ def _peak_rss_kb() -> float:
 
 
 def main() -> None:
-    from unmix.cli.common import set_tensorflow_log_level
+    from unmix.cli.common import keep_freed_memory, set_tensorflow_log_level
 
     set_tensorflow_log_level()  # before anything imports TensorFlow, as every unmix command does
+    keep_freed_memory()  # as predict.py does: the figures are a user's (the RSS children inherit it too)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--run_folder", help="a trained run folder (default: the built-in default model, then the untrained hourglass)")

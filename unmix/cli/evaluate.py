@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, set_tensorflow_log_level, what_is
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
 from unmix.errors import ConfigurationError, DataError
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     set_tensorflow_log_level()
+    keep_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.run_folder and args.configuration:

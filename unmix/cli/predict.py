@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, set_tensorflow_log_level, what_is
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
 from unmix.errors import ConfigurationError, UnmixError
 from unmix.separation.outputs import DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     set_tensorflow_log_level()
+    keep_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.list_models and not (args.song or args.songs or args.youtube):
