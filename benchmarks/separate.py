@@ -11,7 +11,7 @@ untrained ``default-hourglass``) on a generated stereo 44.1 kHz song:
   subprocess (``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``).
 
 The default model is ``unmix/pretrained/default`` (the shipped run folder) when it exists, else
-``configurations/pretrained/default.jsonc`` built untrained (same architecture, so the same
+``configurations/distill/fast-unet.jsonc`` built untrained (same architecture, so the same
 speed). Prints figures, never asserts. The first model is the "default" of the tracking lines
 ``end-to-end real-time factor: <N>x`` and ``peak RSS 60 min: <N> MB``.
 
@@ -36,7 +36,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))  # run from a checkout without installing
 SAMPLE_RATE = 44100
 DEFAULT_RUN_FOLDER = REPOSITORY / "unmix" / "pretrained" / "default"
-DEFAULT_CONFIGURATION = "configurations/pretrained/default.jsonc"
+DEFAULT_CONFIGURATION = "configurations/distill/fast-unet.jsonc"
 OTHER_CONFIGURATIONS = ("configurations/default-hourglass.jsonc",)
 
 
