@@ -91,16 +91,24 @@ def pretrained_weights(name: str) -> Path:
         ModelError: neither a built-in model (installed) nor an existing file.
     """
     from unmix.pretrained import catalog
-    from unmix.runfolder import RunFolder
 
-    if name in catalog.names():
-        return RunFolder.open(catalog.folder(name)).best_weights()
+    folder = _pretrained_folder(name)
+    if folder is not None:
+        return folder.best_weights()
     path = Path(name).expanduser()
-    if path.is_dir():
-        return RunFolder.open(path).best_weights()
     if not path.is_file():
         raise ModelError(f"training.model.pretrained: {name!r} is neither a built-in model ({', '.join(catalog.names())}) nor a run folder or weights file")
     return path
+
+
+def _pretrained_folder(name: str) -> RunFolder | None:
+    """The run folder ``training.model.pretrained`` names (a built-in model or a folder), else None (a weights file)."""
+    from unmix.pretrained import catalog
+
+    if name in catalog.names():
+        return RunFolder.open(catalog.folder(name))
+    path = Path(name).expanduser()
+    return RunFolder.open(path) if path.is_dir() else None
 
 
 def _start_from_part_of(model: keras.Model, name: str, config: Config) -> bool:
@@ -112,14 +120,9 @@ def _start_from_part_of(model: keras.Model, name: str, config: Config) -> bool:
     """
     from unmix.config import load_resolved
     from unmix.models.registry import copy_layers_by_name, options_class, options_from_mapping
-    from unmix.pretrained import catalog
-    from unmix.runfolder import RunFolder
 
-    if name in catalog.names():
-        folder = RunFolder.open(catalog.folder(name))
-    elif Path(name).expanduser().is_dir():
-        folder = RunFolder.open(Path(name).expanduser())
-    else:
+    folder = _pretrained_folder(name)
+    if folder is None:
         return False
     theirs = load_resolved(folder.configuration)
     ours = config.training.model
@@ -134,9 +137,10 @@ def _start_from_part_of(model: keras.Model, name: str, config: Config) -> bool:
         theirs.training.model.name, theirs.training.model.options,
         input_shape=representation.input_shape(theirs.collection.n_channels), output=representation.output_kind,
     )  # fmt: skip
-    _load_initial_weights(source, folder.best_weights(), theirs, source=f"training.model.pretrained {name!r}")
+    weights = folder.best_weights()
+    _load_initial_weights(source, weights, theirs, source=f"training.model.pretrained {name!r}")
     copied = copy_layers_by_name(model, source, target_name=f"configuration {config.path}", source_name=f"pretrained model {name!r}")
-    logger.info("initialised %d layers from %s by name (%s)", copied, name, folder.best_weights())
+    logger.info("initialised %d layers from %s by name (%s)", copied, name, weights)
     return True
 
 
