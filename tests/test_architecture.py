@@ -48,6 +48,7 @@ MODULE_LAYERS = {"unmix.pretrained.__main__": (8, "cli")}
 NEVER_TF_PACKAGES = {"atomic", "errors", "log", "progress", "registry", "config", "audio", "dsp", "data", "runfolder"}
 NEVER_TF_MODULES = {
     "unmix", "unmix.separation.overlap_add", "unmix.separation.arrays", "unmix.evaluation.bsseval", "unmix.evaluation.track_scores",
+    "unmix.evaluation.band_snr",
     "unmix.pretrained", "unmix.pretrained.catalog",
 }
 TF_ALLOWED_IN_PIPELINE = {"unmix.pipeline.generator"}

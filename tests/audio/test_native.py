@@ -7,6 +7,7 @@ import pytest
 import soundfile
 
 from unmix import audio
+from unmix.audio.writer import bit_depth_subtypes
 from unmix.errors import AudioError
 
 
@@ -27,6 +28,16 @@ def test_lossless_round_trip(tmp_path, tone, name, subtype, tolerance):
     assert rate == 22050
     assert loaded.dtype == np.float32 and loaded.shape == samples.shape
     np.testing.assert_allclose(loaded, samples, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize(("extension", "bit_depths"), [(".wav", [16, 24, 32]), (".flac", [16, 24]), (".mp3", [])])
+def test_each_bit_depth_subtype_is_written(tmp_path, tone, extension, bit_depths):
+    samples = tone(frequency_hz=440.0, duration_s=0.1, sample_rate=8000)
+    subtypes = bit_depth_subtypes(extension)
+    assert sorted(subtypes) == bit_depths
+    for bit_depth, subtype in subtypes.items():
+        audio.save(tmp_path / f"{bit_depth}{extension}", samples, 8000, subtype=subtype)
+        assert soundfile.info(str(tmp_path / f"{bit_depth}{extension}")).subtype == subtype
 
 
 def test_float_wav_keeps_values_beyond_full_scale_and_pcm_clips(tmp_path):

@@ -259,3 +259,48 @@ def test_a_baseline_of_another_metric_names_the_metric_to_pass(tiny, tmp_path, c
     code = evaluate.main([*common, "--metric", "mir_eval", "--baseline", str(work / "evaluation" / "tiny" / "oracle-mixture_global")])
     err = capsys.readouterr().err.strip()
     assert code == EXIT_USAGE and "was scored with global, this evaluation with mir_eval; pass --metric global" in err, err
+
+
+def test_the_high_band_snr_is_written_printed_and_compared_with_a_baseline(tiny, tmp_path, capsys):
+    # The tiny songs are at 8 kHz: no bin lies above the default 11,025 Hz, so the band starts at 500 Hz here.
+    work = tmp_path / "work"
+    common = ["--configuration", str(tiny), "--metric", "global", "--split", "all", "--high_band_edge", "500", "--workingdir", str(work), "--quiet"]
+    assert evaluate.main([*common, "--oracle", "mixture"]) == EXIT_OK
+    floor = work / "evaluation" / "tiny" / "oracle-mixture_global"
+    capsys.readouterr()
+    assert evaluate.main([*common, "--oracle", "irm", "--baseline", str(floor)]) == EXIT_OK
+    out = capsys.readouterr().out.splitlines()
+    ceiling = work / "evaluation" / "tiny" / "oracle-irm_global"
+
+    def column(folder, name):
+        with (folder / "tracks.csv").open() as handle:
+            return {row["track"]: float(row[name]) for row in csv.DictReader(handle, delimiter=";")}
+
+    assert column(ceiling, "high_band_edge_hz") == dict.fromkeys(SONGS, 500.0)
+    assert out[1].split()[-2:] == ["high-band", "SNR"]
+    for stem, name in (("vocals", "voc_high_band_snr"), ("instrumental", "inst_high_band_snr")):
+        median_line = next(line for line in out if line.startswith(f"{stem} ") and "(mean)" not in line)
+        assert float(median_line.split()[-1]) == pytest.approx(float(np.median(list(column(ceiling, name).values()))), abs=0.01)
+
+    start = out.index(f"against {floor / 'tracks.csv'}, song by song (high-band SNR above 500 Hz, this minus baseline, 3 songs in both):")
+    for line, name in ((out[start + 1], "voc_high_band_snr"), (out[start + 2], "inst_high_band_snr")):
+        before, after = column(floor, name), column(ceiling, name)
+        differences = sorted(after[s] - before[s] for s in SONGS)
+        assert f"better on {sum(d > 0 for d in differences):>3}, worse on {sum(d < 0 for d in differences):>3};" in line
+        assert f"median difference {differences[1]:+.2f} dB, mean {sum(differences) / 3:+.2f} dB" in line
+    assert "better on   3, worse on   0;" in out[start + 2]  # the mixture's instrumental holds all the vocals' tones
+
+
+def test_a_bad_high_band_edge_is_a_usage_error_before_anything_is_prepared(tiny, tmp_path, capsys):
+    code = evaluate.main(["--configuration", str(tiny), "--oracle", "irm", "--high_band_edge", "0", "--workingdir", str(tmp_path)])
+    assert code == EXIT_USAGE
+    assert "error: high_band_edge: Received: 0.0; expected a frequency in Hz above 0, e.g. 11025" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_high_band_edge_flag_defaults_to_the_library_edge():
+    from unmix.cli.options import FLAGS
+    from unmix.evaluation.band_snr import DEFAULT_EDGE_HZ
+
+    assert FLAGS["--high_band_edge"].options["default"] == DEFAULT_EDGE_HZ
+    assert evaluate.build_parser().parse_args(["--configuration", "c"]).high_band_edge == DEFAULT_EDGE_HZ

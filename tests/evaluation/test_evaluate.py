@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
+from unmix.data.cache import read_stems
 from unmix.data.layouts import discover
 from unmix.data.prepare import prepare
 from unmix.dsp.stft import StftOptions
@@ -22,6 +24,7 @@ from unmix.evaluation.evaluate import (
     write_accuracy,
     write_evaluation,
 )
+from unmix.evaluation.band_snr import high_band_snr
 from unmix.evaluation.oracles import Oracle
 
 SAMPLE_RATE = 8000
@@ -165,3 +168,44 @@ def test_format_table_has_medians_means_and_songs(cached_songs):
 )  # fmt: skip
 def test_track_name(song_id, name):
     assert track_name(song_id) == name
+
+
+def test_each_stem_gets_its_high_band_snr_in_the_table_and_the_csv(cached_songs, tmp_path):
+    # At 8 kHz the default 11,025 Hz edge has no band: an edge of 500 Hz keeps the vocals' tones and the noise.
+    result = evaluate_songs(Oracle("irm", stft=STFT), cached_songs, sample_rate=SAMPLE_RATE, metric="global", progress=False,
+                            high_band_edge_hz=500.0)  # fmt: skip
+    references = read_stems(cached_songs[0])
+    estimates = Oracle("irm", stft=STFT)(*references)
+    expected = high_band_snr(references[0], estimates["vocals"], sample_rate=SAMPLE_RATE, edge_hz=500.0)
+    scores = result.tracks[0][1]
+    assert scores.high_band_snr["vocals"] == pytest.approx(expected) and scores.high_band_edge_hz == 500.0
+    assert 0 < expected < 100
+
+    files = write_evaluation(result, tmp_path, label="oracle-irm")
+    with files.tracks_csv.open() as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    assert float(rows[0]["voc_high_band_snr"]) == pytest.approx(expected, abs=1e-4)
+    assert [float(r["high_band_edge_hz"]) for r in rows] == [500.0, 500.0]
+    median = np.median([float(r["inst_high_band_snr"]) for r in rows])
+
+    lines = format_table(result, title="irm")
+    assert lines[1].split() == ["median", "over", "songs", "SDR", "high-band", "SNR"]
+    assert lines[3].startswith("instrumental ") and float(lines[3].split()[-1]) == pytest.approx(median, abs=0.01)
+    assert "high-band SNR: the STFT bins above 500 Hz, whole song" in lines
+
+
+def test_without_a_band_at_this_sample_rate_the_table_says_so(cached_songs):
+    result = evaluate_songs(Oracle("irm", stft=STFT), cached_songs, sample_rate=SAMPLE_RATE, metric="global", progress=False)
+    assert all(math.isnan(v) for _, scores in result.tracks for v in scores.high_band_snr.values())
+    lines = format_table(result, title="irm")
+    assert lines[1].split() == ["median", "over", "songs", "SDR"]
+    assert "high-band SNR: no STFT bin above 11025 Hz at this sample rate; not scored" in lines
+
+
+def test_a_bad_high_band_edge_fails_before_any_song_is_separated(tone):
+    def estimator(mix, sample_rate):
+        raise AssertionError("must not be called")
+
+    stem = tone(frequency_hz=440, duration_s=0.1, sample_rate=SAMPLE_RATE)
+    with pytest.raises(ConfigurationError, match=r"^high_band_edge: Received: -1\.0; expected a frequency in Hz above 0"):
+        evaluate_songs(estimator, [("a", stem, stem)], sample_rate=SAMPLE_RATE, metric="global", high_band_edge_hz=-1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 
@@ -14,6 +15,7 @@ from unmix.evaluation.track_scores import TrackScores, aggregate
 from unmix.evaluation.scores_io import (
     ACCURACY_COLUMNS,
     median_table,
+    read_track_table,
     write_accuracy_row,
     write_museval_json,
     write_track_table,
@@ -89,14 +91,32 @@ def test_accuracy_row_rejects_missing_source(tmp_path):
 
 def test_track_table(tmp_path):
     path = tmp_path / "tracks.csv"
-    write_track_table(path, [("Song; One", _museval_scores()), ("Song Two", _mir_eval_scores())])
+    high_band = dataclasses.replace(_museval_scores(), high_band_snr={"vocals": 7.5, "instrumental": math.nan}, high_band_edge_hz=11025.0)
+    write_track_table(path, [("Song; One", high_band), ("Song Two", _mir_eval_scores())])
     rows = _read(path)
     assert rows[0][:3] == ["track", "voc_sdr", "voc_sir"]
-    assert rows[0][-4:] == ["metric", "n_windows", "voc_nan_windows", "inst_nan_windows"]
-    assert rows[1][0] == "Song; One" and rows[1][-4:] == ["museval", "3", "1", "1"]
-    assert rows[2][0] == "Song Two" and rows[2][4] == "NaN"
+    # The high-band columns come after the older ones, so positional readers of the old table still work.
+    assert rows[0][-7:] == ["metric", "n_windows", "voc_nan_windows", "inst_nan_windows",
+                            "voc_high_band_snr", "inst_high_band_snr", "high_band_edge_hz"]  # fmt: skip
+    assert rows[1][0] == "Song; One" and rows[1][-7:] == ["museval", "3", "1", "1", "7.50000", "NaN", "11025.00000"]
+    assert rows[2][0] == "Song Two" and rows[2][4] == "NaN" and rows[2][-3:] == ["NaN", "NaN", "NaN"]  # not scored
+    write_track_table(path, [("Song; One", high_band)])
+    metric, tracks = read_track_table(path)
+    assert metric == "museval" and tracks["Song; One"]["voc_high_band_snr"] == 7.5 and tracks["Song; One"]["high_band_edge_hz"] == 11025.0
     write_track_table(path, [("Only", _mir_eval_scores())])  # overwrites
     assert len(_read(path)) == 2
+
+
+def test_a_track_table_written_before_the_high_band_snr_still_reads(tmp_path):
+    path = tmp_path / "tracks.csv"
+    header = "track;voc_sdr;voc_sir;voc_sar;voc_isr;inst_sdr;inst_sir;inst_sar;inst_isr;metric;n_windows;voc_nan_windows;inst_nan_windows"
+    path.write_text(header + "\nOld Song;1.5;2;3;4;5;6;7;8;museval;3;0;0\n")
+    metric, tracks = read_track_table(path)
+    assert metric == "museval" and tracks["Old Song"]["voc_sdr"] == 1.5
+    assert "voc_high_band_snr" not in tracks["Old Song"] and "high_band_edge_hz" not in tracks["Old Song"]
+    path.write_text(header + "\nOld Song;1.5;2;3;4;5;6;7;8;museval;3;0;0;9.0;9.0;11025\n")
+    with pytest.raises(DataError, match=r"tracks.csv: a row has 16 cells; expected 13$"):
+        read_track_table(path)
 
 
 def test_museval_json_layout_equals_museval_trackstore():

@@ -97,7 +97,7 @@ def test_flac_output_warns_when_it_clips(tmp_path, fake_model, run, capsys):
     assert separate(run, tmp_path / "out", song, extra=("--format", "flac")) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:") and "clipped" in line]
     assert len(warnings) == 2  # one per stem
-    assert all("beyond full scale" in w and "write float WAV (--format wav) to keep them" in w for w in warnings)
+    assert all("beyond full scale" in w and "write float WAV (--format wav --bit_depth 32) to keep them" in w for w in warnings)
     assert separate(run, tmp_path / "out-wav", song) == 0  # float WAV keeps them: no warning
     assert "clipped" not in capsys.readouterr().err
     data, _ = soundfile.read(tmp_path / "out-wav" / "hot" / "instrumental.wav", dtype="float32")

@@ -8,7 +8,7 @@ import pytest
 
 from unmix.audio.writer import WRITABLE_EXTENSIONS
 from unmix.errors import ConfigurationError
-from unmix.separation.outputs import FORMATS, STEMS, OutputSpec, check_template, parse_stems, song_name_of, stem_paths
+from unmix.separation.outputs import BIT_DEPTHS, FORMATS, STEMS, OutputSpec, check_template, parse_stems, song_name_of, stem_paths, subtype_of
 
 
 def test_formats_are_what_the_writer_writes():
@@ -55,3 +55,25 @@ def test_output_spec_checks_everything_at_construction(tmp_path):
         OutputSpec(folder=tmp_path, filename="{song}.{ext}")
     with pytest.raises(ConfigurationError, match="unknown output format"):
         OutputSpec(folder=tmp_path, file_format="aiff")
+    assert OutputSpec(folder=tmp_path).bit_depth is None
+    with pytest.raises(ConfigurationError, match="FLAC has no float samples"):
+        OutputSpec(folder=tmp_path, file_format="flac", bit_depth=32)
+
+
+def test_bit_depths_name_soundfile_subtypes():
+    assert BIT_DEPTHS == (16, 24, 32)
+    assert [subtype_of("wav", depth) for depth in (None, *BIT_DEPTHS)] == [None, "PCM_16", "PCM_24", "FLOAT"]
+    assert [subtype_of("flac", depth) for depth in (None, 16, 24)] == [None, "PCM_16", "PCM_24"]
+    assert subtype_of("mp3", None) is None
+
+
+@pytest.mark.parametrize(
+    ("file_format", "bit_depth", "match"),
+    [("flac", 32, r"^--bit_depth 32: FLAC has no float samples; use --bit_depth 24, or --format wav for 32-bit float$"),
+     ("mp3", 24, r"^--bit_depth 24: mp3 has no bit depth"),
+     ("wav", 8, r"^--bit_depth 8: expected one of 16, 24, 32 for wav$"),
+     ("ogg", 16, r"unknown output format 'ogg'")],
+)  # fmt: skip
+def test_bit_depths_a_format_has_not(file_format, bit_depth, match):
+    with pytest.raises(ConfigurationError, match=match):
+        subtype_of(file_format, bit_depth)

@@ -18,10 +18,11 @@ from unmix.errors import AudioError
 
 EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"})
 
-# What save() and open_writer() write through libsndfile: extension -> (format, default subtype, allowed).
+# What save() and open_writer() write through libsndfile: extension -> (format, default subtype,
+# {bit depth: subtype}). 32 bits is float, which FLAC cannot hold (its samples are integers).
 WRITE_FORMATS = MappingProxyType({
-    ".wav": ("WAV", "FLOAT", ("FLOAT", "PCM_16", "PCM_24")),
-    ".flac": ("FLAC", "PCM_24", ("PCM_16", "PCM_24")),
+    ".wav": ("WAV", "FLOAT", MappingProxyType({16: "PCM_16", 24: "PCM_24", 32: "FLOAT"})),
+    ".flac": ("FLAC", "PCM_24", MappingProxyType({16: "PCM_16", 24: "PCM_24"})),
 })
 
 
@@ -44,7 +45,8 @@ def write_format(path: Path, subtype: str | None, *, writable: tuple[str, ...]) 
         raise AudioError(
             f"cannot write {path}: extension '{path.suffix}' is not supported; use one of {', '.join(writable)}"
         )
-    file_format, default, allowed = WRITE_FORMATS[extension]
+    file_format, default, by_bit_depth = WRITE_FORMATS[extension]
+    allowed = sorted(by_bit_depth.values())
     chosen = (subtype or default).upper()
     if chosen not in allowed:
         raise AudioError(f"{path}: received subtype={subtype!r}; expected one of {', '.join(allowed)} for {extension}")

@@ -7,8 +7,9 @@ import errno
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -28,6 +29,15 @@ def check_options(path: Path, sample_rate: int | None, n_channels: int | None) -
         raise AudioError(f"{path}: received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
     if n_channels is not None and (not isinstance(n_channels, int) or n_channels <= 0):
         raise AudioError(f"{path}: received n_channels={n_channels!r}; expected a positive integer")
+
+
+def bit_depth_subtypes(extension: str) -> Mapping[int, str]:
+    """``{bit depth: subtype}`` a file with this extension can be written with (32 is float).
+
+    Empty for .mp3, which has a bit rate (320 kbit/s) instead of a bit depth.
+    """
+    entry = native.WRITE_FORMATS.get(extension.lower())
+    return entry[2] if entry else MappingProxyType({})
 
 
 _Backend = native.SoundfileWriter | ffmpeg.Mp3Writer
@@ -97,7 +107,8 @@ def open_writer(
     Args:
         path: target; its extension picks the format: .wav (subtype "FLOAT" default,
             "PCM_16", "PCM_24"), .flac ("PCM_24" default, "PCM_16"), .mp3 (ffmpeg,
-            libmp3lame 320 kbit/s, up to 48 kHz and 2 channels).
+            libmp3lame 320 kbit/s, up to 48 kHz and 2 channels). :func:`bit_depth_subtypes`
+            names the subtype of each bit depth.
         sample_rate: rate in Hz.
         n_channels: channel count of every block.
         subtype: sample format, see above.
@@ -138,7 +149,7 @@ def open_writer(
     if writer.clipped:
         logger.warning(
             "%s: %d samples beyond full scale (peak %.2f) were clipped to fit its integer samples; "
-            "write float WAV (--format wav) to keep them", path, writer.clipped, writer.peak,
+            "write float WAV (--format wav --bit_depth 32) to keep them", path, writer.clipped, writer.peak,
         )  # fmt: skip
     logger.debug("wrote %s", path)
 

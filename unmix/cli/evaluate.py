@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
         description="Score the separation of a trained run (or of an oracle) with BSSEval v4 (museval), "
-        "BSSEval v3 (mir_eval) or global SDR. Writes accuracy_<collection>.csv, per-track scores "
+        "BSSEval v3 (mir_eval) or global SDR, and each stem's SNR above --high_band_edge. Writes accuracy_<collection>.csv, per-track scores "
         "(CSV and museval JSON) and a box plot under evaluation/<collection>/ of the run "
         "(<workingdir>/evaluations/<model>/ for a built-in model), and prints a table.",
     )
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_deprecated(songs, "--songs", new="--split", command="evaluate.py", choices=options.SONG_SETS,
                            hint="; a folder of songs with their stems is --collection FOLDER")  # fmt: skip
     scoring = parser.add_argument_group("scoring")
-    options.add(scoring, "--metric", "--baseline")
+    options.add(scoring, "--metric", "--baseline", "--high_band_edge")
     options.add(scoring, "--workingdir", "--cpu")
     add_logging_flags(parser)
     return parser
@@ -83,10 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from unmix import config as configuration
     from unmix.evaluation.evaluate import check_metric, evaluate_songs, format_table, write_accuracy, write_evaluation
-    from unmix.evaluation.compare import compare, format_comparison, read_baseline
+    from unmix.evaluation.compare import format_baseline_comparison, read_baseline
+    from unmix.evaluation.band_snr import check_edge_hz
     from unmix.runfolder import RunFolder
 
     metric = check_metric(args.metric)
+    high_band_edge_hz = check_edge_hz(args.high_band_edge)
     if args.test_data_count is not None and args.test_data_count < 1:
         raise ConfigurationError(f"--test_data_count: Received: {args.test_data_count}; expected a whole number >= 1.")
     if args.collection:
@@ -102,7 +104,9 @@ def _run(args: argparse.Namespace) -> int:
     baseline = read_baseline(args.baseline, metric=metric) if args.baseline else None  # before a long scoring
     songs, role, collection = _songs(args, config, working_directory=working_directory, run=run)
     estimator, label, epoch = _estimator(args, config, run, working_directory=working_directory)
-    result = evaluate_songs(estimator, songs, sample_rate=config.collection.sample_rate, metric=metric, progress=not args.quiet)
+    result = evaluate_songs(
+        estimator, songs, sample_rate=config.collection.sample_rate, metric=metric, progress=not args.quiet, high_band_edge_hz=high_band_edge_hz
+    )
     if not result.tracks:
         first = f" (first: {result.failed[0][0]}: {result.failed[0][1]})" if result.failed else ""
         raise DataError(f"no song could be scored: {len(result.failed)} failed{first}")
@@ -113,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     lines = [*format_table(result, title=title), f"scores: {files.folder}", f"accuracy row: {accuracy}"]
     if baseline is not None:
         source, rows = baseline
-        lines += format_comparison(source, *compare(result.tracks, rows))
+        lines += format_baseline_comparison(source, result.tracks, rows)
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_FAILURE if result.failed else EXIT_OK
 

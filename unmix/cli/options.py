@@ -66,6 +66,7 @@ _DECLARED = (
     # predict.py
     Flag("--output", "output folder (default: the run's predictions/ or the working folder)", {"metavar": "FOLDER"}),
     Flag("--format", "audio format of the stems (default: %(default)s)", {"default": "wav"}),
+    Flag("--bit_depth", "bits per sample of WAV and FLAC stems: 16 or 24 (integer), 32 (float, WAV only) (default: float WAV, 24-bit FLAC)", {"type": int}),
     Flag("--filename", "file name template with {song}, {stem}, {ext} (default: %(default)s)"),
     Flag("--stems", "comma-separated stems to write (default: %(default)s)"),
     Flag("--batch_size", "windows per model call (default: the configuration's batch size × 4)", {"type": int}),
@@ -80,6 +81,8 @@ _DECLARED = (
     Flag("--test_data_count", "test songs: recompute the split with N test songs; otherwise score the first N songs", {"type": int, "metavar": "N"}),
     Flag("--metric", "museval (default, BSSEval v4), mir_eval (v3) or global", {"default": "museval"}),
     Flag("--baseline", "also compare song by song with an earlier evaluation of the same songs: its tracks.csv, or the folder it printed after 'scores:'", {"metavar": "TRACKS"}),
+    # The default is evaluation.high_band.DEFAULT_EDGE_HZ (a test keeps them equal); importing it would slow --help.
+    Flag("--high_band_edge", "the high-band SNR scores each stem's STFT bins above this frequency, in Hz (default: %(default)g)", {"type": float, "default": 11025.0, "metavar": "HZ"}),
     # Every command.
     Flag("--verbose", "show debug lines (and tracebacks on errors)", {"action": "store_true"}),
     Flag("--quiet", "show only warnings and errors", {"action": "store_true"}),

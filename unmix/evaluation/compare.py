@@ -3,7 +3,8 @@
 A median over a handful of songs can rise while most songs get worse: on the 14 musdb18-7
 valid clips a model 0.06 dB better in median vocals SDR was worse on 11 of them. So when two
 models are compared, each song is compared with itself: how many songs each stem improved on,
-and the median and mean of the per-song differences.
+and the median and mean of the per-song differences. The high-band SNR is compared the same
+way when the baseline has it, scored above the same edge.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unmix.errors import ConfigurationError
-from unmix.evaluation.scores_io import SOURCE_PREFIXES, TRACKS_FILE, read_track_table, score_column
-from unmix.evaluation.track_scores import TrackScores
+from unmix.evaluation.scores_io import HIGH_BAND_EDGE_COLUMN, SOURCE_PREFIXES, TRACKS_FILE, read_track_table, score_column
+from unmix.evaluation.track_scores import HIGH_BAND_SNR, TrackScores
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def compare(
 ) -> tuple[tuple[StemComparison, ...], tuple[str, ...]]:
     """Per-song differences of ``metric_name`` between ``tracks`` and the baseline's rows.
 
+    A song where either side lacks the score, or has NaN, is left out of that stem.
+
     Returns:
         ``(one StemComparison per stem, names of this evaluation's songs the baseline lacks)``.
 
@@ -85,7 +88,7 @@ def compare(
         column = score_column(stem, metric_name)
         differences = []
         for name, medians in shared:
-            now, before = medians[stem].get(metric_name, math.nan), baseline[name][column]
+            now, before = medians[stem].get(metric_name, math.nan), baseline[name].get(column, math.nan)
             if math.isfinite(now) and math.isfinite(before):
                 differences.append(now - before)
         stems.append(StemComparison(stem, tuple(differences)))
@@ -106,10 +109,12 @@ def read_baseline(path: str | Path, *, metric: str) -> tuple[Path, dict[str, dic
     return source, rows
 
 
-def format_comparison(source: Path, stems: Sequence[StemComparison], missing: Sequence[str]) -> list[str]:
-    """The lines evaluate.py prints under its table."""
+def format_comparison(
+    source: Path, stems: Sequence[StemComparison], missing: Sequence[str], *, metric_label: str = "SDR"
+) -> list[str]:
+    """The lines of one metric's comparison, as evaluate.py prints them under its table."""
     n = max(len(s.differences) for s in stems)
-    lines = [f"against {source}, song by song (SDR, this minus baseline, {n} songs in both):"]
+    lines = [f"against {source}, song by song ({metric_label}, this minus baseline, {n} songs in both):"]
     for s in stems:
         lines.append(
             f"{s.stem:<13} better on {s.n_better:>3}, worse on {s.n_worse:>3}; "
@@ -118,3 +123,35 @@ def format_comparison(source: Path, stems: Sequence[StemComparison], missing: Se
     if missing:
         lines.append(f"{len(missing)} song(s) not in the baseline, left out: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
     return lines
+
+
+def format_baseline_comparison(
+    source: Path, tracks: Sequence[tuple[str, TrackScores]], baseline: Mapping[str, Mapping[str, float]]
+) -> list[str]:
+    """SDR, then the high-band SNR, song by song against the baseline's rows (``read_baseline``).
+
+    The high-band SNR is compared only where it means the same thing: a baseline written
+    before it was scored, or scored above another edge, gets one line saying so instead, and
+    a sample rate with no band above the edge (NaN on both sides) gets nothing.
+
+    Raises:
+        ConfigurationError: no song is in both.
+    """
+    lines = format_comparison(source, *compare(tracks, baseline))
+    shared = [baseline[name] for name, _ in tracks if name in baseline]
+    edge_hz = tracks[0][1].high_band_edge_hz
+    if not math.isfinite(edge_hz):  # this evaluation did not score it
+        return lines
+    baseline_edges = {row[HIGH_BAND_EDGE_COLUMN] for row in shared if math.isfinite(row.get(HIGH_BAND_EDGE_COLUMN, math.nan))}
+    if not baseline_edges:
+        return [*lines, "high-band SNR: not in the baseline (written before it was scored); not compared"]
+    if not all(math.isclose(edge, edge_hz) for edge in baseline_edges):
+        return [*lines, f"high-band SNR: the baseline scored it above {_hz(baseline_edges)}, this evaluation above {edge_hz:g} Hz; not compared"]
+    stems, _ = compare(tracks, baseline, metric_name=HIGH_BAND_SNR)
+    if not any(s.differences for s in stems):
+        return lines
+    return [*lines, *format_comparison(source, stems, (), metric_label=f"high-band SNR above {edge_hz:g} Hz")]
+
+
+def _hz(edges: set[float]) -> str:
+    return ", ".join(f"{edge:g}" for edge in sorted(edges)) + " Hz"

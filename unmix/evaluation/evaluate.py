@@ -4,7 +4,9 @@
 an oracle, or a test double. The mixture it separates is `vocals + instrumental`, as in
 training, so the references are exactly the stems the mixture is made of. One bad song
 is logged and listed, never fatal: an evaluation of 50 songs should not be lost to one
-unreadable cache file. TensorFlow-free: TensorFlow comes in only with a model.
+unreadable cache file. Beside the chosen BSSEval metric, each stem's high-band SNR
+(`high_band`) is scored, for what SDR hardly sees. TensorFlow-free: TensorFlow comes in
+only with a model.
 
 Files of one evaluation, under `<folder>/<label>_<metric>/` (e.g.
 `runs/R/evaluation/musdb18-7/model_museval/`)::
@@ -17,6 +19,7 @@ Files of one evaluation, under `<folder>/<label>_<metric>/` (e.g.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -32,6 +35,7 @@ from unmix.data.cache import CachedSong, read_stems
 from unmix.progress import count_bar
 from unmix.errors import DataError
 from unmix.evaluation import bsseval, scores_io, track_scores
+from unmix.evaluation.band_snr import DEFAULT_EDGE_HZ, check_edge_hz, high_band_snr
 from unmix.evaluation.oracles import Oracle
 from unmix.evaluation.plots import sdr_box_plot
 
@@ -112,6 +116,7 @@ def evaluate_songs(
     metric: str = "museval",
     progress: bool = True,
     on_estimates: EstimatesHook | None = None,
+    high_band_edge_hz: float = DEFAULT_EDGE_HZ,
 ) -> EvaluationResult:
     """Separate every song with `estimator` and score the estimates against its stems.
 
@@ -127,14 +132,18 @@ def evaluate_songs(
         progress: show a progress bar over songs on stderr.
         on_estimates: called with `(index, track name, estimates)` after each scored song;
             an exception in it is logged and the song still counts.
+        high_band_edge_hz: each stem's high-band SNR scores the bins above this frequency
+            (`TrackScores.high_band_snr`).
 
     Returns:
         The per-track scores, the failed songs and the time spent.
 
     Raises:
-        ConfigurationError: an unknown metric (checked before any song is separated).
+        ConfigurationError: an unknown metric or an edge that is not a positive frequency
+            (checked before any song is separated).
     """
     metric = check_metric(metric)
+    high_band_edge_hz = check_edge_hz(high_band_edge_hz)
     items = list(songs) if not isinstance(songs, Sequence) else songs
     bar = count_bar("scoring", len(items), unit="songs") if progress else None
     tracks: list[tuple[str, track_scores.TrackScores]] = []
@@ -149,6 +158,10 @@ def evaluate_songs(
             estimates = _estimate(estimator, references, sample_rate=sample_rate)
             middle = time.perf_counter()
             scores = bsseval.score(references, estimates, sample_rate=sample_rate, metric=metric)
+            high_band = {
+                s: high_band_snr(references[s], estimates[s], sample_rate=sample_rate, edge_hz=high_band_edge_hz) for s in SOURCES
+            }
+            scores = dataclasses.replace(scores, high_band_snr=high_band, high_band_edge_hz=high_band_edge_hz)
             separation_s += middle - start
             scoring_s += time.perf_counter() - middle
         except Exception as error:  # one bad song never ends an evaluation
@@ -235,13 +248,22 @@ def format_table(result: EvaluationResult, *, title: str) -> list[str]:
     if result.tracks:
         aggregated = result.aggregated()
         names = [n for n in track_scores.METRIC_NAMES if any(n in aggregated[s] for s in SOURCES if s in aggregated)]
-        lines.append(f"{'median over songs':<20}" + "".join(f"{n:>9}" for n in names))
+        high_band = [aggregated[s][track_scores.HIGH_BAND_SNR] for s in SOURCES if track_scores.HIGH_BAND_SNR in aggregated.get(s, {})]
+        edge_hz = result.tracks[0][1].high_band_edge_hz
+        if any(v["n_tracks"] for v in high_band):  # NaN for every song: no band at this sample rate, said below
+            names.append(track_scores.HIGH_BAND_SNR)
+        widths = {n: max(9, len(_HEADINGS.get(n, n)) + 2) for n in names}
+        lines.append(f"{'median over songs':<20}" + "".join(f"{_HEADINGS.get(n, n):>{widths[n]}}" for n in names))
         for statistic in ("median", "mean"):
             for source in SOURCES:
                 values = aggregated.get(source, {})
-                cells = "".join(f"{_cell(values.get(n, {}).get(statistic, math.nan)):>9}" for n in names)
+                cells = "".join(f"{_cell(values.get(n, {}).get(statistic, math.nan)):>{widths[n]}}" for n in names)
                 label = source if statistic == "median" else f"{source} (mean)"
                 lines.append(f"{label:<20}{cells}")
+        if track_scores.HIGH_BAND_SNR in names:
+            lines.append(f"high-band SNR: the STFT bins above {edge_hz:g} Hz, whole song")
+        elif high_band:
+            lines.append(f"high-band SNR: no STFT bin above {edge_hz:g} Hz at this sample rate; not scored")
         lines.append("")
         lines.append(f"{'song':<40}{'vocals SDR':>12}{'instr. SDR':>12}")
         for name, scores in result.tracks:
@@ -258,6 +280,10 @@ def format_table(result: EvaluationResult, *, title: str) -> list[str]:
         lines.append(f"{len(result.failed)} song(s) failed:")
         lines.extend(f"  {song_id}: {reason}" for song_id, reason in result.failed)
     return lines
+
+
+# Column headings of the table where the metric's key is not the heading.
+_HEADINGS = {track_scores.HIGH_BAND_SNR: "high-band SNR"}
 
 
 def _references(item: SongItem, *, sample_rate: int) -> dict[str, np.ndarray]:

@@ -1,8 +1,10 @@
 """Writers for scores: the run's accuracy CSV, a per-track table and museval JSON files.
 
 The CSVs are `;`-separated like the seed's `accuracy_<collection>.csv`, with ISR and
-the metric name added so rows of different metrics can share a file. The JSON files
-use museval's per-track layout, so museval's own aggregation tools read them.
+the metric name added so rows of different metrics can share a file. The per-track table
+also carries each stem's high-band SNR and its edge, in columns after the older ones, so a
+table written before them still reads. The JSON files use museval's per-track layout, so
+museval's own aggregation tools read them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from unmix.errors import DataError
-from unmix.evaluation.track_scores import METRIC_NAMES, TrackScores
+from unmix.evaluation.track_scores import HIGH_BAND_SNR, METRIC_NAMES, TrackScores
 
 # The per-track table's file name in an evaluation folder (written by evaluate.py, read by --baseline).
 TRACKS_FILE = "tracks.csv"
@@ -29,9 +31,13 @@ def score_column(source: str, metric_name: str) -> str:
 
 SCORE_COLUMNS = tuple(score_column(source, name) for source in SOURCE_PREFIXES for name in METRIC_NAMES)
 ACCURACY_COLUMNS = ("epoch", "type", *SCORE_COLUMNS, "metric")
-TRACK_COLUMNS = (
+HIGH_BAND_COLUMNS = tuple(score_column(source, HIGH_BAND_SNR) for source in SOURCE_PREFIXES)  # voc_high_band_snr, ...
+HIGH_BAND_EDGE_COLUMN = "high_band_edge_hz"
+# The table before the high-band SNR (still read, e.g. as a --baseline); today's appends its columns.
+LEGACY_TRACK_COLUMNS = (
     "track", *SCORE_COLUMNS, "metric", "n_windows", *(f"{p}_nan_windows" for p in SOURCE_PREFIXES.values())
 )
+TRACK_COLUMNS = (*LEGACY_TRACK_COLUMNS, *HIGH_BAND_COLUMNS, HIGH_BAND_EDGE_COLUMN)
 
 
 def write_accuracy_row(
@@ -78,7 +84,10 @@ def write_track_table(path: str | Path, rows: Iterable[tuple[str, TrackScores]])
     for track_name, scores in rows:
         nan_windows = [str(scores.n_nan_windows.get(source, 0)) for source in SOURCE_PREFIXES]
         cells = _score_cells(scores.medians(), where=f"{path} ({track_name})")
-        lines.append([track_name, *cells, scores.metric, str(scores.n_windows), *nan_windows])
+        high_band = [_format(scores.high_band_snr.get(source, math.nan)) for source in SOURCE_PREFIXES]
+        lines.append(
+            [track_name, *cells, scores.metric, str(scores.n_windows), *nan_windows, *high_band, _format(scores.high_band_edge_hz)]
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter=";", lineterminator="\n")
@@ -91,7 +100,8 @@ def read_track_table(path: str | Path) -> tuple[str, dict[str, dict[str, float]]
 
     Returns:
         ``(metric, {track name: {column: value}})`` with the score columns as floats
-        (``voc_sdr``, ``inst_sdr``, ...).
+        (``voc_sdr``, ``inst_sdr``, ..., ``voc_high_band_snr``, ``inst_high_band_snr``,
+        ``high_band_edge_hz``); a table written before the high-band SNR lacks its three.
 
     Raises:
         DataError: the file is missing or unreadable, has another header, mixes metrics or holds no track.
@@ -102,15 +112,17 @@ def read_track_table(path: str | Path) -> tuple[str, dict[str, dict[str, float]]
             rows = list(csv.reader(handle, delimiter=";"))
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"cannot read scores {path}: {getattr(error, 'strerror', None) or error}") from None
-    if not rows or tuple(rows[0]) != TRACK_COLUMNS:
+    header = tuple(rows[0]) if rows else ()
+    if header not in (TRACK_COLUMNS, LEGACY_TRACK_COLUMNS):
         raise DataError(f"{path} is not a tracks.csv of evaluate.py: its header is not {';'.join(TRACK_COLUMNS)!r}")
+    numbers = (*SCORE_COLUMNS, *HIGH_BAND_COLUMNS, HIGH_BAND_EDGE_COLUMN) if header == TRACK_COLUMNS else SCORE_COLUMNS
     tracks, metrics = {}, set()
     for row in rows[1:]:
-        if len(row) != len(TRACK_COLUMNS):
-            raise DataError(f"{path}: a row has {len(row)} cells; expected {len(TRACK_COLUMNS)}")
-        cells = dict(zip(TRACK_COLUMNS, row))
+        if len(row) != len(header):
+            raise DataError(f"{path}: a row has {len(row)} cells; expected {len(header)}")
+        cells = dict(zip(header, row))
         try:
-            tracks[cells["track"]] = {column: float(cells[column]) for column in SCORE_COLUMNS}
+            tracks[cells["track"]] = {column: float(cells[column]) for column in numbers}
         except ValueError:
             raise DataError(f"{path}: track {cells['track']!r} has a score that is not a number") from None
         metrics.add(cells["metric"])

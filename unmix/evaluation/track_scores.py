@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -21,6 +22,8 @@ from unmix.errors import DataError
 log = logging.getLogger(__name__)
 
 METRIC_NAMES = ("SDR", "SIR", "SAR", "ISR")
+# One value per track and source (`evaluation.high_band`), beside the BSSEval medians.
+HIGH_BAND_SNR = "high_band_SNR"
 # museval and MUSDB18 call the instrumental stem "accompaniment".
 MUSEVAL_NAMES = {"instrumental": "accompaniment"}
 
@@ -41,6 +44,10 @@ class TrackScores:
         window_s: window length in seconds (the track length for whole-track
             metrics; NaN when the sample rate was not given).
         hop_s: hop between windows in seconds.
+        high_band_snr: `{source: dB}`, the whole track's high-band SNR
+            (`evaluation.high_band`; NaN where the sample rate has no band above the
+            edge); empty when it was not scored.
+        high_band_edge_hz: the edge it was scored above (NaN when not scored).
     """
 
     metric: str
@@ -49,17 +56,25 @@ class TrackScores:
     n_nan_windows: dict[str, int]
     window_s: float
     hop_s: float
+    high_band_snr: dict[str, float] = field(default_factory=dict)
+    high_band_edge_hz: float = math.nan
 
     def medians(self) -> dict[str, dict[str, float]]:
         """Median over windows, NaN windows skipped (museval's `np.nanmedian`).
 
+        The high-band SNR, one value per track, joins them as is under `HIGH_BAND_SNR`,
+        so that `aggregate` takes its median over tracks like the others.
+
         Returns:
             `{source: {metric_name: float}}`; NaN where every window is NaN.
         """
-        return {
+        medians = {
             source: {name: _nanmedian(values) for name, values in metrics.items()}
             for source, metrics in self.frames.items()
         }
+        for source, value in self.high_band_snr.items():
+            medians.setdefault(source, {})[HIGH_BAND_SNR] = float(value)
+        return medians
 
     def to_museval_json(self, track_name: str) -> dict:
         """The scores in museval's per-track JSON layout (`museval.TrackStore.scores`).

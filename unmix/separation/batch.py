@@ -138,7 +138,7 @@ def _separate_one(separator: Any, label: str, path: Path, output: OutputSpec, re
     name = _unique(song_name_of(path), used)
     bar = SecondsBar(name, show=show_progress)
     try:
-        written = separator.separate_file(path, output.folder, file_format=output.file_format, filename=output.filename, stems=output.stems, song_name=name, progress=bar)
+        written = separator.separate_file(path, output.folder, file_format=output.file_format, filename=output.filename, stems=output.stems, song_name=name, progress=bar, bit_depth=output.bit_depth)
     except (UnmixError, OSError, RuntimeError, ValueError, MemoryError) as error:
         # Anything a broken file can make a decoder or encoder raise; a bug still fails loudly in --verbose.
         _fail(report, label, str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, error=error)

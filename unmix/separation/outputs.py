@@ -1,4 +1,4 @@
-"""What a separation writes: the stem names, the output formats, song names and file-name templates.
+"""What a separation writes: the stem names, the output formats and bit depths, song names and file-name templates.
 
 The one definition of each, so the command line, the batch runner and the separator check stems,
 formats and templates the same way (and before any model loads). Pure Python: no TensorFlow.
@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from unmix.audio.writer import WRITABLE_EXTENSIONS
+from unmix.audio.writer import WRITABLE_EXTENSIONS, bit_depth_subtypes
 from unmix.errors import ConfigurationError
 
 #: The stems of a two-stem separation; ``instrumental`` is always ``mixture - vocals``.
 STEMS = ("vocals", "instrumental")
 #: Output formats: exactly what the audio writer can write.
 FORMATS = tuple(extension.lstrip(".") for extension in WRITABLE_EXTENSIONS)
+#: Bits per sample of WAV and FLAC stems: 16 and 24 are integer PCM, 32 is float (WAV only).
+BIT_DEPTHS = tuple(sorted({depth for extension in WRITABLE_EXTENSIONS for depth in bit_depth_subtypes(extension)}))
 TEMPLATE_FIELDS = ("song", "stem", "ext")
 DEFAULT_TEMPLATE = "{song}/{stem}.{ext}"
 
@@ -63,6 +65,33 @@ def check_format(file_format: str) -> str:
     return file_format
 
 
+def subtype_of(file_format: str, bit_depth: int | None) -> str | None:
+    """The sample format (libsndfile subtype) of ``bit_depth``-bit stems in ``file_format``.
+
+    Args:
+        file_format: one of :data:`FORMATS`.
+        bit_depth: one of :data:`BIT_DEPTHS`, or None for the format's default (float WAV,
+            24-bit FLAC, 320 kbit/s MP3).
+
+    Returns:
+        "PCM_16", "PCM_24" or "FLOAT"; None when ``bit_depth`` is None.
+
+    Raises:
+        ConfigurationError: an unknown format, any bit depth for mp3, or 32 for FLAC (no float).
+    """
+    check_format(file_format)
+    if bit_depth is None:
+        return None
+    subtypes = bit_depth_subtypes(f".{file_format}")
+    if not subtypes:
+        raise ConfigurationError(f"--bit_depth {bit_depth}: {file_format} has no bit depth (it is 320 kbit/s); drop --bit_depth, or write --format wav or flac")
+    if bit_depth not in subtypes:
+        if bit_depth == 32:
+            raise ConfigurationError(f"--bit_depth 32: {file_format.upper()} has no float samples; use --bit_depth 24, or --format wav for 32-bit float")
+        raise ConfigurationError(f"--bit_depth {bit_depth}: expected one of {', '.join(map(str, subtypes))} for {file_format}")
+    return subtypes[bit_depth]
+
+
 def check_template(template: str, stems: Sequence[str]) -> None:
     """Reject a file name template that names unknown fields or writes every stem to one file.
 
@@ -104,17 +133,22 @@ class OutputSpec:
         file_format: one of :data:`FORMATS`.
         filename: template with ``{song}``, ``{stem}`` and ``{ext}``.
         stems: the stems to write.
+        bit_depth: bits per sample of WAV and FLAC stems (:data:`BIT_DEPTHS`); None keeps the
+            format's default.
 
     Raises:
-        ConfigurationError: an unknown format or stem, or a bad template.
+        ConfigurationError: an unknown format or stem, a bad template, or a bit depth the format
+            has not (see :func:`subtype_of`).
     """
 
     folder: Path
     file_format: str = "wav"
     filename: str = DEFAULT_TEMPLATE
     stems: tuple[str, ...] = STEMS
+    bit_depth: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "folder", Path(self.folder))
         object.__setattr__(self, "stems", check_stems(self.stems))
         stem_paths(self.folder, "song", template=self.filename, stems=self.stems, file_format=self.file_format)
+        subtype_of(self.file_format, self.bit_depth)

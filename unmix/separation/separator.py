@@ -37,7 +37,7 @@ from unmix.separation import streaming
 from unmix.separation.arrays import check_audio
 from unmix.separation.kernel import Kernel, Plan, plan_from_sections
 from unmix.separation.loading import keras_predict, load_model, open_run, stats_beside, targets_of
-from unmix.separation.outputs import DEFAULT_TEMPLATE, STEMS, check_stems, song_name_of, stem_paths
+from unmix.separation.outputs import DEFAULT_TEMPLATE, STEMS, check_stems, song_name_of, stem_paths, subtype_of
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class Separator:
 
     def separate_file(
         self, path: str | Path, output_dir: str | Path, *, file_format: str = "wav", filename: str = DEFAULT_TEMPLATE,
-        stems: Sequence[str] = STEMS, song_name: str | None = None, progress: Progress | None = None,
+        stems: Sequence[str] = STEMS, song_name: str | None = None, progress: Progress | None = None, bit_depth: int | None = None,
     ) -> dict[str, Path]:  # fmt: skip
         """Separate an audio file in bounded memory and write the stems incrementally.
 
@@ -324,6 +324,8 @@ class Separator:
             stems: which of "vocals", "instrumental" to write.
             song_name: the ``{song}`` of the template (default: the file name without extension).
             progress: as in :meth:`separate`.
+            bit_depth: 16 or 24 (integer PCM) or 32 (float) for WAV, 16 or 24 for FLAC; None
+                keeps the format's default (float WAV, 24-bit FLAC).
 
         Returns:
             The written file of each stem; they have the input's sample rate and channel count.
@@ -331,7 +333,7 @@ class Separator:
         Raises:
             AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
                 is left behind).
-            ConfigurationError: a bad template, format or stem name.
+            ConfigurationError: a bad template, format, bit depth or stem name.
         """
         from unmix import audio
 
@@ -341,13 +343,14 @@ class Separator:
         if missing:
             raise ConfigurationError(f"stems: this model separates {', '.join(self.stems)}, not {', '.join(missing)}")
         targets = stem_paths(Path(output_dir), song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
+        subtype = subtype_of(file_format, bit_depth)
         details = audio.info(path)
         rate, n_channels = details.sample_rate, details.n_channels
         chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
         started = time.time_ns()
         try:
             with contextlib.ExitStack() as stack:
-                writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels)) for stem, target in targets.items()}
+                writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels, subtype=subtype)) for stem, target in targets.items()}
                 n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress), writers)
         except BaseException:
             for target in targets.values():  # a stem finished before another failed must not stay alone
