@@ -70,12 +70,25 @@ def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
     (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
     installed = tmp_path / "models" / "spleeter-2stems"  # the pretrained model is there too
     installed.mkdir(parents=True)
-    (installed / "configuration.jsonc").write_text("{}")
+    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}}')
     started = time.perf_counter()
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip-was-called" not in result.stderr
     assert time.perf_counter() - started < 10
+
+
+def test_install_script_replaces_an_install_whose_vocals_stop_at_11_khz(tmp_path):
+    """An install from before issue 27 (no "bins": 1280) is installed again."""
+    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n")
+    digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
+    (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
+    installed = tmp_path / "models" / "spleeter-2stems"
+    installed.mkdir(parents=True)
+    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1024, "high_band": "none"}}}}')
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "python-was-called -m unmix.pretrained install spleeter-2stems" in result.stderr
 
 
 def test_install_script_installs_when_requirements_change(tmp_path):

