@@ -81,7 +81,7 @@ _DECLARED = (
     Flag("--test_data_count", "test songs: recompute the split with N test songs; otherwise score the first N songs", {"type": int, "metavar": "N"}),
     Flag("--metric", "museval (default, BSSEval v4), mir_eval (v3) or global", {"default": "museval"}),
     Flag("--baseline", "also compare song by song with an earlier evaluation of the same songs: its tracks.csv, or the folder it printed after 'scores:'", {"metavar": "TRACKS"}),
-    # The default is evaluation.high_band.DEFAULT_EDGE_HZ (a test keeps them equal); importing it would slow --help.
+    # The default is evaluation.band_snr.DEFAULT_EDGE_HZ (a test keeps them equal); importing it would slow --help.
     Flag("--high_band_edge", "the high-band SNR scores each stem's STFT bins above this frequency, in Hz (default: %(default)g)", {"type": float, "default": 11025.0, "metavar": "HZ"}),
     # Every command.
     Flag("--verbose", "show debug lines (and tracebacks on errors)", {"action": "store_true"}),

@@ -5,7 +5,7 @@ an oracle, or a test double. The mixture it separates is `vocals + instrumental`
 training, so the references are exactly the stems the mixture is made of. One bad song
 is logged and listed, never fatal: an evaluation of 50 songs should not be lost to one
 unreadable cache file. Beside the chosen BSSEval metric, each stem's high-band SNR
-(`high_band`) is scored, for what SDR hardly sees. TensorFlow-free: TensorFlow comes in
+(`band_snr`) is scored, for what SDR hardly sees. TensorFlow-free: TensorFlow comes in
 only with a model.
 
 Files of one evaluation, under `<folder>/<label>_<metric>/` (e.g.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-from collections.abc import Sequence
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,7 +22,7 @@ from unmix.errors import DataError
 log = logging.getLogger(__name__)
 
 METRIC_NAMES = ("SDR", "SIR", "SAR", "ISR")
-# One value per track and source (`evaluation.high_band`), beside the BSSEval medians.
+# One value per track and source (`evaluation.band_snr`), beside the BSSEval medians.
 HIGH_BAND_SNR = "high_band_SNR"
 # museval and MUSDB18 call the instrumental stem "accompaniment".
 MUSEVAL_NAMES = {"instrumental": "accompaniment"}
@@ -45,7 +45,7 @@ class TrackScores:
             metrics; NaN when the sample rate was not given).
         hop_s: hop between windows in seconds.
         high_band_snr: `{source: dB}`, the whole track's high-band SNR
-            (`evaluation.high_band`; NaN where the sample rate has no band above the
+            (`evaluation.band_snr`; NaN where the sample rate has no band above the
             edge); empty when it was not scored.
         high_band_edge_hz: the edge it was scored above (NaN when not scored).
     """

@@ -84,7 +84,7 @@ class SpleeterOptions:
     high_band: str = "none"
     freeze_unets: bool = False
 
-    def network_bins(self, n_bins: int, *, target: str = "instrumental") -> int:
+    def unet_bins(self, n_bins: int, *, target: str = "instrumental") -> int:
         """Bins a target's U-Net sees: ``bins`` (``vocals_bins`` for the vocals), or with ``high_band: network`` every bin up to a multiple of ``2 ** levels``."""
         if self.high_band == "network":
             multiple = 2 ** len(self.filters)
@@ -97,7 +97,7 @@ class SpleeterOptions:
         A teacher's targets are kept below it (``training.teacher.max_frequency``): its
         vocals there are no network estimate, only the band it never saw or an average of it.
         """
-        return self.network_bins(n_fft // 2 + 1, target="vocals") * sample_rate / n_fft
+        return self.unet_bins(n_fft // 2 + 1, target="vocals") * sample_rate / n_fft
 
 
 @keras.saving.register_keras_serializable(package="unmix")
@@ -137,10 +137,10 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     n_bins, n_frames, n_channels = input_shape
     _check(options, n_bins=n_bins, n_frames=n_frames, output=output)
     inputs = keras.Input(shape=input_shape, name="spectrogram", dtype="float32")
-    bands = {target: options.network_bins(n_bins, target=target) for target in options.targets}
+    bands = {target: options.unet_bins(n_bins, target=target) for target in options.targets}
     frames_first = {}
     for bins in sorted(set(bands.values())):
-        suffix = "" if bins == options.network_bins(n_bins) else f"_{bins}"
+        suffix = "" if bins == options.unet_bins(n_bins) else f"_{bins}"
         band = inputs if n_bins == bins else keras.layers.Cropping2D(((0, n_bins - bins), (0, 0)), name=f"band{suffix}")(inputs)
         # Spleeter's axis order: (batch, frames, bins, channels).
         frames_first[bins] = keras.layers.Permute((2, 1, 3), name=f"frames_first{suffix}")(band)
