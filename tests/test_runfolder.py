@@ -302,3 +302,18 @@ def test_zmuv_stats_of_loose_weights(tmp_path: Path) -> None:
     assert RunFolder.zmuv_stats_of_weights(weights) == tmp_path / "zmuv.json"
     (weights.parent / "zmuv.json").write_text("{}")
     assert RunFolder.zmuv_stats_of_weights(weights) == weights.parent / "zmuv.json"
+
+
+def test_identity_changes_with_the_best_weights_the_configuration_and_the_statistics(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.weights.mkdir(parents=True)
+    (run.weights / "callback_weights_01.weights.h5").write_bytes(b"weights")
+    run.configuration.write_text("{}")
+    first = run.identity()
+    assert first == RunFolder(tmp_path / "run").identity() and len(first) == 64
+    run.configuration.write_text('{"bins": 1280}')
+    second = run.identity()
+    run.zmuv_stats.write_text("{}")
+    third = run.identity()
+    (run.weights / "callback_weights_02.weights.h5").write_bytes(b"better weights")
+    assert len({first, second, third, run.identity()}) == 4

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import getpass
+import hashlib
 import importlib.metadata
 import io
 import json
@@ -302,6 +303,25 @@ class RunFolder:
         if problem is not None:  # never a silent fallback to other weights than the best
             logger.warning("%s: using %s instead (the latest checkpoint); pass --weights to choose", problem, chosen.name)
         return chosen
+
+    def identity(self) -> str:
+        """sha256 (hex) over the best weights, the configuration and the statistics: what a separation depends on.
+
+        Two folders with the same identity separate alike; a retrained, re-configured (a wider
+        band, say) or re-normalised model has another. The teacher cache and the catalog's
+        receipts key on it.
+
+        Raises:
+            ModelError: the run has no weights (see ``best_weights``).
+        """
+        digest = hashlib.sha256()
+        for path in (self.best_weights(), self.configuration, self.zmuv_stats):
+            digest.update(path.name.encode())
+            if path.is_file():
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+        return digest.hexdigest()
 
 
 def _checkpoint_epoch(path: Path) -> int:

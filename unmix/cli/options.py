@@ -73,6 +73,12 @@ _DECLARED = (
     Flag("--overlap", "fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)", {"type": float}),
     Flag("--wiener", "multichannel Wiener post-filter iterations (0 soft masks; default: the configuration's, off unless it says so)", {"type": int, "metavar": "ITERATIONS"}),
     Flag("--precision", "the network's arithmetic (default: the configuration's transformation.precision; auto = bfloat16 on CPUs with native bf16)", {"choices": PRECISIONS}),
+    # python3 -m unmix.catalog
+    Flag("--engine", "where songs are separated: local (this process, the default) or ray (a Ray actor pool)", {"default": "local"}),
+    Flag("--address", "with --engine ray: a running Ray cluster, auto or HOST:PORT (default: start a local instance on 127.0.0.1 and stop it at the end)", {"metavar": "ADDRESS"}),
+    Flag("--workers", "with --engine ray: actors in the pool, each with the model loaded once (default: %(default)s)", {"type": int, "default": 1, "metavar": "N"}),
+    Flag("--gpus_per_worker", "with --engine ray: GPUs each actor declares (default: %(default)s, CPU only)", {"type": float, "default": 0.0, "metavar": "X"}),
+    Flag("--retries", "further tries of a song that failed or whose worker died, before it is recorded as failed (default: %(default)s)", {"type": int, "default": 1, "metavar": "N"}),
     # evaluate.py
     Flag("--checkpoint", "with --run_folder: score this checkpoint (a path, or a file name in the run's weights/) instead of the best one", {"metavar": "FILE"}),
     Flag("--oracle", "score an oracle instead of a model: irm (ceiling), ibm, mixture (floor)", {"type": str.lower, "choices": ORACLES}),

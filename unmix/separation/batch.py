@@ -135,7 +135,7 @@ def _local_songs(songs: Sequence[Path], folders: Sequence[Path], report: Separat
 
 
 def _separate_one(separator: Any, label: str, path: Path, output: OutputSpec, report: SeparationReport, used: set[str], *, show_progress: bool) -> None:
-    name = _unique(song_name_of(path), used)
+    name = unique_name(song_name_of(path), used)
     bar = SecondsBar(name, show=show_progress)
     try:
         written = separator.separate_file(path, output.folder, file_format=output.file_format, filename=output.filename, stems=output.stems, song_name=name, progress=bar, bit_depth=output.bit_depth)
@@ -149,7 +149,7 @@ def _separate_one(separator: Any, label: str, path: Path, output: OutputSpec, re
     report.audio_seconds += bar.done_seconds
 
 
-def _unique(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
     """``name``, or ``name-2``, ``name-3`` … when songs of one call share a name (they would overwrite each other)."""
     candidate, number = name, 1
     while candidate.lower() in used:

@@ -98,20 +98,12 @@ def teacher_bins(config: Config, *, n_fft: int, teacher: Path | None = None) -> 
 
 
 def teacher_identity(folder: Path) -> str:
-    """sha256 over the teacher's best weights, configuration and statistics files (hex).
+    """sha256 over the teacher's best weights, configuration and statistics files (hex): ``RunFolder.identity``.
 
     Raises:
         ConfigurationError, ModelError: not a run folder, or one without weights.
     """
-    run = RunFolder.open(folder)
-    digest = hashlib.sha256()
-    for path in (run.best_weights(), run.configuration, run.zmuv_stats):
-        digest.update(path.name.encode())
-        if path.is_file():
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
+    return RunFolder.open(folder).identity()
 
 
 def teacher_cache_folder(config: Config, *, working_directory: Path) -> Path:
