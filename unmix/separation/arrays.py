@@ -18,7 +18,8 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
     """The input of ``Separator.separate`` as float32 ``(channels, samples)``, checked before any work.
 
     Args:
-        samples: audio ``(channels, samples)``, any numeric dtype.
+        samples: audio ``(channels, samples)``, any numeric dtype; more than two channels need
+            at least as many samples.
         sample_rate: its rate in Hz.
 
     Returns:
@@ -26,14 +27,24 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
 
     Raises:
         AudioError: for a sample rate that is not a positive integer, an array that is not 2-D
-            with at least one channel, or NaN/infinite samples (``check_finite``'s message, as a
-            streamed file gets it).
+            with at least one channel, more than two channels but fewer samples (soundfile's
+            (frames, channels) layout, refused rather than guessed), or NaN/infinite samples
+            (``check_finite``'s message, as a streamed file gets it).
     """
     if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or sample_rate <= 0:
         raise AudioError(f"received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
     samples = np.asarray(samples)
     if samples.ndim != 2 or samples.shape[0] == 0:
         raise AudioError(f"received audio of shape {samples.shape}; expected (channels, samples) with at least one channel")
+    n_channels, n_samples = samples.shape
+    # soundfile.read gives (frames, channels): read the other way, 3 s of stereo is 132300
+    # channels of 2 samples, each padded to a whole model window (it never finished). Mono and
+    # stereo clips shorter than their channel count stay what they say they are.
+    if n_channels > max(n_samples, 2):
+        raise AudioError(
+            f"received audio of shape {samples.shape}, more channels ({n_channels}) than samples ({n_samples}); "
+            "expected (channels, samples): pass samples.T for soundfile's (frames, channels)"
+        )
     samples = samples.astype(np.float32, copy=False)
     check_finite(samples, first=0, sample_rate=int(sample_rate))
     return samples
