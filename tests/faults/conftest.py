@@ -60,6 +60,41 @@ def assert_unchanged(before: dict[str, str], after: dict[str, str]) -> None:
     assert not changed, f"changed or removed: {sorted(changed)}"
 
 
+FAKE_MODEL_RATE = 8000
+
+
+def use_fake_model(monkeypatch: pytest.MonkeyPatch, predict=lambda x: np.full_like(x, 0.5), **options) -> None:
+    """``Separator.from_run_folder`` builds a NumPy separator around ``predict`` (default: half of every bin
+    is vocals); ``options`` go to ``Separator`` (``targets``, ``mask_exponent``, ...)."""
+    from unmix.config.schema import TransformOptions
+    from unmix.dsp.stft import StftOptions
+    from unmix.pipeline.representations import get_representation
+    from unmix.separation.separator import Separator
+
+    stft = StftOptions(n_fft=256, hop_length=64)
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
+
+    def load(*args, **overrides):
+        return Separator(predict, representation=representation, stft_options=stft, sample_rate=FAKE_MODEL_RATE, n_channels=2, batch_size=4, block_seconds=0.5, **options)
+
+    monkeypatch.setattr(Separator, "from_run_folder", staticmethod(load))
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--run_folder loads a NumPy separator (``use_fake_model``)."""
+    use_fake_model(monkeypatch)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Path:
+    """A run folder for --run_folder (the fake model ignores what is in it)."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "configuration.jsonc").write_text("{}")
+    return folder
+
+
 @pytest.fixture
 def collection(tmp_path: Path) -> Path:
     return generate_collection(tmp_path / "collection")

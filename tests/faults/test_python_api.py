@@ -37,3 +37,12 @@ def test_only_more_channels_than_samples_beyond_stereo_is_refused(shape, refused
         return
     stems = tiny_separator().separate(clip, SAMPLE_RATE)
     np.testing.assert_allclose(stems["vocals"] + stems["instrumental"], clip, atol=1e-6)
+
+
+@pytest.mark.parametrize("peak", [3.4e38, 1e18])
+def test_enormous_amplitude_is_refused_not_separated_into_nan(peak):
+    """Finite samples this loud overflow float32 inside the separation (NaN stems, no error, before)."""
+    samples = song_samples(seconds=1.0).astype(np.float64)
+    loud = (samples / np.abs(samples).max() * peak).astype(np.float32)
+    with pytest.raises(AudioError, match=r"^sample \d+ \(\d\.\d{3} s, channel \d\) is .*, beyond ±2\^31 .*normalise the audio's peak to 1\.0 and separate again$"):
+        tiny_separator().separate(loud, SAMPLE_RATE)

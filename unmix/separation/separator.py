@@ -267,7 +267,8 @@ class Separator:
         """Split audio into its stems.
 
         Args:
-            samples: float audio ``(channels, samples)``, any channel count.
+            samples: float audio ``(channels, samples)``, any channel count (``soundfile.read``
+                gives ``(frames, channels)``: pass its ``.T``).
             sample_rate: rate of ``samples`` in Hz.
             progress: called as ``progress(done_seconds, total_seconds)`` after each block.
 
@@ -276,7 +277,9 @@ class Separator:
             input's sample rate; the stems sum to ``samples`` to float precision.
 
         Raises:
-            AudioError: for input that is not a 2-D array of finite numbers, or a bad sample rate.
+            AudioError: for input that is not a 2-D array, has more than two channels but fewer
+                samples, holds NaN, infinite or samples beyond ±2^31, or separates into
+                non-finite stems; or a bad sample rate.
         """
         samples = check_audio(samples, sample_rate)
         n_samples = samples.shape[1]
