@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from tests.faults.fake_model import FAKE_MODEL_RATE, use_fake_model  # noqa: F401  (FAKE_MODEL_RATE: for the tests)
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLE_RATE = 11025
 
@@ -58,26 +60,6 @@ def assert_unchanged(before: dict[str, str], after: dict[str, str]) -> None:
     """Every file of ``before`` is still there with the same content (new files may exist)."""
     changed = {name for name, digest in before.items() if after.get(name) != digest}
     assert not changed, f"changed or removed: {sorted(changed)}"
-
-
-FAKE_MODEL_RATE = 8000
-
-
-def use_fake_model(monkeypatch: pytest.MonkeyPatch, predict=lambda x: np.full_like(x, 0.5), **options) -> None:
-    """``Separator.from_run_folder`` builds a NumPy separator around ``predict`` (default: half of every bin
-    is vocals); ``options`` go to ``Separator`` (``targets``, ``mask_exponent``, ...)."""
-    from unmix.config.schema import TransformOptions
-    from unmix.dsp.stft import StftOptions
-    from unmix.pipeline.representations import get_representation
-    from unmix.separation.separator import Separator
-
-    stft = StftOptions(n_fft=256, hop_length=64)
-    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
-
-    def load(*args, **overrides):
-        return Separator(predict, representation=representation, stft_options=stft, sample_rate=FAKE_MODEL_RATE, n_channels=2, batch_size=4, block_seconds=0.5, **options)
-
-    monkeypatch.setattr(Separator, "from_run_folder", staticmethod(load))
 
 
 @pytest.fixture

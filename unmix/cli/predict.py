@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, sigterm_as_interrupt, what_is
 from unmix.errors import ConfigurationError, UnmixError
 from unmix.separation.outputs import BIT_DEPTHS, DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
-    return guarded(lambda: _list_models() if args.list_models else _run(args), verbose=args.verbose)
+    with sigterm_as_interrupt():  # a terminated run removes its partial stems as Ctrl-C does
+        return guarded(lambda: _list_models() if args.list_models else _run(args), verbose=args.verbose)
 
 
 def _list_models() -> int:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from unmix.atomic import remove_dead_temporaries
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError
 from unmix.separation import streaming
@@ -330,6 +331,9 @@ class Separator:
             bit_depth: 16 or 24 (integer PCM) or 32 (float) for WAV, 16 or 24 for FLAC; None
                 keeps the format's default (float WAV, 24-bit FLAC).
 
+        Partial stems that a killed separation left in the stems' folders (their process is
+        gone) are removed first.
+
         Returns:
             The written file of each stem; they have the input's sample rate and channel count.
 
@@ -347,6 +351,10 @@ class Separator:
             raise ConfigurationError(f"stems: this model separates {', '.join(self.stems)}, not {', '.join(missing)}")
         targets = stem_paths(Path(output_dir), song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
         subtype = subtype_of(file_format, bit_depth)
+        for folder in sorted({target.parent for target in targets.values()}):
+            removed = remove_dead_temporaries(folder)
+            if removed:
+                logger.info("%s: removed %d partial file(s) of a separation that was killed", folder, len(removed))
         details = audio.info(path)
         rate, n_channels = details.sample_rate, details.n_channels
         chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
