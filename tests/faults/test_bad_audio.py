@@ -50,7 +50,7 @@ def test_non_finite_samples_reject_the_song_and_name_the_first_bad_one(tmp_path,
     channel = 1 if where < samples.shape[1] - 1 else 0  # at the last sample both channels are bad
     assert f"bad.wav: sample {where} ({where / RATE:.3f} s, channel {channel}) is {value}" in line
     assert "NaN or infinite" in line and "repair or re-export the file" in line
-    assert not (tmp_path / "out" / "bad").exists() or not list((tmp_path / "out" / "bad").iterdir())  # nothing written for it
+    assert not (tmp_path / "out" / "bad").exists()  # nothing written for it, not even its folder
     assert (tmp_path / "out" / "good" / "vocals.wav").is_file()  # the other song goes on
     assert_unchanged(before, snapshot(tmp_path))
 
@@ -86,8 +86,25 @@ def test_audio_too_loud_to_separate_is_refused_in_one_line(tmp_path, fake_model,
     (line,) = [line for line in err.splitlines() if "loud.wav" in line and "beyond" in line]
     assert f"loud.wav: sample {first} ({first / RATE:.3f} s, channel " in line and "beyond ±2^31" in line
     assert line.endswith("normalise the audio's peak to 1.0 and separate again") and "Traceback" not in err
-    assert not (tmp_path / "out" / "loud").exists() or not list((tmp_path / "out" / "loud").iterdir())
+    assert not (tmp_path / "out" / "loud").exists()
     assert (tmp_path / "out" / "good" / "vocals.wav").is_file()
+
+
+def test_a_failed_song_leaves_no_folder_and_keeps_the_folders_that_were_there(tmp_path, fake_model, run, capsys):
+    """An empty ``<song>/`` looked like a result; only folders the failed song's writers made are removed."""
+    bad = tmp_path / "bad.wav"
+    samples = noise()
+    samples[0, RATE] = np.nan  # fails after its writers opened
+    soundfile.write(bad, samples.T, RATE, subtype="FLOAT")
+    assert separate(run, tmp_path / "new" / "out", bad, extra=("--filename", "{song}/deep/{stem}.{ext}")) == 1
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "out" / "bad").mkdir(parents=True)
+    (tmp_path / "out" / "bad" / "notes.txt").write_text("the user's")
+    before = snapshot(tmp_path / "out")
+    assert separate(run, tmp_path / "out", bad, extra=("--filename", "{song}/deep/{stem}.{ext}")) == 1
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")) == ["bad", "bad/notes.txt"]
+    assert_unchanged(before, snapshot(tmp_path / "out"))
+    assert "bad.wav: sample 8000 " in capsys.readouterr().err
 
 
 def test_audio_at_the_largest_peak_is_separated_into_finite_stems(tmp_path, fake_model, run):

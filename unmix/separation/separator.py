@@ -339,7 +339,7 @@ class Separator:
 
         Raises:
             AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
-                is left behind).
+                is left behind, nor a folder that only this song's stems would have filled).
             ConfigurationError: a bad template, format, bit depth or stem name.
         """
         from unmix import audio
@@ -359,6 +359,7 @@ class Separator:
         rate, n_channels = details.sample_rate, details.n_channels
         chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
         started = time.time_ns()
+        created = _missing_folders(targets.values())
         try:
             with contextlib.ExitStack() as stack:
                 writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels, subtype=subtype)) for stem, target in targets.items()}
@@ -368,6 +369,9 @@ class Separator:
                 with contextlib.suppress(OSError):
                     if target.stat().st_mtime_ns >= started:
                         target.unlink()
+            for folder in created:  # the writers made them; an empty <song>/ would look like a result
+                with contextlib.suppress(OSError):  # not empty: another song's files are in it
+                    folder.rmdir()
             raise
         _warn_if_truncated(path, n, details)
         return targets
@@ -375,6 +379,17 @@ class Separator:
     def predict_batch(self, batch: np.ndarray) -> Any:
         """One model call on ``(batch, n_bins, size, n_channels)`` float32 inputs (for benchmarks)."""
         return self.kernel.predict(batch)
+
+
+def _missing_folders(paths: Iterable[Path]) -> list[Path]:
+    """The folders above ``paths`` that do not exist yet (what writing them creates), the deepest first."""
+    missing = set()
+    for path in paths:
+        for folder in path.parents:
+            if folder.exists():
+                break
+            missing.add(folder)
+    return sorted(missing, key=lambda folder: len(folder.parts), reverse=True)
 
 
 def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:
