@@ -107,6 +107,24 @@ def test_a_failed_song_leaves_no_folder_and_keeps_the_folders_that_were_there(tm
     assert "bad.wav: sample 8000 " in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("link", [False, True])
+def test_a_stem_that_would_overwrite_its_own_input_is_refused(tmp_path, fake_model, run, capsys, link):
+    """``--song O/x/vocals.wav --output O --filename 'x/{stem}.{ext}'`` overwrote the song without a word."""
+    song = tmp_path / "O" / "x" / "vocals.wav"
+    song.parent.mkdir(parents=True)
+    soundfile.write(song, noise().T, RATE, subtype="FLOAT")
+    given = song
+    if link:  # the same file under another name
+        given = tmp_path / "x.wav"
+        given.symlink_to(song)
+    before = snapshot(tmp_path / "O")
+    assert separate(run, tmp_path / "O", given, extra=("--filename", "x/{stem}.{ext}")) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    target = tmp_path / "O" / "x" / "vocals.wav"
+    assert line == f"error: {given}: the vocals stem would be written over the song itself ({target}); choose another output folder or --filename"
+    assert snapshot(tmp_path / "O") == before, "the input changed, or a stem was written beside it"
+
+
 def test_audio_at_the_largest_peak_is_separated_into_finite_stems(tmp_path, fake_model, run):
     song = tmp_path / "song.wav"
     soundfile.write(song, scaled_to(2.0**31).T, RATE, subtype="FLOAT")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -340,7 +341,8 @@ class Separator:
         Raises:
             AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
                 is left behind, nor a folder that only this song's stems would have filled).
-            ConfigurationError: a bad template, format, bit depth or stem name.
+            ConfigurationError: a bad template, format, bit depth or stem name, or a stem that
+                would overwrite ``path``.
         """
         from unmix import audio
 
@@ -350,6 +352,9 @@ class Separator:
         if missing:
             raise ConfigurationError(f"stems: this model separates {', '.join(self.stems)}, not {', '.join(missing)}")
         targets = stem_paths(Path(output_dir), song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
+        for stem, target in targets.items():
+            if target.exists() and path.exists() and os.path.samefile(target, path):  # a link or another spelling counts
+                raise ConfigurationError(f"the {stem} stem would be written over the song itself ({target}); choose another output folder or --filename")
         subtype = subtype_of(file_format, bit_depth)
         for folder in sorted({target.parent for target in targets.values()}):
             removed = remove_dead_temporaries(folder)
