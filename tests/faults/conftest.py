@@ -89,6 +89,30 @@ def training_environment(hermetic_environment, collection: Path, monkeypatch: py
     return collection
 
 
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real two-epoch run of the dummy model (its backup/ is kept), trained once for the session: copy it before changing it."""
+    import os
+
+    import unmix.config
+    from unmix.cli import train
+
+    root = tmp_path_factory.mktemp("finished")
+    collection = generate_collection(root / "collection")
+    configuration = child_configuration(root / "two-epochs.jsonc", {})
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [k for k in os.environ if k.startswith("UNMIX_")]:
+            patch.delenv(name)
+        patch.setattr(unmix.config, "PROJECT_ROOT", root)
+        patch.chdir(root)
+        patch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+        patch.setenv("UNMIX_TEST_DATA_COUNT", "0")
+        assert train.main(["--configuration", str(configuration), "--workingdir", str(root / "work"), "--quiet"]) == 0
+    (run,) = (root / "work" / "runs").iterdir()
+    assert (run / "backup" / "latest.weights.h5").is_file() and (run / "backup" / "training_metadata.json").is_file()
+    return run
+
+
 class Kit:
     """The helpers above, for tests (conftest modules are not importable)."""
 
