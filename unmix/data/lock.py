@@ -1,4 +1,4 @@
-"""An advisory lock file with a timeout, so two processes never prepare one song at once.
+"""Advisory lock files: one with a timeout for a cache's song, one that refuses at once for a long-lived owner.
 
 Two trainings started together into one working folder share its cache. Each
 song's builder holds ``<cache file>.lock`` (``fcntl.flock``) while it decodes and
@@ -8,8 +8,8 @@ After the timeout the waiter builds the song itself (under its own temporary
 name, so both writes stay whole): a song is waited for or prepared again, never
 dropped. Where ``fcntl`` does not exist (Windows) there is no lock, only that.
 
-``exclusive`` is the other kind: a long-lived owner (a web server's working folder) that a
-second process must not share at all. It refuses at once, naming the holder it finds written
+``exclusive`` is the other kind: a long-lived owner (a web server's working folder, a run
+being trained) that a second process must not share at all. It refuses at once, naming the holder it finds written
 in the lock file; a holder that died left only text, which the next owner takes over.
 """
 
