@@ -72,6 +72,35 @@ def temporaries_of(path: Path) -> list[Path]:
     return [p for p in Path(path).parent.glob(f"{PREFIX}*-{glob_escape(Path(path).name)}") if target_of(p) == Path(path)]
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (one that belongs to another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True
+
+
+def remove_dead_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporaries in ``folder`` whose writer is gone: a SIGKILL leaves them, and nothing else would.
+
+    A temporary names its process; while that process runs, its temporary is kept.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for temporary in Path(folder).glob(f"{PREFIX}*"):
+        pid = writer_pid(temporary)
+        if pid is not None and pid != os.getpid() and not process_alive(pid):
+            with contextlib.suppress(FileNotFoundError):  # another run removed it first
+                temporary.unlink()
+                removed.append(temporary)
+    return removed
+
+
 def glob_escape(name: str) -> str:
     """``name`` with glob's special characters made literal."""
     return re.sub(r"([*?\[])", r"[\1]", name)

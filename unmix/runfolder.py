@@ -8,6 +8,7 @@ run (results, accuracies, environment, logs, plots)::
         configuration.jsonc  environment.json  logs.txt  results.csv
         accuracy_<collection>.csv  model.keras  model.h5  model.json
         weights/  plots/  predictions/  evaluation/  tensorboard/
+        train.lock  (the training process's pid while one trains the run; empty after)
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ BACKUP = "backup"
 BACKUP_WEIGHTS = "latest.weights.h5"
 BACKUP_METADATA = "training_metadata.json"
 BEST = "best.json"
+TRAIN_LOCK = "train.lock"
 _EPOCH = re.compile(r"(\d+)")
 # environment.json records UNMIX_* variables; one whose name holds one of these words is a credential.
 SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
@@ -170,6 +172,11 @@ class RunFolder:
     @property
     def backup(self) -> Path:
         return self.path / BACKUP
+
+    @property
+    def train_lock(self) -> Path:
+        """Held by the process that trains the run (``unmix.data.lock.exclusive``), so a second one is refused."""
+        return self.path / TRAIN_LOCK
 
     @property
     def backup_weights(self) -> Path:

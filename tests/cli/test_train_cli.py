@@ -117,6 +117,24 @@ def test_resume_from_a_folder_that_is_not_a_run(tmp_path: Path, capsys: pytest.C
     assert "not a run folder" in one_line(capsys.readouterr().err)
 
 
+def test_resume_with_another_configuration_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--configuration was silently ignored on --resume: the run went on with its own."""
+    from unmix.pretrained import catalog
+
+    run = tmp_path / "runs" / "20240101-000000-fast"
+    run.mkdir(parents=True)
+    (run / "configuration.jsonc").write_bytes((catalog.folder("fast") / "configuration.jsonc").read_bytes())
+    before = sorted(tmp_path.rglob("*"))
+    assert train.main(["--resume", str(run), "--configuration", str(DEFAULT), "--workingdir", str(tmp_path)]) == EXIT_USAGE
+    assert one_line(capsys.readouterr().err) == (
+        f"error: --resume {run} continues with the run's own configuration ({run / 'configuration.jsonc'}), not --configuration "
+        f"{DEFAULT}: drop --configuration, or leave out --resume to train a new run with it"
+    )
+    assert sorted(tmp_path.rglob("*")) == before
+    # Naming the run's own configuration is no conflict (the control).
+    assert train.main(["--resume", str(run), "--configuration", str(run / "configuration.jsonc"), "--workingdir", str(tmp_path), "--check"]) == EXIT_OK
+
+
 def test_invalid_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.jsonc"
     broken.write_text('{"training": {"batch_size": "four"}}')

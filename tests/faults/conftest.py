@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from tests.faults.fake_model import FAKE_MODEL_RATE, use_fake_model  # noqa: F401  (FAKE_MODEL_RATE: for the tests)
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLE_RATE = 11025
 
@@ -61,6 +63,21 @@ def assert_unchanged(before: dict[str, str], after: dict[str, str]) -> None:
 
 
 @pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--run_folder loads a NumPy separator (``use_fake_model``)."""
+    use_fake_model(monkeypatch)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Path:
+    """A run folder for --run_folder (the fake model ignores what is in it)."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "configuration.jsonc").write_text("{}")
+    return folder
+
+
+@pytest.fixture
 def collection(tmp_path: Path) -> Path:
     return generate_collection(tmp_path / "collection")
 
@@ -70,6 +87,30 @@ def training_environment(hermetic_environment, collection: Path, monkeypatch: py
     """No developer UNMIX_* variables; the generated collection as UNMIX_COLLECTION_DIR."""
     monkeypatch.setenv("UNMIX_COLLECTION_DIR", str(collection))
     return collection
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real two-epoch run of the dummy model (its backup/ is kept), trained once for the session: copy it before changing it."""
+    import os
+
+    import unmix.config
+    from unmix.cli import train
+
+    root = tmp_path_factory.mktemp("finished")
+    collection = generate_collection(root / "collection")
+    configuration = child_configuration(root / "two-epochs.jsonc", {})
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [k for k in os.environ if k.startswith("UNMIX_")]:
+            patch.delenv(name)
+        patch.setattr(unmix.config, "PROJECT_ROOT", root)
+        patch.chdir(root)
+        patch.setenv("UNMIX_COLLECTION_DIR", str(collection))
+        patch.setenv("UNMIX_TEST_DATA_COUNT", "0")
+        assert train.main(["--configuration", str(configuration), "--workingdir", str(root / "work"), "--quiet"]) == 0
+    (run,) = (root / "work" / "runs").iterdir()
+    assert (run / "backup" / "latest.weights.h5").is_file() and (run / "backup" / "training_metadata.json").is_file()
+    return run
 
 
 class Kit:

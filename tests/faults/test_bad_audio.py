@@ -1,8 +1,8 @@
 """Fault injection on predict.py: non-finite, truncated and too-loud audio, and a full disk.
 
 Each test writes its bad input itself and runs ``predict.main`` with a tiny NumPy separator in
-place of a trained model (loading is not what is under test), then checks the exit code, the
-one-line message and that no earlier file changed and no partial output is left.
+place of a trained model (``fake_model``; loading is not what is under test), then checks the
+exit code, the one-line message and that no earlier file changed and no partial output is left.
 """
 
 from __future__ import annotations
@@ -16,34 +16,9 @@ import pytest
 import soundfile
 
 from unmix.cli import predict
-from unmix.config.schema import TransformOptions
-from unmix.dsp.stft import StftOptions
-from unmix.pipeline.representations import get_representation
-from unmix.separation.separator import Separator
 
-from .conftest import assert_unchanged, snapshot
-
-RATE = 8000
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    """--run_folder loads a NumPy separator (half of every bin is vocals)."""
-    stft = StftOptions(n_fft=256, hop_length=64)
-    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16), stft=stft)
-
-    def load(*args, **overrides):
-        return Separator(lambda x: np.full_like(x, 0.5), representation=representation, stft_options=stft, sample_rate=RATE, n_channels=2, batch_size=4, block_seconds=0.5)
-
-    monkeypatch.setattr(Separator, "from_run_folder", staticmethod(load))
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> Path:
-    folder = tmp_path / "run"
-    folder.mkdir()
-    (folder / "configuration.jsonc").write_text("{}")
-    return folder
+from .conftest import FAKE_MODEL_RATE as RATE
+from .conftest import assert_unchanged, snapshot, use_fake_model
 
 
 def noise(seconds: float = 2.0, *, scale: float = 0.2, seed: int = 0) -> np.ndarray:
@@ -75,7 +50,7 @@ def test_non_finite_samples_reject_the_song_and_name_the_first_bad_one(tmp_path,
     channel = 1 if where < samples.shape[1] - 1 else 0  # at the last sample both channels are bad
     assert f"bad.wav: sample {where} ({where / RATE:.3f} s, channel {channel}) is {value}" in line
     assert "NaN or infinite" in line and "repair or re-export the file" in line
-    assert not (tmp_path / "out" / "bad").exists() or not list((tmp_path / "out" / "bad").iterdir())  # nothing written for it
+    assert not (tmp_path / "out" / "bad").exists()  # nothing written for it, not even its folder
     assert (tmp_path / "out" / "good" / "vocals.wav").is_file()  # the other song goes on
     assert_unchanged(before, snapshot(tmp_path))
 
@@ -88,6 +63,89 @@ def test_no_output_is_ever_nan(tmp_path, fake_model, run, capsys):
     for stem in ("vocals", "instrumental"):
         data, _ = soundfile.read(tmp_path / "out" / "loud" / f"{stem}.wav", dtype="float32")
         assert np.isfinite(data).all()
+
+
+def scaled_to(peak: float) -> np.ndarray:
+    """Seeded noise whose largest magnitude is ``abs(peak)``, the sign of every sample times ``peak`` for 3.4e38."""
+    samples = noise().astype(np.float64)
+    if abs(peak) > 1e38:  # the issue's file: every sample at ±peak
+        return (np.sign(samples) * peak).astype(np.float32)
+    return (samples / np.abs(samples).max() * peak).astype(np.float32)
+
+
+@pytest.mark.parametrize("peak", [3.4e38, -3.4e38, 1e18, 1.5 * 2.0**31])
+def test_audio_too_loud_to_separate_is_refused_in_one_line(tmp_path, fake_model, run, capsys, peak):
+    """Finite but enormous samples gave NaN stems with exit 0 (the default model from a peak of 1e18)."""
+    loud, good = tmp_path / "loud.wav", tmp_path / "good.wav"
+    samples = scaled_to(peak)
+    soundfile.write(loud, samples.T, RATE, subtype="FLOAT")
+    soundfile.write(good, noise(seed=1).T, RATE, subtype="FLOAT")
+    assert separate(run, tmp_path / "out", loud, good) == 1
+    err = capsys.readouterr().err
+    first = int(np.flatnonzero((np.abs(samples) > 2.0**31).any(axis=0))[0])
+    (line,) = [line for line in err.splitlines() if "loud.wav" in line and "beyond" in line]
+    assert f"loud.wav: sample {first} ({first / RATE:.3f} s, channel " in line and "beyond ±2^31" in line
+    assert line.endswith("normalise the audio's peak to 1.0 and separate again") and "Traceback" not in err
+    assert not (tmp_path / "out" / "loud").exists()
+    assert (tmp_path / "out" / "good" / "vocals.wav").is_file()
+
+
+def test_a_failed_song_leaves_no_folder_and_keeps_the_folders_that_were_there(tmp_path, fake_model, run, capsys):
+    """An empty ``<song>/`` looked like a result; only folders the failed song's writers made are removed."""
+    bad = tmp_path / "bad.wav"
+    samples = noise()
+    samples[0, RATE] = np.nan  # fails after its writers opened
+    soundfile.write(bad, samples.T, RATE, subtype="FLOAT")
+    assert separate(run, tmp_path / "new" / "out", bad, extra=("--filename", "{song}/deep/{stem}.{ext}")) == 1
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "out" / "bad").mkdir(parents=True)
+    (tmp_path / "out" / "bad" / "notes.txt").write_text("the user's")
+    before = snapshot(tmp_path / "out")
+    assert separate(run, tmp_path / "out", bad, extra=("--filename", "{song}/deep/{stem}.{ext}")) == 1
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")) == ["bad", "bad/notes.txt"]
+    assert_unchanged(before, snapshot(tmp_path / "out"))
+    assert "bad.wav: sample 8000 " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_a_stem_that_would_overwrite_its_own_input_is_refused(tmp_path, fake_model, run, capsys, link):
+    """``--song O/x/vocals.wav --output O --filename 'x/{stem}.{ext}'`` overwrote the song without a word."""
+    song = tmp_path / "O" / "x" / "vocals.wav"
+    song.parent.mkdir(parents=True)
+    soundfile.write(song, noise().T, RATE, subtype="FLOAT")
+    given = song
+    if link:  # the same file under another name
+        given = tmp_path / "x.wav"
+        given.symlink_to(song)
+    before = snapshot(tmp_path / "O")
+    assert separate(run, tmp_path / "O", given, extra=("--filename", "x/{stem}.{ext}")) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    target = tmp_path / "O" / "x" / "vocals.wav"
+    assert line == f"error: {given}: the vocals stem would be written over the song itself ({target}); choose another output folder or --filename"
+    assert snapshot(tmp_path / "O") == before, "the input changed, or a stem was written beside it"
+
+
+def test_audio_at_the_largest_peak_is_separated_into_finite_stems(tmp_path, fake_model, run):
+    song = tmp_path / "song.wav"
+    soundfile.write(song, scaled_to(2.0**31).T, RATE, subtype="FLOAT")
+    assert separate(run, tmp_path / "out", song) == 0
+    for stem in ("vocals", "instrumental"):
+        data, _ = soundfile.read(tmp_path / "out" / "song" / f"{stem}.wav", dtype="float32")
+        assert np.isfinite(data).all() and np.abs(data).max() > 2.0**29
+
+
+def test_a_separation_that_overflows_fails_the_song_and_writes_no_stem(tmp_path, monkeypatch, run, capsys):
+    """The output is checked too: a configuration of one's own can overflow below the input bound
+    (here two targets combined by ratio masks with mask_exponent 8: |X|^8 is inf in float32)."""
+    use_fake_model(monkeypatch, lambda x: {"vocals": np.full_like(x, 0.5), "instrumental": np.full_like(x, 0.5)}, targets=("vocals", "instrumental"), mask_exponent=8.0)
+    song = tmp_path / "song.wav"
+    soundfile.write(song, scaled_to(2.0**31).T, RATE, subtype="FLOAT")
+    (tmp_path / "out").mkdir()
+    assert separate(run, tmp_path / "out", song) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "song.wav: the separated vocals is NaN or infinite from sample 0 (0.000 s) on, where the audio peaks at 2.15e+09" in line
+    assert line.endswith("the model cannot compute it; normalise the audio's peak to 1.0 and separate again")
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == [], "a stem with NaN (or a partial one) was left"
 
 
 def test_flac_output_warns_when_it_clips(tmp_path, fake_model, run, capsys):

@@ -80,29 +80,6 @@ def test_working_folder_without_write_permission(tmp_path: Path, training_enviro
     assert list(work.iterdir()) == []
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory, kit) -> Path:
-    """One real two-epoch run of the dummy model (its backup/ is kept), trained once for the module."""
-    import os
-
-    import unmix.config
-
-    root = tmp_path_factory.mktemp("finished")
-    collection = kit.generate_collection(root / "collection")
-    configuration = kit.child_configuration(root / "two-epochs.jsonc", {})
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [k for k in os.environ if k.startswith("UNMIX_")]:
-            patch.delenv(name)
-        patch.setattr(unmix.config, "PROJECT_ROOT", root)
-        patch.chdir(root)
-        patch.setenv("UNMIX_COLLECTION_DIR", str(collection))
-        patch.setenv("UNMIX_TEST_DATA_COUNT", "0")
-        assert _main("--configuration", str(configuration), "--workingdir", str(root / "work")) == EXIT_OK
-    (run,) = (root / "work" / "runs").iterdir()
-    assert (run / "backup" / "latest.weights.h5").is_file() and (run / "backup" / "training_metadata.json").is_file()
-    return run
-
-
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 

@@ -47,10 +47,13 @@ def test_the_default_is_spleeter_once_installed(installed, tmp_path, capsys):
     assert "using the built-in model spleeter-2stems" in err and "not installed" not in err
 
 
-def test_an_unknown_model_name_is_one_line_with_a_suggestion(tmp_path, capsys):
-    assert main(["--model", "spleeter-2stem", "--song", str(tmp_path / "s.wav")]) == 1
+@pytest.mark.parametrize("name", ["spleeter-2stem", "nope"])
+def test_an_unknown_model_name_is_a_usage_error_of_one_line(tmp_path, capsys, name):
+    """A name no built-in model has is a mistake in the command: exit 2, as argparse's are (it was 1)."""
+    assert main(["--model", name, "--song", str(tmp_path / "s.wav")]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("error: ") and "spleeter-2stem" in line and "did you mean" in line and "spleeter-2stems" in line
+    assert line.startswith(f"error: --model: unknown built-in model {name!r}; known: spleeter-2stems, fast")
+    assert ("did you mean 'spleeter-2stems'?" in line) == (name == "spleeter-2stem")
 
 
 def test_a_model_that_is_not_installed_says_what_to_run(tmp_path, monkeypatch, capsys):

@@ -7,10 +7,17 @@ real server process in the middle of a job.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +28,7 @@ from unmix.dsp.stft import StftOptions
 from unmix.pipeline.representations import get_representation
 from unmix.separation.separator import Separator
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 STFT = StftOptions(n_fft=256, hop_length=64)
 SAMPLE_RATE = 8000
 
@@ -81,6 +89,58 @@ def wait_for(client, job_id: str, *states: str, timeout_s: float = 60.0) -> dict
         time.sleep(0.02)
 
 
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def post_song(url: str, song: Path) -> dict:
+    """POST a song to a real server's ``/api/jobs`` (multipart, standard library only)."""
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nfast\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{song.name}"\r\n\r\n'
+    ).encode() + song.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def start_server(folder: Path, port: int, *, timeout_s: float = 60.0) -> subprocess.Popen:
+    """A real server process (:func:`main`) on ``folder``, returned once it answers."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.web.support", str(folder), str(port)], cwd=REPOSITORY, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            get_json(f"http://127.0.0.1:{port}/api/jobs")
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError("the server did not start") from None
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def server_with_a_job_in_progress(folder: Path, song: Path) -> Iterator[tuple[subprocess.Popen, str, str]]:
+    """A real server on ``folder`` separating ``song``: ``(process, base url, job id)`` once the
+    job's first block is done; the process is killed when the block ends, if it still runs."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(folder, port)
+    try:
+        job_id = post_song(f"{base}/api/jobs", song)["id"]
+        deadline = time.monotonic() + 60
+        while get_json(f"{base}/api/jobs/{job_id}")["progress"] == 0:
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.02)
+        yield process, base, job_id
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
 def main(argv: list[str]) -> int:
     """Serve a working folder with a slow tiny separator (0.05 s a model call, 2 s blocks)."""
     import uvicorn
@@ -88,7 +148,8 @@ def main(argv: list[str]) -> int:
     from unmix.web.app import create_app
 
     folder, port = Path(argv[0]), int(argv[1])
-    app = create_app(folder, separator_factory=tiny_factory(delay_s=0.05, block_seconds=2.0))
+    holder = f"tests.web.support (pid {os.getpid()}) at http://127.0.0.1:{port}/"
+    app = create_app(folder, separator_factory=tiny_factory(delay_s=0.05, block_seconds=2.0), holder=holder)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     return 0
 

@@ -8,9 +8,10 @@ import time
 
 import numpy as np
 import pytest
+import soundfile
 from fastapi.testclient import TestClient
 
-from tests.web.support import SAMPLE_RATE, tiny_factory, upload, wait_for, write_song
+from tests.web.support import SAMPLE_RATE, song_samples, tiny_factory, upload, wait_for, write_song
 from unmix import audio
 from unmix.errors import ConfigurationError
 from unmix.web.app import create_app
@@ -134,6 +135,18 @@ def test_a_separation_that_fails_shows_its_reason(tmp_path, song):
         job = wait_for(client, upload(client, song).json()["id"], "done", "failed")
     assert job["state"] == "failed" and job["error"] == "model fast: this test's factory always fails"
     assert job["stems"] == {} and job["spectrogram"] is None
+
+
+def test_a_song_too_loud_to_separate_fails_its_job_and_is_never_done(tmp_path):
+    """A float WAV at ±3.4e38 (finite) separated into NaN stems, and the page marked the job done."""
+    song = tmp_path / "loud.wav"
+    samples = song_samples(seconds=1.0)
+    soundfile.write(song, (np.sign(samples) * 3.4e38).astype(np.float32).T, SAMPLE_RATE, subtype="FLOAT")
+    with TestClient(create_app(tmp_path / "work", separator_factory=tiny_factory())) as client:
+        job = wait_for(client, upload(client, song).json()["id"], "done", "failed")
+    assert job["state"] == "failed" and job["stems"] == {}
+    assert "is 3.4e+38, beyond ±2^31" in job["error"] and job["error"].endswith("normalise the audio's peak to 1.0 and separate again")
+    assert not (tmp_path / "work" / "jobs" / job["id"] / "stems").exists()
 
 
 def test_a_song_of_other_rate_and_channels_comes_back_alike(tmp_path):

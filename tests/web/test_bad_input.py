@@ -174,9 +174,9 @@ def test_downloads_refuse_traversal_bad_ids_and_unknown_stems(client, tmp_path, 
     assert client.get(f"/api/jobs/{'0' * 32}").status_code == 404
 
 
-def test_raw_paths_with_dot_segments_reach_no_file(tmp_path, finished):
+def test_raw_paths_with_dot_segments_reach_no_file(client, finished):
     """The same attempts sent to the ASGI app unnormalised, as a raw HTTP client could."""
-    app = create_app(tmp_path / "work", separator_factory=tiny_factory(), start_worker=False)
+    app = client.app  # the serving app: a second one on its working folder would be refused
     paths = [
         f"/api/jobs/{finished['id']}/stems/../../../secret.txt",
         f"/api/jobs/{finished['id']}/../../secret.txt",

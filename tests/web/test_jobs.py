@@ -73,6 +73,7 @@ def test_opening_repairs_what_a_kill_left(tmp_path):
     upload_id, upload_folder = store.new_id()
     (upload_folder / "upload.part").write_bytes(b"half an upload")
     (tmp_path / "jobs" / "not-a-job").mkdir()
+    store.close()  # the server is gone (the kernel releases a killed server's lock the same way)
 
     reopened = JobStore(tmp_path)
     assert reopened.get(done.id).state == "done" and (reopened.folder(done.id) / STEMS_FOLDER / "vocals.wav").read_bytes() == b"kept"
@@ -88,6 +89,7 @@ def test_an_unreadable_job_json_is_skipped_not_fatal(tmp_path, caplog):
     store = JobStore(tmp_path)
     job = new_job(store)
     (store.folder(job.id) / JOB_FILE).write_text("not json")
+    store.close()
     assert JobStore(tmp_path).get(job.id) is None
     assert "unreadable job.json" in caplog.text
 

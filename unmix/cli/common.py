@@ -3,25 +3,31 @@
 The flags themselves are declared in ``unmix.cli.options``.
 
 Exit codes: 0 success, 1 runtime failure (any ``UnmixError``), 2 usage or
-configuration error (``ConfigurationError``, argparse). Errors are one line on
+configuration error (``ConfigurationError``, argparse), 130 Ctrl-C, 143 SIGTERM (where the
+command turns it into an exception, see ``sigterm_as_interrupt``). Errors are one line on
 stderr, never a traceback (``--verbose`` adds the traceback for bug reports).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from unmix.cli.options import add_logging_flags  # noqa: F401  (re-exported: every command's --verbose/--quiet)
 from unmix.errors import ConfigurationError, UnmixError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
 logger = logging.getLogger("unmix")
 
 
@@ -90,9 +96,39 @@ def guarded(body: Callable[[], int], *, verbose: bool) -> int:
     except UnmixError as error:
         _report(error, verbose=verbose)
         return EXIT_FAILURE
+    except Terminated:
+        sys.stderr.write("terminated: what was written so far is kept\n")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: what was written so far is kept\n")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds (and removes partial files) as Ctrl-C does."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the ``with`` block (the previous handler comes back after).
+
+    By default SIGTERM ends the process where it stands, so every writer's partial file stays
+    (32 MiB per stem of a song); raised as an exception, it goes through the same ``finally``
+    and ``except BaseException`` clean-ups as Ctrl-C. Only the main thread may set a handler:
+    elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _report(error: Exception, *, verbose: bool) -> None:

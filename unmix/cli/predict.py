@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
-from unmix.errors import ConfigurationError, UnmixError
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, sigterm_as_interrupt, what_is
+from unmix.errors import ConfigurationError, UnmixError, unknown_name
 from unmix.separation.outputs import BIT_DEPTHS, DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
-    return guarded(lambda: _list_models() if args.list_models else _run(args), verbose=args.verbose)
+    with sigterm_as_interrupt():  # a terminated run removes its partial stems as Ctrl-C does
+        return guarded(lambda: _list_models() if args.list_models else _run(args), verbose=args.verbose)
 
 
 def _list_models() -> int:
@@ -91,6 +92,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigurationError(f"--batch_size must be a positive integer, received {args.batch_size}")
     _check_inputs(args)
+    if args.model:
+        from unmix.pretrained import catalog
+
+        if args.model not in catalog.names():  # a typo in the command, found before the model loads
+            raise unknown_name("--model", "built-in model", args.model, catalog.names())
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
     # Checked first: a typo in --stems, --filename or --bit_depth costs no model load.
     output = OutputSpec(

@@ -10,6 +10,7 @@ losses and optimizers live in registries that import TensorFlow, so it does too.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -72,7 +73,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume:
         from unmix.runfolder import RunFolder
 
-        config = configuration.load_resolved(RunFolder.open(args.resume).configuration)
+        run = RunFolder.open(args.resume)
+        if args.configuration and not _same_file(Path(args.configuration), run.configuration):
+            raise ConfigurationError(
+                f"--resume {args.resume} continues with the run's own configuration ({run.configuration}), not --configuration "
+                f"{args.configuration}: drop --configuration, or leave out --resume to train a new run with it"
+            )
+        config = configuration.load_resolved(run.configuration)
     else:
         config = configuration.load(configuration_path(args.configuration, working_directory), working_directory=working_directory)
     import_tensorflow_quietly()
@@ -96,6 +103,10 @@ def _run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     return EXIT_OK
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    return path.exists() and other.exists() and os.path.samefile(path, other)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,26 @@ def fraction(*, include_one: bool) -> Callable[[Any], bool]:
     return lambda v: _number(v) and 0 <= v and (v <= 1 if include_one else v < 1)
 
 
+def between(low: float, high: float, *, above_low: bool = False) -> Callable[[Any], bool]:
+    """``low <= v <= high`` (``low < v`` with ``above_low``)."""
+    return lambda v: _number(v) and (v > low if above_low else v >= low) and v <= high
+
+
+def even_between(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: _number(v) and v == int(v) and int(v) % 2 == 0 and low <= v <= high
+
+
+# Upper bounds: values past these cannot be meant. A batch of 1e29 windows or a 2^30-sample STFT
+# died with a traceback after the run folder existed; a sample rate of 1 Hz or a billion Wiener
+# iterations crawled for minutes. Each bound sits far above what any shipped configuration uses.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 384000  # telephone speech .. the highest studio rate
+MAX_FFT_WINDOW = 32768  # 0.74 s at 44.1 kHz; the shipped models use 4096 at most
+MAX_BATCH = 4096  # windows per step or per model call
+MAX_WINDOW_FRAMES = 4096  # STFT frames in one model window (the shipped ones use 512 at most)
+MAX_WORKERS = 256  # processes or threads
+
 RULES = (
-    Rule("collection.sample_rate", at_least(1), "a whole number of Hz >= 1 (e.g. 44100)"),
+    Rule("collection.sample_rate", between(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE), f"a whole number of Hz from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} (e.g. 44100)"),
     Rule("collection.song_limit", at_least(0), "0 (all songs), a fraction in (0, 1] or a song count > 1"),
     Rule("collection.validation_ratio", fraction(include_one=False), "a fraction >= 0 and < 1 (e.g. 0.2)"),
     Rule("collection.test_data_count", at_least(0), "a whole number of songs >= 0"),
@@ -56,19 +74,19 @@ RULES = (
     Rule("collection.test_save_count", at_least(0), "a whole number of songs >= 0"),
     Rule("collection.channel_split.vocals_channel", at_least(0), "a channel index >= 0"),
     Rule("collection.channel_split.instrumental_channel", at_least(0), "a channel index >= 0"),
-    Rule("training.batch_size", at_least(1), "a whole number >= 1"),
-    Rule("training.epoch.count", at_least(1), "a whole number of epochs >= 1"),
-    Rule("training.steps_per_epoch", at_least(0), "a whole number >= 0 (0: one pass over the windows)"),
+    Rule("training.batch_size", between(1, MAX_BATCH), f"a whole number >= 1 and <= {MAX_BATCH}"),
+    Rule("training.epoch.count", between(1, 1_000_000), "a whole number of epochs >= 1 and <= 1000000"),
+    Rule("training.steps_per_epoch", between(0, 10_000_000), "a whole number >= 0 and <= 10000000 (0: one pass over the windows)"),
     Rule("training.limit_items_per_song", at_least(0), "a whole number >= 0 (0: every window)"),
-    Rule("training.workers", at_least(0), "a whole number >= 0 (0: one per CPU core)"),
+    Rule("training.workers", between(0, MAX_WORKERS), f"a whole number from 0 (one per CPU core) to {MAX_WORKERS}"),
     Rule("training.verbose", lambda v: v in (0, 1, 2), "0, 1 or 2"),
-    Rule("training.optimizer.lr", above(0), "a number > 0 (e.g. 0.001)"),
-    Rule("training.optimizer.learning_rate", above(0), "a number > 0 (e.g. 0.001)"),
+    Rule("training.optimizer.lr", between(0, 10, above_low=True), "a number > 0 and <= 10 (e.g. 0.001)"),
+    Rule("training.optimizer.learning_rate", between(0, 10, above_low=True), "a number > 0 and <= 10 (e.g. 0.001)"),
     Rule("training.optimizer.clipnorm", above(0), "a number > 0"),
     Rule("training.augmentation.remix_probability", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.silent_keep_rate", fraction(include_one=True), "a probability in [0, 1]"),
-    Rule("training.augmentation.gain_min", at_least(0), "a gain >= 0"),
-    Rule("training.augmentation.gain_max", at_least(0), "a gain >= 0, and >= gain_min"),
+    Rule("training.augmentation.gain_min", between(0, 100), "a gain >= 0 and <= 100"),
+    Rule("training.augmentation.gain_max", between(0, 100), "a gain >= 0 and <= 100, and >= gain_min"),
     Rule("training.teacher.weight", fraction(include_one=True), "a weight in [0, 1] of the teacher term (e.g. 0.5)"),
     Rule("training.teacher.max_frequency", lambda v: v is None or above(0)(v), "null (the band the teacher separates) or a frequency in Hz > 0 (e.g. 11025)"),
     Rule("training.callbacks.early_stopping.patience", at_least(0), "a whole number of epochs >= 0"),
@@ -77,11 +95,13 @@ RULES = (
     Rule("training.callbacks.reduce_learningrate.patience", at_least(0), "a whole number of epochs >= 0"),
     Rule("training.callbacks.reduce_learningrate.min_learningrate", at_least(0), "a number >= 0"),
     Rule("transformation.overlap", fraction(include_one=False), "a fraction of a window >= 0 and < 1 (e.g. 0.5)"),
-    Rule("transformation.wiener_iterations", at_least(-1), "-1 (off), 0 (soft masks) or a count >= 1"),
-    Rule("transformation.mask_exponent", above(0), "a number > 0 (e.g. 2.0)"),
+    Rule("transformation.fft_window", even_between(16, MAX_FFT_WINDOW), f"an even integer of samples from 16 to {MAX_FFT_WINDOW} (e.g. 4096)"),
+    Rule("transformation.options.size", between(1, MAX_WINDOW_FRAMES), f"a whole number of STFT frames >= 1 and <= {MAX_WINDOW_FRAMES}"),
+    Rule("transformation.wiener_iterations", between(-1, 100), "-1 (off), 0 (soft masks) or a count from 1 to 100"),
+    Rule("transformation.mask_exponent", between(0, 10, above_low=True), "a number > 0 and <= 10 (e.g. 2.0)"),
     Rule("transformation.precision", lambda value: value in ("float32", "bfloat16", "auto"), "float32, bfloat16 or auto"),
-    Rule("transformation.batch_size", at_least(0), "0 (4 x training.batch_size) or a window count >= 1"),
-    Rule("transformation.workers", at_least(1), "a thread count >= 1 (e.g. 2)"),
+    Rule("transformation.batch_size", between(0, MAX_BATCH), f"0 (4 x training.batch_size) or a window count from 1 to {MAX_BATCH}"),
+    Rule("transformation.workers", between(1, MAX_WORKERS), f"a thread count from 1 to {MAX_WORKERS} (e.g. 2)"),
 )
 _ABSENT = object()
 MONITORED = ("model_checkpoint", "early_stopping", "reduce_learningrate")

@@ -30,7 +30,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from unmix.atomic import atomic_path, glob_escape, is_no_space, no_space_message, temporaries_of, writer_pid
+from unmix.atomic import atomic_path, glob_escape, is_no_space, no_space_message, process_alive, temporaries_of, writer_pid
 from unmix.data.disk import discard_partial_h5, ensure_space, h5_size
 from unmix.data.songs import Song
 from unmix.errors import DataError
@@ -221,15 +221,7 @@ def _writer_alive(temporary: Path, path: Path) -> bool:
     if pid is None:  # an earlier version's ``<name>.<pid>-<random>.tmp``, or its single ``<name>.tmp``
         text = temporary.name[len(path.name) + 1 :].partition("-")[0]
         pid = int(text) if text.isdigit() else None
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists but belongs to someone else
-        return True
-    return True
+    return pid is not None and process_alive(pid)
 
 
 class StemReader:

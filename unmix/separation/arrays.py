@@ -6,19 +6,23 @@ holds only the model-facing logic and these stay testable (and importable) witho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from unmix.errors import AudioError
 
+# The largest sample magnitude separated (32-bit PCM's full scale); see check_samples.
+MAX_PEAK = 2.0**31
+
 
 def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
     """The input of ``Separator.separate`` as float32 ``(channels, samples)``, checked before any work.
 
     Args:
-        samples: audio ``(channels, samples)``, any numeric dtype.
+        samples: audio ``(channels, samples)``, any numeric dtype; more than two channels need
+            at least as many samples.
         sample_rate: its rate in Hz.
 
     Returns:
@@ -26,21 +30,35 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
 
     Raises:
         AudioError: for a sample rate that is not a positive integer, an array that is not 2-D
-            with at least one channel, or NaN/infinite samples (``check_finite``'s message, as a
-            streamed file gets it).
+            with at least one channel, more than two channels but fewer samples (soundfile's
+            (frames, channels) layout, refused rather than guessed), or NaN, infinite or too loud
+            samples (``check_samples``' message, as a streamed file gets it).
     """
     if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or sample_rate <= 0:
         raise AudioError(f"received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
     samples = np.asarray(samples)
     if samples.ndim != 2 or samples.shape[0] == 0:
         raise AudioError(f"received audio of shape {samples.shape}; expected (channels, samples) with at least one channel")
+    n_channels, n_samples = samples.shape
+    # soundfile.read gives (frames, channels): read the other way, 3 s of stereo is 132300
+    # channels of 2 samples, each padded to a whole model window (it never finished). Mono and
+    # stereo clips shorter than their channel count stay what they say they are.
+    if n_channels > max(n_samples, 2):
+        raise AudioError(
+            f"received audio of shape {samples.shape}, more channels ({n_channels}) than samples ({n_samples}); "
+            "expected (channels, samples): pass samples.T for soundfile's (frames, channels)"
+        )
     samples = samples.astype(np.float32, copy=False)
-    check_finite(samples, first=0, sample_rate=int(sample_rate))
+    check_samples(samples, first=0, sample_rate=int(sample_rate))
     return samples
 
 
-def check_finite(block: np.ndarray, *, first: int, sample_rate: int) -> None:
-    """Refuse NaN or infinite samples: a separation of them is NaN throughout its block.
+def check_samples(block: np.ndarray, *, first: int, sample_rate: int) -> None:
+    """Refuse NaN, infinite and absurdly loud samples: a separation of them is NaN in its block.
+
+    Beyond ``MAX_PEAK`` the models' squared magnitudes overflow float32 (the default model gives
+    NaN from a peak of 1e18); no audio format holds such values as integers, so such input is a
+    float file or array that was never normalised.
 
     Args:
         block: ``(channels, n)``, whose first sample is sample ``first`` of the song.
@@ -48,18 +66,47 @@ def check_finite(block: np.ndarray, *, first: int, sample_rate: int) -> None:
     Raises:
         AudioError: naming the first bad sample (index, time, channel, value).
     """
-    if np.isfinite(np.sum(block, dtype=np.float64)):  # finite exactly when every sample is, short of an overflow
+    if block.size == 0 or (-MAX_PEAK <= block.min() and block.max() <= MAX_PEAK):  # NaN fails both
         return
-    bad = ~np.isfinite(block)
-    if not bad.any():
-        return
+    non_finite = ~np.isfinite(block)
+    bad = non_finite | (np.abs(block) > MAX_PEAK)
     index = int(np.argmax(bad.any(axis=0)))  # the earliest in time, then the lowest channel
     channel = int(np.argmax(bad[:, index]))
     at = first + index
+    where = f"sample {at} ({at / sample_rate:.3f} s, channel {channel})"
+    if non_finite[channel, index]:
+        raise AudioError(
+            f"{where} is {block[channel, index]}: the audio holds {int(np.count_nonzero(non_finite))} NaN or infinite "
+            "sample(s) in this block; repair or re-export the file"
+        )
     raise AudioError(
-        f"sample {at} ({at / sample_rate:.3f} s, channel {channel}) is {block[channel, index]}: the audio holds "
-        f"{int(np.count_nonzero(bad))} NaN or infinite sample(s) in this block; repair or re-export the file"
+        f"{where} is {block[channel, index]:.3g}, beyond ±2^31 (32-bit PCM's full scale), too loud to separate in "
+        f"float32 ({int(np.count_nonzero(bad))} such sample(s) in this block); normalise the audio's peak to 1.0 and separate again"
     )
+
+
+def check_separated(stems: Mapping[str, np.ndarray], *, mix: np.ndarray, first: int, sample_rate: int) -> None:
+    """Refuse stems that are not finite, so that none is ever returned or written.
+
+    ``check_samples`` keeps the built-in models finite; a model of one's own can still overflow
+    (a normaliser that squares, say), and its NaN must fail the song rather than fill a file.
+
+    Args:
+        stems: ``{stem: (channels, n)}`` separated from ``mix``, whose first sample is ``first``.
+
+    Raises:
+        AudioError: naming the stem, the time and the mix's peak there.
+    """
+    for stem, block in stems.items():
+        if np.isfinite(np.sum(block, dtype=np.float64)):  # float32 values cannot overflow a float64 sum
+            continue
+        index = int(np.argmax((~np.isfinite(block)).any(axis=0)))
+        at = first + index
+        peak = float(np.max(np.abs(mix))) if mix.size else 0.0
+        raise AudioError(
+            f"the separated {stem} is NaN or infinite from sample {at} ({at / sample_rate:.3f} s) on, where the audio "
+            f"peaks at {peak:.3g}: the model cannot compute it; normalise the audio's peak to 1.0 and separate again"
+        )
 
 
 def channel_groups(n_input: int, n_model: int) -> list[tuple[int, ...]]:

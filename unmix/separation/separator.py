@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from unmix.atomic import remove_dead_temporaries
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError
 from unmix.separation import streaming
@@ -267,7 +269,8 @@ class Separator:
         """Split audio into its stems.
 
         Args:
-            samples: float audio ``(channels, samples)``, any channel count.
+            samples: float audio ``(channels, samples)``, any channel count (``soundfile.read``
+                gives ``(frames, channels)``: pass its ``.T``).
             sample_rate: rate of ``samples`` in Hz.
             progress: called as ``progress(done_seconds, total_seconds)`` after each block.
 
@@ -276,7 +279,9 @@ class Separator:
             input's sample rate; the stems sum to ``samples`` to float precision.
 
         Raises:
-            AudioError: for input that is not a 2-D array of finite numbers, or a bad sample rate.
+            AudioError: for input that is not a 2-D array, has more than two channels but fewer
+                samples, holds NaN, infinite or samples beyond ±2^31, or separates into
+                non-finite stems; or a bad sample rate.
         """
         samples = check_audio(samples, sample_rate)
         n_samples = samples.shape[1]
@@ -327,13 +332,17 @@ class Separator:
             bit_depth: 16 or 24 (integer PCM) or 32 (float) for WAV, 16 or 24 for FLAC; None
                 keeps the format's default (float WAV, 24-bit FLAC).
 
+        Partial stems that a killed separation left in the stems' folders (their process is
+        gone) are removed first.
+
         Returns:
             The written file of each stem; they have the input's sample rate and channel count.
 
         Raises:
             AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
-                is left behind).
-            ConfigurationError: a bad template, format, bit depth or stem name.
+                is left behind, nor a folder that only this song's stems would have filled).
+            ConfigurationError: a bad template, format, bit depth or stem name, or a stem that
+                would overwrite ``path``.
         """
         from unmix import audio
 
@@ -343,11 +352,19 @@ class Separator:
         if missing:
             raise ConfigurationError(f"stems: this model separates {', '.join(self.stems)}, not {', '.join(missing)}")
         targets = stem_paths(Path(output_dir), song_name or song_name_of(path), template=filename, stems=stems, file_format=file_format)
+        for stem, target in targets.items():
+            if target.exists() and path.exists() and os.path.samefile(target, path):  # a link or another spelling counts
+                raise ConfigurationError(f"the {stem} stem would be written over the song itself ({target}); choose another output folder or --filename")
         subtype = subtype_of(file_format, bit_depth)
+        for folder in sorted({target.parent for target in targets.values()}):
+            removed = remove_dead_temporaries(folder)
+            if removed:
+                logger.info("%s: removed %d partial file(s) of a separation that was killed", folder, len(removed))
         details = audio.info(path)
         rate, n_channels = details.sample_rate, details.n_channels
         chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
         started = time.time_ns()
+        created = _missing_folders(targets.values())
         try:
             with contextlib.ExitStack() as stack:
                 writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels, subtype=subtype)) for stem, target in targets.items()}
@@ -357,6 +374,9 @@ class Separator:
                 with contextlib.suppress(OSError):
                     if target.stat().st_mtime_ns >= started:
                         target.unlink()
+            for folder in created:  # the writers made them; an empty <song>/ would look like a result
+                with contextlib.suppress(OSError):  # not empty: another song's files are in it
+                    folder.rmdir()
             raise
         _warn_if_truncated(path, n, details)
         return targets
@@ -364,6 +384,17 @@ class Separator:
     def predict_batch(self, batch: np.ndarray) -> Any:
         """One model call on ``(batch, n_bins, size, n_channels)`` float32 inputs (for benchmarks)."""
         return self.kernel.predict(batch)
+
+
+def _missing_folders(paths: Iterable[Path]) -> list[Path]:
+    """The folders above ``paths`` that do not exist yet (what writing them creates), the deepest first."""
+    missing = set()
+    for path in paths:
+        for folder in path.parents:
+            if folder.exists():
+                break
+            missing.add(folder)
+    return sorted(missing, key=lambda folder: len(folder.parts), reverse=True)
 
 
 def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from unmix.errors import AudioError
-from unmix.separation.arrays import check_finite
+from unmix.separation.arrays import check_samples, check_separated
 
 Progress = Callable[[float, float], None]
 
@@ -202,7 +202,8 @@ def iter_separate(
         block sum to the input block.
 
     Raises:
-        AudioError: a block of the wrong shape.
+        AudioError: a block of the wrong shape, with NaN, infinite or too loud samples, or a
+            separation that is not finite (nothing of that block is yielded).
     """
     estimated = tuple(estimated)
     down = _Resampler(sample_rate, model_rate, n_channels)
@@ -253,6 +254,7 @@ def iter_separate(
         n = pending.size if final else min(pending.size, available)
         if n == 0:
             return
+        first = pending.start
         mix = pending.pop(n)
         out: dict[str, np.ndarray] = {}
         rest = mix.copy()
@@ -264,6 +266,7 @@ def iter_separate(
             out[stem] = block
             rest -= block
         out[residual] = rest
+        check_separated(out, mix=mix, first=first, sample_rate=sample_rate)
         done = pending.start
         if progress is not None:
             progress(done / sample_rate, max(done, total_samples or 0) / sample_rate)
@@ -274,7 +277,7 @@ def iter_separate(
             block = np.asarray(block, dtype=np.float32)
             if block.ndim != 2 or block.shape[0] != n_channels:
                 raise AudioError(f"received an audio block of shape {block.shape}; expected ({n_channels}, samples)")
-            check_finite(block, first=pending.end, sample_rate=sample_rate)
+            check_samples(block, first=pending.end, sample_rate=sample_rate)
             pending.push(block)
             model_audio.push(down(block))
             while layout.core_samples is not None and model_audio.end >= core_start + layout.core_samples + layout.after_samples:

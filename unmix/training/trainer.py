@@ -8,8 +8,12 @@ rows of epochs that were lost in the kill removed so the file stays continuous
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -34,7 +38,8 @@ from unmix.training.callback_list import build_callbacks
 from unmix.training.checks import check_configuration
 from unmix.training.full_disk import stop_on_full_disk
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
-from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, make_strategy, worker_working_directory
+from unmix.data.lock import Busy, exclusive
+from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, is_chief, make_strategy, worker_working_directory
 from unmix.training.losses import TeacherMixedLoss, get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
 from unmix.training.optimizers import build_optimizer
@@ -189,25 +194,48 @@ def train(
         return None
     check_distribution(config.training.distribution)
     names = RunFolder.names(config.environment, config.training.callbacks)
-    if resume is not None:
-        run = RunFolder.open(resume, **names)
-        check_backup(run)
-        run.log_handler = log.add_log_file(run.logs)
-        logger.info("resuming %s", run.path)
-    else:
-        working_directory = worker_working_directory(working_directory, distribution=config.training.distribution)
-        run = start_run(
-            config.environment, callbacks=config.training.callbacks, name=config.name, configuration=config.to_json(),
-            source=config.path, collection_folder=config.collection.folder, environ=config.environ, working_directory=working_directory,
-        )  # fmt: skip
-        logger.info("run folder: %s", run.path)
-    try:
-        with stop_on_full_disk(run):
-            _train(config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights, quiet=quiet)
-    finally:
-        if run.log_handler is not None:
-            log.remove_handler(run.log_handler)
+    with contextlib.ExitStack() as held:
+        if resume is not None:
+            run = RunFolder.open(resume, **names)
+            check_backup(run)
+            held.enter_context(_trained_here(run, distribution=config.training.distribution))
+            run.log_handler = log.add_log_file(run.logs)
+            logger.info("resuming %s", run.path)
+        else:
+            working_directory = worker_working_directory(working_directory, distribution=config.training.distribution)
+            run = start_run(
+                config.environment, callbacks=config.training.callbacks, name=config.name, configuration=config.to_json(),
+                source=config.path, collection_folder=config.collection.folder, environ=config.environ, working_directory=working_directory,
+            )  # fmt: skip
+            held.enter_context(_trained_here(run, distribution=config.training.distribution))
+            logger.info("run folder: %s", run.path)
+        try:
+            with stop_on_full_disk(run):
+                _train(config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights, quiet=quiet)
+        finally:
+            if run.log_handler is not None:
+                log.remove_handler(run.log_handler)
     return run
+
+
+@contextlib.contextmanager
+def _trained_here(run: RunFolder, *, distribution: str) -> Iterator[None]:
+    """Hold the run's ``train.lock`` while this process trains it: two ``--resume`` at once duplicated its results.
+
+    The workers of a multi-worker run resume the chief's folder together, so only the chief holds it.
+
+    Raises:
+        TrainingError: another live process trains the run (the line names it).
+    """
+    if check_distribution(distribution) == "multi_worker" and not is_chief():
+        yield
+        return
+    holder = f"train.py (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')})"
+    try:
+        with exclusive(run.train_lock, holder=holder):
+            yield
+    except Busy as busy:
+        raise TrainingError(f"run folder {run.path} is being trained by {busy.holder}; let it finish or stop it, then --resume {run.path}") from None
 
 
 def _prepare(config: Config, *, working_directory: Path, quiet: bool):

@@ -50,7 +50,7 @@ def installed_models() -> list[str]:
 
 def create_app(
     working_dir: str | Path, *, max_upload_mb: float = 500, default_model: str | None = None, separator_factory: SeparatorFactory | None = None,
-    models: Sequence[str] | None = None, allowed_hosts: Sequence[str] | None = None, start_worker: bool = True,
+    models: Sequence[str] | None = None, allowed_hosts: Sequence[str] | None = None, start_worker: bool = True, holder: str | None = None,
 ) -> FastAPI:  # fmt: skip
     """Build the application over a working folder; jobs left there by an earlier run are picked up.
 
@@ -63,10 +63,12 @@ def create_app(
         allowed_hosts: Host headers answered (others get 400), e.g. the loopback names against
             DNS rebinding; None answers any.
         start_worker: start the worker with the application (tests of queueing turn it off).
+        holder: who serves, for the message a second server on the working folder gets.
 
     Raises:
         ConfigurationError: a default model that is not offered, or a limit that is not positive.
-        DataError: the working folder cannot be created.
+        DataError: the working folder cannot be created, or another server has it (it stays
+            locked until the application's lifespan ends).
     """
     if not max_upload_mb > 0:
         raise ConfigurationError(f"--max_upload_mb must be positive, received {max_upload_mb}")
@@ -74,7 +76,7 @@ def create_app(
     default = default_model or catalog.default_name()
     if default not in offered:
         raise unknown_name("--model", "installed model", default, offered)
-    store = JobStore(working_dir)
+    store = JobStore(working_dir, holder=holder)
     worker = Worker(store, factory=separator_factory or load_pretrained)
     max_bytes = int(max_upload_mb * 1024 * 1024)
 
@@ -86,6 +88,7 @@ def create_app(
             yield
         finally:
             worker.stop()
+            store.close()
 
     app = FastAPI(title="unmix", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store, app.state.worker = store, worker

@@ -12,13 +12,18 @@ Every job lives under ``<working folder>/jobs/<id>/``, where ``id`` is a server-
 never finished; a kill at any moment leaves either the previous ``job.json`` or the next one.
 Opening the store therefore repairs whatever a killed server left: unfinished uploads are
 removed, and a job that was running goes back to the queue with its partial outputs deleted.
+That repair would destroy the running job of a live server, so a store holds the working
+folder's ``server.lock`` from opening to ``close()``, and a second one is refused before it
+repairs anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import os
 import re
 import shutil
 import threading
@@ -30,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from unmix.atomic import atomic_write_text
+from unmix.data.lock import Busy, exclusive
 from unmix.errors import DataError
 from unmix.separation.outputs import STEMS
 
 logger = logging.getLogger(__name__)
 
 JOB_FILE = "job.json"
+LOCK_FILE = "server.lock"
 STEMS_FOLDER = "stems"
 SPECTROGRAM = "spectrogram.png"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -99,22 +106,36 @@ class JobStore:
 
     Args:
         root: the working folder (``jobs/`` is created inside it).
+        holder: who opens it, for the message a second opener gets (default: this process id).
 
     Raises:
-        DataError: the working folder cannot be created or read.
+        DataError: the working folder cannot be created or read, or another live process has it
+            open (the message names the folder and that process).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, holder: str | None = None) -> None:
         self.root = Path(root)
         self.jobs_dir = self.root / "jobs"
+        self._held = contextlib.ExitStack()
         try:
             self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            self._held.enter_context(exclusive(self.root / LOCK_FILE, holder=holder or f"process {os.getpid()}"))
+        except Busy as busy:
+            raise DataError(f"working folder {self.root} is in use by {busy.holder}; stop that server, or pass --workingdir with another folder") from None
         except OSError as error:
             raise DataError(f"working folder {self.root}: cannot create it ({error.strerror}); pass --workingdir with a writable folder") from None
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._written: dict[str, float] = {}
-        self._recover()
+        try:
+            self._recover()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the working folder for the next server (the jobs stay as they are on disk)."""
+        self._held.close()
 
     # === Paths ===
     def folder(self, job_id: str) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from pathlib import Path
 
@@ -59,14 +60,17 @@ def _serve(args: argparse.Namespace) -> int:
     from unmix.web.app import create_app
 
     loopback = is_loopback(args.host)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
     app = create_app(
         Path(args.workingdir), max_upload_mb=args.max_upload_mb, default_model=args.model,
-        allowed_hosts=LOOPBACK_NAMES if loopback else None,
+        allowed_hosts=LOOPBACK_NAMES if loopback else None, holder=f"unmix-serve (pid {os.getpid()}) at http://{shown}:{args.port}/",
     )  # fmt: skip
     if not loopback:
         sys.stderr.write(f"warning: --host {args.host} is not a loopback address: anyone who can reach this machine on port {args.port} can upload files and use its CPU\n")
-    shown = f"[{args.host}]" if ":" in args.host else args.host
     sys.stdout.write(f"unmix: open http://{shown}:{args.port}/ (jobs in {args.workingdir}; Ctrl-C stops, unfinished jobs resume at the next start)\n")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        app.state.store.close()  # also when the server never started its lifespan
     return EXIT_OK
