@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import json
 import os
 import socket
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from unmix.atomic import atomic_write_text
+from unmix.data.lock import Busy, exclusive
 from unmix.errors import UnmixError
 
 STATE_FOLDER = ".unmix-catalog"
@@ -86,23 +86,12 @@ def driver_lock(folder: CatalogFolder) -> Iterator[None]:
         UnmixError: another process holds it.
         OSError: the state folder cannot be created (read-only or full destination).
     """
-    import fcntl
-
     folder.state.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder.lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
-                raise
-            holder = os.pread(handle, 200, 0).decode(errors="replace").strip() or "another process"
-            raise UnmixError(f"{folder.output} is being separated by {holder}; wait for that run to end, or give another --output") from None
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, f"process {worker_name()} (since {now()})\n".encode(), 0)
-        yield
-    finally:
-        os.close(handle)  # closing releases the flock
+        with exclusive(folder.lock, holder=f"process {worker_name()} (since {now()})"):
+            yield
+    except Busy as busy:
+        raise UnmixError(f"{folder.output} is being separated by {busy.holder}; wait for that run to end, or give another --output") from None
 
 
 # === The ledger ===
