@@ -50,6 +50,13 @@ CASES = {
         "training.callbacks.reduce_learningrate.monitor", "has no better direction",
     ),
     "weights file suffix": ({"environment": {"weights": {"file": "final.h5"}}}, "environment.weights.file", "ending in .weights.h5"),
+    "decay steps 0": ({"training": {"optimizer": {"decay_steps": 0, "decay_rate": 0.2}}}, "training.optimizer.decay_steps", "expected a whole number of steps >= 1"),
+    "decay rate 1.5": ({"training": {"optimizer": {"decay_steps": 10, "decay_rate": 1.5}}}, "training.optimizer.decay_rate", "expected a factor > 0 and <= 1"),
+    "decay rate alone": ({"training": {"optimizer": {"decay_rate": 0.2}}}, "training.optimizer.decay_rate", "given without decay_steps"),
+    "decay beside a plateau": (
+        {"training": {"optimizer": {"decay_steps": 10, "decay_rate": 0.2}, "callbacks": {"reduce_learningrate": {"enabled": True}}}},
+        "training.optimizer.decay_steps", "no step decay while training.callbacks.reduce_learningrate is enabled",
+    ),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

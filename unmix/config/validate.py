@@ -65,6 +65,8 @@ RULES = (
     Rule("training.optimizer.lr", above(0), "a number > 0 (e.g. 0.001)"),
     Rule("training.optimizer.learning_rate", above(0), "a number > 0 (e.g. 0.001)"),
     Rule("training.optimizer.clipnorm", above(0), "a number > 0"),
+    Rule("training.optimizer.decay_steps", lambda v: at_least(1)(v) and v == int(v), "a whole number of steps >= 1 (e.g. 12000)"),
+    Rule("training.optimizer.decay_rate", lambda v: _number(v) and 0 < v <= 1, "a factor > 0 and <= 1 (e.g. 0.2)"),
     Rule("training.augmentation.remix_probability", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.silent_keep_rate", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.gain_min", at_least(0), "a gain >= 0"),
@@ -103,6 +105,9 @@ def check_ranges(config: Config) -> None:
         raise out_of_range(config, "training.augmentation.gain_max", augmentation.gain_max, f"a gain >= gain_min={augmentation.gain_min}")
     if config.collection.unlabeled and not config.training.teacher.name:
         raise out_of_range(config, "collection.unlabeled", list(config.collection.unlabeled), "[] without training.teacher.name (a teacher labels songs without stems)")
+    optimizer, reduce = config.training.optimizer, config.training.callbacks.get("reduce_learningrate")
+    if "decay_steps" in optimizer and isinstance(reduce, Mapping) and reduce.get("enabled"):
+        raise out_of_range(config, "training.optimizer.decay_steps", optimizer["decay_steps"], "no step decay while training.callbacks.reduce_learningrate is enabled (a schedule and a plateau both setting the rate)")
     weights_file = config.environment.weights.file
     if not weights_file.endswith(".weights.h5"):
         raise out_of_range(config, "environment.weights.file", weights_file, "a file name ending in .weights.h5")
