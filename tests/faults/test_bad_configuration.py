@@ -57,6 +57,10 @@ CASES = {
         {"training": {"optimizer": {"decay_steps": 10, "decay_rate": 0.2}, "callbacks": {"reduce_learningrate": {"enabled": True}}}},
         "training.optimizer.decay_steps", "no step decay while training.callbacks.reduce_learningrate is enabled",
     ),
+    "unknown target": ({"transformation": {"options": {"targets": ["voice"]}}}, "transformation.options.targets", 'a list of distinct stems, "vocals" and/or "instrumental"'),
+    "targets for a model of one": ({"transformation": {"options": {"targets": ["instrumental", "vocals"]}}}, "transformation.options.targets", "model dummy predicts one target"),
+    "mask activation typo": ({"transformation": {"options": {"mask_activation": "linaer"}}}, "transformation.options.mask_activation", '"sigmoid" (masks in [0, 1]) or "linear"'),
+    "negative bins": ({"training": {"model": {"name": "hourglass", "options": {"bins": -1}}}}, "training.model.options.bins", "0 (every bin) or the number of lowest bins"),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

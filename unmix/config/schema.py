@@ -166,6 +166,10 @@ class TransformOptions:
     size: int = 64
     step: int = 64
     normalizer: str = "norm_max"
+    # Stems the model predicts, stacked on its output channels in this order (Park et al.: instrumental, vocals).
+    targets: tuple[str, ...] = ("vocals",)
+    # A mask output: "sigmoid" (in [0, 1]) or "linear" (unbounded; separation clips negatives, Park et al.).
+    mask_activation: str = "sigmoid"
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,19 @@ Layout (as the seed built it, with the paper's stacking added):
   bottom -> conv 3x3 -> up-sample 2x), added together; so ``stacks`` counts the 2x
   down-samplings of one module;
 - per module a head: conv 3x3 (``hg_module_end``) -> conv 1x1 + dropout -> conv 1x1 to
-  ``n_channels`` -> sigmoid (a mask) or ReLU (a magnitude). Every head is a model output
-  (intermediate supervision: the loss applies to each, as in the paper); between modules the
-  paper's re-injection ``next = input + conv1x1(features) + conv1x1(prediction)``.
+  ``n_targets * n_channels`` -> sigmoid (a mask), nothing (a linear mask, as the paper) or ReLU
+  (a magnitude). Every head is a model output (intermediate supervision: the loss applies to
+  each, as in the paper); between modules the paper's re-injection
+  ``next = input + conv1x1(features) + conv1x1(prediction)``.
 
-The DC bin is removed before the network and its mask set to 0 afterwards (769 bins -> 768);
-the remaining bins and the frames are zero-padded up to a multiple of ``2 ** stacks`` and
-cropped back, so the output shape always equals the input shape.
+The DC bin is removed before the network and its mask set to 0 afterwards (769 bins -> 768)
+unless ``drop_dc`` is off; ``bins`` keeps only the lowest bins (the paper: 512 of 513, the top
+one gets a zero mask); the remaining bins and the frames are zero-padded up to a multiple of
+``2 ** stacks`` and cropped back, so the output has the input's bins and frames.
+
+Park et al.'s SH-4stack for MIR-1K is ``stacks`` 4, ``hourglasses`` 4, ``initial_filters``
+64, 256 filters, ``drop_dc`` false and ``bins`` 512 on a mono 513-bin input with two stacked
+targets: 34.18 M parameters (``configurations/papers/hourglass-mir1k.jsonc``).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from unmix.models.layers import (
     plan_fit,
     restore_output,
 )
+from unmix.errors import ConfigurationError
 from unmix.models.registry import register_model
 
 
@@ -72,6 +79,9 @@ class HourglassOptions:
         initial_convolutions: batch norm / dropout of the stem.
         hg_module: filters, batch norm and dropout inside the modules.
         hg_module_end: batch norm / dropout of each module's head.
+        drop_dc: remove the DC bin before the network (the seed's); Park et al. keep it.
+        bins: only the lowest ``bins`` bins (DC included) enter the network, the others get a
+            zero output; 0: every bin. Park et al.: 512 of an FFT 1024's 513.
     """
 
     # The seed's configurations set these; the seed ignored them too.
@@ -86,6 +96,8 @@ class HourglassOptions:
     initial_convolutions: BlockOptions = dataclasses.field(default_factory=BlockOptions)
     hg_module: ModuleOptions = dataclasses.field(default_factory=ModuleOptions)
     hg_module_end: BlockOptions = dataclasses.field(default_factory=BlockOptions)
+    drop_dc: bool = True
+    bins: int = 0
 
 
 def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str):
@@ -106,8 +118,10 @@ def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str):
     return keras.layers.Add(name=f"{name}_l{level}_add")([upper, lower])
 
 
-def _validate(options: HourglassOptions) -> None:
+def _validate(options: HourglassOptions, *, n_bins: int) -> None:
     key = "training.model.options"
+    if not 0 <= options.bins <= n_bins:
+        raise ConfigurationError(f"{key}.bins: expected 0 (every bin) or a bin count <= the input's {n_bins}; received {options.bins!r}")
     check_positive(options.stacks, key=f"{key}.stacks")
     check_positive(options.hourglasses, key=f"{key}.hourglasses")
     check_positive(options.initial_filters, key=f"{key}.initial_filters")
@@ -120,27 +134,30 @@ def _validate(options: HourglassOptions) -> None:
     "hourglass",
     options=HourglassOptions,
     description="stacked hourglass network (Park et al. 2018), mask per module; the flagship",
+    stacked_targets=True,
 )
 def build_hourglass(
-    options: HourglassOptions, *, input_shape: tuple[int, int, int], output: str
+    options: HourglassOptions, *, input_shape: tuple[int, int, int], output: str, n_targets: int = 1
 ) -> keras.Model:
     """Build the stacked hourglass network.
 
     Args:
         options: the model options.
         input_shape: ``(n_bins, n_frames, n_channels)``.
-        output: ``"mask"`` or ``"magnitude"``.
+        output: ``"mask"``, ``"linear_mask"`` or ``"magnitude"``.
+        n_targets: targets stacked on the output channels (Park et al.: accompaniment, voice).
 
     Returns:
         A model with ``options.hourglasses`` outputs (named ``output`` when there is one,
         otherwise ``output_1`` ... ``output_N``, the last being the final prediction), each of
-        shape ``(batch, n_bins, n_frames, n_channels)``.
+        shape ``(batch, n_bins, n_frames, n_targets * n_channels)``.
 
     Raises:
-        ConfigurationError: on a non-positive size or a dropout rate outside [0, 1).
+        ConfigurationError: on a non-positive size, a dropout rate outside [0, 1) or more
+            ``bins`` than the input has.
     """
-    _validate(options)
-    n_channels = input_shape[-1]
+    _validate(options, n_bins=input_shape[0])
+    n_outputs = input_shape[-1] * n_targets
     filters = options.hg_module.filters
     stem = dict(
         batchnormalization=options.initial_convolutions.batchnormalization,
@@ -150,7 +167,7 @@ def build_hourglass(
         batchnormalization=options.hg_module_end.batchnormalization,
         dropout=options.hg_module_end.dropoutfactor,
     )
-    fit = plan_fit(input_shape, multiple=2**options.stacks, drop_dc=True)
+    fit = plan_fit(input_shape, multiple=2**options.stacks, drop_dc=options.drop_dc, max_bins=options.bins)
 
     inputs = keras.Input(shape=input_shape, name="spectrogram")
     x = fit_input(inputs, fit, name="input")
@@ -166,7 +183,7 @@ def build_hourglass(
         features = conv_block(features, filters, 3, name=f"{name}_end_1", **end)
         features = conv_block(features, filters, 1, name=f"{name}_end_2", dropout=end["dropout"])
         prediction = conv_block(
-            features, n_channels, 1, name=f"{name}_prediction", activation=output_activation(output)
+            features, n_outputs, 1, name=f"{name}_prediction", activation=output_activation(output)
         )
         single = options.hourglasses == 1
         restored = restore_output(prediction, fit, name=f"{name}_output")

@@ -33,7 +33,8 @@ from unmix.separation import overlap_add
 from unmix.separation.arrays import batches, channel_groups, magnitude_channels_last
 
 #: A batch ``(batch, n_bins, size, n_channels)`` → the model's prediction: one array of that
-#: shape (a single target, vocals) or ``{target: array}`` (several targets).
+#: shape (a single target, vocals), one of ``k * n_channels`` channels (``k`` targets stacked as
+#: the representation's ``targets``) or ``{target: array}`` (several named targets).
 Predict = Callable[[np.ndarray], "np.ndarray | Mapping[str, np.ndarray]"]
 RESIDUAL = "instrumental"
 # Spleeter's EPSILON of its ratio masks.
@@ -183,7 +184,7 @@ class Kernel:
         return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=masks[stem]) for stem in self.estimated}
 
     def magnitudes(self, mix_mag: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
-        """Every target's magnitude estimate ``(channels, bins, frames)`` in ``[0, |mix|]``, window by window.
+        """Every target's magnitude estimate ``(channels, bins, frames)``, >= 0 (at most ``|mix|`` unless its mask is linear), window by window.
 
         Each batch is overlap-added as it arrives; a model's NaN or infinity becomes 0 (the model
         may only remove energy). ``frames`` as in :meth:`__call__`.
@@ -228,19 +229,23 @@ class Kernel:
                     counts[channel] += 1
             if np.any(counts > 1):
                 estimate /= counts[:, None, None]
-        # Each window is already in [0, |mix|] (the representation clips), and so is any blend of
-        # them; only a model's NaN survives the clipping. The sum is finite exactly when every
-        # value is, short of an overflow: a cheap test.
+        # Each window is already clipped by the representation (to [0, |mix|]; a linear mask's
+        # only at 0), and so is any blend of them; only a model's NaN survives the clipping. The
+        # sum is finite exactly when every value is, short of an overflow: a cheap test.
         if not np.isfinite(np.sum(estimate, dtype=np.float64)):
             np.nan_to_num(estimate, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            np.minimum(estimate, mix_mag, out=estimate)
             np.maximum(estimate, 0.0, out=estimate)
         return estimate
 
     def _call_model(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Run the model; a single array is the first target's prediction."""
+        """Run the model; a single array is the first target's prediction, or every target's stacked on the channels."""
         y = self.predict(x)
-        outputs = {self.targets[0]: y} if not isinstance(y, Mapping) else dict(y)
+        if isinstance(y, Mapping):
+            outputs = dict(y)
+        elif len(self.targets) > 1:
+            outputs = self.plan.representation.split_targets(y)
+        else:
+            outputs = {self.targets[0]: y}
         if set(outputs) != set(self.targets):
             raise ModelError(f"the model returned targets {sorted(outputs)}; expected {list(self.targets)}")
         result = {}

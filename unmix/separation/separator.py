@@ -64,7 +64,7 @@ class Separator:
         wiener_iterations: -1 mask × mixture phase; 0 soft masks; >= 1 multichannel Wiener filter.
         mask_exponent: exponent of the ratio masks that combine several targets.
         targets: the target names of a plain function ``predict`` (default: those of a Keras
-            model, else ``("vocals",)``).
+            model, else the representation's ``targets``, stacked on the output channels).
         block_seconds: seconds of model-rate audio per block (bounded memory); None processes the
             whole input as one block.
         workers: blocks separated at once on threads (one block's STFT runs beside another's
@@ -103,10 +103,11 @@ class Separator:
             overlap=overlap, wiener_iterations=wiener_iterations, mask_exponent=mask_exponent,
         )  # fmt: skip
         self.model = predict if hasattr(predict, "predict_on_batch") else None
+        stacked = tuple(getattr(representation, "targets", ("vocals",)))
         if self.model is not None:
-            targets = targets_of(self.model) if targets is None else targets
+            targets = targets_of(self.model, stacked=stacked) if targets is None else targets
             predict = keras_predict(self.model)
-        self.kernel = Kernel(predict, plan, targets=targets or ("vocals",))
+        self.kernel = Kernel(predict, plan, targets=targets or stacked)
         self.sample_rate = sample_rate
         self.block_seconds = block_seconds
         self.workers = workers
@@ -189,7 +190,8 @@ class Separator:
         plan = cls._configured_plan(config, stats=stats, overrides=overrides)
         model = load_model(
             weights, config.training.model, input_shape=tuple(plan.representation.input_shape(plan.n_channels)),
-            output=plan.representation.output_kind, precision=precision or config.transformation.precision, configuration=config.path,
+            output=plan.representation.model_output, precision=precision or config.transformation.precision, configuration=config.path,
+            n_targets=len(plan.representation.targets),
         )  # fmt: skip
         return cls._around(model, plan, config, **overrides)
 

@@ -66,9 +66,9 @@ class RepeatTargets(keras.utils.PyDataset):
         self.dataset.on_epoch_end()
 
 
-def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str) -> keras.Model:
+def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str, n_targets: int = 1) -> keras.Model:
     """Build the configured model and compile it with its loss (on every output), metrics and optimizer."""
-    model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output)
+    model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output, n_targets=n_targets)
     n_outputs = len(model.outputs)
     loss = get_loss(training.loss_function)
     if training.teacher.name:  # targets packed as [true, teacher]: the exact mixture of the two terms
@@ -135,7 +135,8 @@ def _start_from_part_of(model: keras.Model, name: str, config: Config) -> bool:
     representation = get_representation(theirs.transformation.name, options=theirs.transformation.options, stft=stft)
     source = build_model(
         theirs.training.model.name, theirs.training.model.options,
-        input_shape=representation.input_shape(theirs.collection.n_channels), output=representation.output_kind,
+        input_shape=representation.input_shape(theirs.collection.n_channels), output=representation.model_output,
+        n_targets=len(representation.targets),
     )  # fmt: skip
     weights = folder.best_weights()
     _load_initial_weights(source, weights, theirs, source=f"training.model.pretrained {name!r}")
@@ -236,7 +237,10 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         accompaniments=prepared.accompaniments,
     )
     with strategy.scope():
-        model = compiled_model(training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.output_kind)
+        model = compiled_model(
+            training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.model_output,
+            n_targets=len(representation.targets),
+        )  # fmt: skip
         n_outputs = len(model.outputs)
     adapt_to_strategy(model, strategy)
     logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, representation.input_shape(config.collection.n_channels))
@@ -260,7 +264,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     extra = []
     if validation_data is not None:
         x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats)
-        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: representation.to_vocals_magnitude(p, m, stats=stats), every=5))
+        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: representation.to_vocals_magnitude(representation.split_targets(p)["vocals"], m, stats=stats), every=5))
     extra.append(accuracy_callback(run, collection=config.collection, prepared=prepared, separator_factory=separator_for_training(config, stats=stats)))
     callbacks = build_callbacks(
         run,

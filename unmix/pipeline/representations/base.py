@@ -10,6 +10,13 @@ Normalisation: the model input is the mix window normalised by the configured
 normaliser; a magnitude target is normalised with the factors of the *mix* window
 (never from the already-normalised input, the seed's min-max bug). Masks are ratios
 and are never normalised.
+
+Targets (``options.targets``): a representation that allows it (``stacked_targets``) makes
+the model predict several stems stacked on its output channels, in the configured order
+(Park et al. 2018: accompaniment then voice); :meth:`Representation.split_targets` takes a
+prediction apart again. A mask is a sigmoid's, in [0, 1], or with ``mask_activation``
+"linear" unbounded (a source can exceed a mixture built as the channels' mean): separation
+then clips only its negative values.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError
 
 OUTPUT_KINDS = ("mask", "magnitude")
+STEMS = ("vocals", "instrumental")
+MASK_ACTIVATIONS = ("sigmoid", "linear")
 
 
 class Representation:
@@ -31,16 +40,20 @@ class Representation:
 
     Args:
         options: ``transformation.options``: ``size`` (frames per window), ``step``
-            (frames between window starts, 1 <= step <= size) and ``normalizer``.
+            (frames between window starts, 1 <= step <= size), ``normalizer``, ``targets``
+            and ``mask_activation``.
         stft: the STFT parameters; ``stft.n_bins`` is the window height.
 
     Raises:
-        ConfigurationError: size or step out of range, or an unknown normaliser.
+        ConfigurationError: size or step out of range, an unknown normaliser, targets this
+            representation cannot stack, or a mask activation it has no mask for.
     """
 
     name: ClassVar[str] = ""
     #: What the model must output: "mask" (multiplied with |mix|) or "magnitude".
     output_kind: ClassVar[str] = "mask"
+    #: Whether the model may predict several stems stacked on its channels (``options.targets``).
+    stacked_targets: ClassVar[bool] = False
 
     def __init__(self, *, options: TransformOptions, stft: StftOptions) -> None:
         size, step = options.size, options.step
@@ -53,6 +66,11 @@ class Representation:
                 f"transformation.options.step must be a whole number between 1 and size={size} "
                 f"(windows must overlap or touch); received {step!r}"
             )
+        self.targets = self._checked_targets(tuple(options.targets))
+        if options.mask_activation not in MASK_ACTIVATIONS or (options.mask_activation != "sigmoid" and self.output_kind != "mask"):
+            allowed = " or ".join(repr(a) for a in MASK_ACTIVATIONS) if self.output_kind == "mask" else f"'sigmoid' (transformation.name {self.name!r} outputs a {self.output_kind})"
+            raise ConfigurationError(f"transformation.options.mask_activation: expected {allowed}; received {options.mask_activation!r}")
+        self.mask_activation = options.mask_activation
         self.options = options
         self.stft = stft
         self.size = size
@@ -62,6 +80,22 @@ class Representation:
         # Raw magnitudes in and out (the "none" normaliser): inference skips the per-window loop.
         self._raw = self.normalizer_name.strip().lower() == "none"
 
+    def _checked_targets(self, targets: tuple[str, ...]) -> tuple[str, ...]:
+        if not targets or len(set(targets)) != len(targets) or not set(targets) <= set(STEMS):
+            raise ConfigurationError(f"transformation.options.targets: expected distinct stems of {', '.join(STEMS)}; received {list(targets)!r}")
+        if targets != ("vocals",) and not self.stacked_targets:
+            raise ConfigurationError(f"transformation.options.targets: transformation.name {self.name!r} predicts the vocals only; received {list(targets)!r}")
+        return targets
+
+    @property
+    def model_output(self) -> str:
+        """The output the model's last layer makes: "mask", "linear_mask" or "magnitude" (``build_model``'s ``output``)."""
+        return "linear_mask" if self.output_kind == "mask" and self.mask_activation == "linear" else self.output_kind
+
+    def split_targets(self, prediction: np.ndarray) -> dict[str, np.ndarray]:
+        """``{target: its channels}`` of a prediction ``(..., n_targets * channels)`` that stacks the targets."""
+        return dict(zip(self.targets, np.split(np.asarray(prediction), len(self.targets), axis=-1)))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(size={self.size}, step={self.step}, "
@@ -69,7 +103,7 @@ class Representation:
         )
 
     def input_shape(self, n_channels: int) -> tuple[int, int, int]:
-        """The model input shape ``(bins, size, n_channels)`` (also the output shape)."""
+        """The model input shape ``(bins, size, n_channels)`` (also the output shape of each target)."""
         return (self.stft.n_bins, self.size, int(n_channels))
 
     # --- training -------------------------------------------------------------------------
@@ -94,9 +128,9 @@ class Representation:
             stats: per-bin statistics, needed by the ``zmuv`` normaliser.
 
         Returns:
-            ``(x, y)`` float32: x (bins, size, channels); y (bins, size, channels),
-            or (bins, size, 2 * channels) when ``packs_mix``, or ``{stem: (bins, size, channels)}``
-            for a representation with one target per stem.
+            ``(x, y)`` float32: x (bins, size, channels); y (bins, size, k * channels) for
+            ``k`` targets, or (bins, size, (k + 1) * channels) when ``packs_mix``, or
+            ``{stem: (bins, size, channels)}`` for a representation with one target per stem.
 
         Raises:
             ValueError: the windows' shapes differ or are not (bins, size, channels).
@@ -150,8 +184,8 @@ class Representation:
     ) -> np.ndarray:
         """The vocal magnitude a model prediction stands for.
 
-        A mask is clipped to [0, 1] and multiplied with |mix|; a magnitude is
-        denormalised with the mix window's factors and clipped to [0, |mix|].
+        A mask is clipped to [0, 1] (a linear one only below, at 0) and multiplied with |mix|;
+        a magnitude is denormalised with the mix window's factors and clipped to [0, |mix|].
 
         Args:
             prediction: the model output for ``mix_mag``, same shape (final output only).
@@ -172,7 +206,8 @@ class Representation:
             )
         batched = self._check_window(mix_mag, "mix_mag", batched=None)
         if self.output_kind == "mask":
-            return (np.clip(prediction, 0.0, 1.0) * mix_mag).astype(np.float32)
+            upper = 1.0 if self.mask_activation == "sigmoid" else None
+            return (np.clip(prediction, 0.0, upper) * mix_mag).astype(np.float32)
         if self._raw:  # already on |mix|'s scale: clip, without per-window copies
             out = np.maximum(prediction, 0.0)
             return np.minimum(out, mix_mag, out=out)
