@@ -61,6 +61,8 @@ CASES = {
     "targets for a model of one": ({"transformation": {"options": {"targets": ["instrumental", "vocals"]}}}, "transformation.options.targets", "model dummy predicts one target"),
     "mask activation typo": ({"transformation": {"options": {"mask_activation": "linaer"}}}, "transformation.options.mask_activation", '"sigmoid" (masks in [0, 1]) or "linear"'),
     "negative bins": ({"training": {"model": {"name": "hourglass", "options": {"bins": -1}}}}, "training.model.options.bins", "0 (every bin) or the number of lowest bins"),
+    "normalizer scope typo": ({"transformation": {"options": {"normalizer_scope": "clip"}}}, "transformation.options.normalizer_scope", '"window" (each window\'s mix) or "song"'),
+    "song scope for zmuv": ({"transformation": {"options": {"normalizer": "zmuv", "normalizer_scope": "song"}}}, "transformation.options.normalizer_scope", "expected 'window' for normalizer 'zmuv'"),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

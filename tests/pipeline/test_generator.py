@@ -157,7 +157,8 @@ def test_augmented_batches_keep_the_packed_mix_consistent(kit, songs):
 def test_fixed_window_is_deterministic_and_skips_silent_songs(kit):
     songs = [kit.song("quiet", 4000, silent_vocals=True), kit.song("sung", 6400)]
     t = representation(kit)
-    x, y, mix_mag, vocals_mag = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
+    x, y, mix_mag, vocals_mag, reference = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
+    assert reference is None, "a window-scope normaliser needs no song level"
     assert x.shape == mix_mag.shape == vocals_mag.shape == (129, SIZE, 2) and y.shape == (129, SIZE, 4)
     assert vocals_mag.max() > 0 and all(a.dtype == np.float32 for a in (x, y, mix_mag, vocals_mag))
     again = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
@@ -228,3 +229,18 @@ def test_accompaniments_with_another_channel_count_are_refused(kit, songs):
     mono = kit.song_from("accompaniment:backing/mono.wav", np.zeros((1, 4000), np.float32), tone(4000, 3000, n_channels=1))
     with pytest.raises(DataError, match="different channel counts"):
         dataset(kit, songs, accompaniments=[mono])
+
+
+def test_a_song_scope_divides_every_window_by_the_whole_songs_maximum(kit):
+    """Park et al. 2018: magnitudes over the clip's maximum mixture magnitude, not each crop's."""
+    quiet, loud = kit.song("quiet", 4000), kit.song("loud", 6400)
+    options = TransformOptions(size=SIZE, step=SIZE, normalizer_scope="song")
+    data = WindowDataset(
+        [quiet, loud], representation=get_representation("train_window_predict_mask", options=options, stft=kit.stft),
+        stft=kit.stft, packs_mix=True, batch_size=1, shuffle=False,
+    )
+    peaks = {song.song_id: whole_song_windows(kit, song)[0].max() for song in (quiet, loud)}
+    for batch, (song, start) in enumerate(data.index):
+        x, _ = data[batch]
+        window = whole_song_windows(kit, (quiet, loud)[song])[0][:, start : start + SIZE]
+        np.testing.assert_allclose(x[0, :, : window.shape[1]], window / peaks[(quiet, loud)[song].song_id], rtol=1e-4, atol=1e-6)

@@ -187,6 +187,33 @@ def test_bad_targets_or_mask_activation_name_their_key(name, options, match):
         get_representation(name, options=TransformOptions(size=SIZE, step=2, **options), stft=STFT)
 
 
+def test_song_scope_scales_every_window_by_the_song(windows):
+    mix, vocals, instrumental = windows
+    song = get_representation("train_window_predict_mask", options=TransformOptions(size=SIZE, step=2, normalizer_scope="song"), stft=STFT)
+    whole_song = np.concatenate([mix, 3.0 * mix], axis=1)  # a louder stretch elsewhere in the song
+    reference = song.song_reference(whole_song)
+    np.testing.assert_allclose(reference, [mix.min(), 3.0 * mix.max()])
+    assert make("train_window_predict_mask").song_reference(whole_song) is None
+    x, y = song.make_item(mix, vocals, instrumental, packs_mix=True, stats=None, reference=reference)
+    np.testing.assert_allclose(x, mix / (3.0 * mix.max()), rtol=1e-6)
+    np.testing.assert_allclose(y[..., :CH], vocals / (3.0 * mix.max()), rtol=1e-6)
+    np.testing.assert_allclose(song.prepare(np.stack([mix, mix]), stats=None, reference=reference)[1], x, rtol=1e-6)
+    with pytest.raises(ValueError, match="normalizer_scope 'song' needs the song's reference"):
+        song.prepare(mix, stats=None)
+
+
+@pytest.mark.parametrize(
+    ("normalizer", "scope", "match"),
+    [
+        ("norm_max", "track", r"transformation\.options\.normalizer_scope: expected 'window' or 'song'; received 'track'"),
+        ("zmuv", "song", r"transformation\.options\.normalizer_scope: expected 'window' for normalizer 'zmuv' \(a song scope sets the factors of norm_max and norm_min_max\); received 'song'"),
+    ],
+)
+def test_a_bad_normalizer_scope_names_its_key(normalizer, scope, match):
+    with pytest.raises(ConfigurationError, match=match):
+        get_representation("train_window_predict_mask", options=TransformOptions(size=SIZE, step=2, normalizer=normalizer, normalizer_scope=scope), stft=STFT)
+
+
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
 def test_mask_targets_are_never_normalised(normalizer, windows, stats):
     mix, vocals, instrumental = windows

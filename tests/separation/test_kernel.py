@@ -159,3 +159,22 @@ def test_a_two_target_keras_model_separates_end_to_end_through_predict(tmp_path,
     np.testing.assert_allclose(written["vocals"] + written["instrumental"], original, atol=1e-5)
     np.testing.assert_allclose(written["vocals"], 0.36 * original, atol=1e-4)
     assert Path(tmp_path / "out" / "song").is_dir()
+
+
+def test_a_song_scope_separates_the_whole_song_by_its_maximum(rng):
+    """The model sees each window over the whole song's maximum |mix|, so the song is one block."""
+    seen = []
+
+    def record(x):
+        seen.append(x.copy())
+        return np.ones_like(x)
+
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16, normalizer_scope="song"), stft=STFT)
+    samples = noise(rng, n_samples=RATE * 3)
+    samples[:, : RATE] *= 0.1  # a quiet first second: its windows stay quiet
+    song = Separator(record, representation=representation, stft_options=STFT, sample_rate=RATE, n_channels=2, block_seconds=0.5)
+    assert song.block_seconds is None
+    song.separate(samples, RATE)
+    windows = np.concatenate(seen)
+    assert windows.max() == pytest.approx(1.0)
+    assert windows[0].max() < 0.2, "the quiet start is not scaled up to its own maximum"

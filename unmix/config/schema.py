@@ -170,6 +170,8 @@ class TransformOptions:
     targets: tuple[str, ...] = ("vocals",)
     # A mask output: "sigmoid" (in [0, 1]) or "linear" (unbounded; separation clips negatives, Park et al.).
     mask_activation: str = "sigmoid"
+    # What norm_max / norm_min_max scale by: each window's mix ("window") or the whole song's ("song", Park et al.).
+    normalizer_scope: str = "window"
 
 
 @dataclass(frozen=True)

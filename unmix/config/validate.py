@@ -81,6 +81,7 @@ RULES = (
     Rule("training.callbacks.reduce_learningrate.min_learningrate", at_least(0), "a number >= 0"),
     Rule("transformation.options.targets", lambda v: isinstance(v, (list, tuple)) and 0 < len(v) == len(set(v)) and set(v) <= {"vocals", "instrumental"}, 'a list of distinct stems, "vocals" and/or "instrumental" (e.g. ["vocals"])'),
     Rule("transformation.options.mask_activation", lambda v: v in ("sigmoid", "linear"), '"sigmoid" (masks in [0, 1]) or "linear" (unbounded, Park et al. 2018)'),
+    Rule("transformation.options.normalizer_scope", lambda v: v in ("window", "song"), '"window" (each window\'s mix) or "song" (the whole song\'s, Park et al. 2018)'),
     Rule("transformation.overlap", fraction(include_one=False), "a fraction of a window >= 0 and < 1 (e.g. 0.5)"),
     Rule("transformation.wiener_iterations", at_least(-1), "-1 (off), 0 (soft masks) or a count >= 1"),
     Rule("transformation.mask_exponent", above(0), "a number > 0 (e.g. 2.0)"),

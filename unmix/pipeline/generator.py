@@ -46,6 +46,7 @@ from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
 from unmix.errors import ConfigurationError, DataError
 from unmix.pipeline.augment import augment_segments, check_augmentation
 from unmix.pipeline.segments import frame_span, read_span, span_spectrogram
+from unmix.pipeline.stats import song_references
 from unmix.pipeline.representations.base import Representation
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ class WindowDataset(keras.utils.PyDataset):
             limit_items_per_song=limit_items_per_song,
         )
         self._labelled_rows = np.flatnonzero(self._index[:, 0] < self._n_labelled)  # every song has a window
+        self._references = song_references(self._songs, representation=representation, stft=stft)
         self._epoch = 0
         self._order = self._epoch_order(0)
         logger.debug("%d windows from %d songs, %d batches per epoch", len(self._index), len(self._songs), len(self))
@@ -308,9 +310,8 @@ class WindowDataset(keras.utils.PyDataset):
     ) -> tuple[np.ndarray, np.ndarray]:
         geometry = dict(start=start, size=self._representation.size, n_song_frames=int(self._song_frames[song]), stft=self._stft)
         mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, **geometry)
-        x, y = self._representation.make_item(
-            mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, stats=self._stats
-        )
+        scale = dict(stats=self._stats, reference=self._references[song])
+        x, y = self._representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, **scale)
         if not self._teacher_targets:
             return x, y
         teacher_y = y
@@ -319,9 +320,7 @@ class WindowDataset(keras.utils.PyDataset):
             if self._teacher_bins is not None:  # above the teacher's band, the truth
                 teacher_vocals[self._teacher_bins :] = vocals_mag[self._teacher_bins :]
                 teacher_instrumental[self._teacher_bins :] = instrumental_mag[self._teacher_bins :]
-            _, teacher_y = self._representation.make_item(
-                mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, stats=self._stats
-            )
+            _, teacher_y = self._representation.make_item(mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, **scale)
         return x, np.concatenate([y, teacher_y], axis=-1)
 
 
@@ -362,15 +361,16 @@ def fixed_window(
     stft: StftOptions,
     packs_mix: bool,
     stats: ZmuvStats | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """One deterministic validation window, for the spectrogram plot callback.
 
     The middle window of the first song (in the given order) whose vocals are not
     silent there; the first song's middle window if all are.
 
     Returns:
-        ``(x, y, mix_mag, vocals_mag)`` float32: x, mix_mag, vocals_mag
-        (bins, size, ch); y (bins, size, ch or 2 ch).
+        ``(x, y, mix_mag, vocals_mag, reference)``: float32 x, mix_mag, vocals_mag
+        (bins, size, ch); y (bins, size, ch or 2 ch); the song's ``song_reference`` (None in
+        window scope), which turns a prediction for ``x`` back into magnitudes.
 
     Raises:
         DataError: when ``songs`` is empty.
@@ -393,5 +393,6 @@ def fixed_window(
         vocals, instrumental, start=start, size=representation.size,
         n_song_frames=n_frames(songs[song].n_samples, options=stft), stft=stft,
     )
-    x, y = representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats)
-    return x, y, mix_mag, vocals_mag
+    (reference,) = song_references([songs[song]], representation=representation, stft=stft)
+    x, y = representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats, reference=reference)
+    return x, y, mix_mag, vocals_mag, reference

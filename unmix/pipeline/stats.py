@@ -1,15 +1,18 @@
-"""Per-bin zmuv statistics (mean and standard deviation of |mix|) over training songs.
+"""Statistics of |mix| over songs: zmuv's per-bin mean and deviation, and each song's extremes.
 
-Computed once before training, stored in the run folder (``RunFolder.zmuv_stats``)
-and handed to the ``zmuv`` normaliser at training and inference time. The songs are
-streamed block by block (frame-exact blocks, see ``unmix.pipeline.segments``), so
-memory stays flat whatever the collection's size.
+The zmuv statistics are computed once before training, stored in the run folder
+(``RunFolder.zmuv_stats``) and handed to the ``zmuv`` normaliser at training and inference
+time. A song-scope normaliser (``normalizer_scope`` "song") scales every window of a song by
+the whole song's mix (:func:`song_references`). The songs are streamed block by block
+(frame-exact blocks, see ``unmix.pipeline.segments``), so memory stays flat whatever the
+collection's size.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +22,9 @@ from unmix.dsp.stft import StftOptions, n_frames
 from unmix.dsp.windows import to_model_layout
 from unmix.errors import DataError
 from unmix.pipeline.segments import frame_span, read_span, span_spectrogram
+
+if TYPE_CHECKING:
+    from unmix.pipeline.representations.base import Representation
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +77,21 @@ def mix_magnitudes(
                     stft_options=stft,
                 )
                 yield to_model_layout(np.abs(spec)).astype(np.float32, copy=False)
+
+
+def song_references(songs: Sequence[CachedSong], *, representation: Representation, stft: StftOptions) -> tuple[np.ndarray | None, ...]:
+    """Each song's ``representation.song_reference`` of its whole mix; None for each in window scope.
+
+    Raises:
+        DataError: a song's cache cannot be read.
+    """
+    if not representation.song_scope:
+        return (None,) * len(songs)
+    references = []
+    for song in songs:
+        blocks = mix_magnitudes([song], stft=stft, n_channels=song.n_channels, max_seconds_per_song=0)
+        references.append(representation.song_reference(np.array([(block.min(), block.max()) for block in blocks])))
+    return tuple(references)
 
 
 def compute_zmuv_stats(

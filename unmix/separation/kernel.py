@@ -201,15 +201,17 @@ class Kernel:
         stitchers = {(g, t): overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=plan.n_channels, taper=taper) for g in range(len(groups)) for t in self.targets}
         jobs = [(g, start) for g in range(len(groups)) for start in starts]
         buffer = np.empty((min(plan.batch_size, len(jobs)), n_bins, plan.size, plan.n_channels), dtype=np.float32)
+        # A song-scope normaliser scales by the block's mix: the separator makes the block the whole song.
+        reference = plan.representation.song_reference(mix_mag)
         for batch_jobs in batches(jobs, plan.batch_size):
             mix_windows = buffer[: len(batch_jobs)]
             for window, (g, start) in zip(mix_windows, batch_jobs):
                 valid = min(plan.size, n_frames - start)
                 window[:, :valid] = layouts[g][:, start : start + valid]
                 window[:, valid:] = 0.0
-            x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats), dtype=np.float32)
+            x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats, reference=reference), dtype=np.float32)
             for target, prediction in self._call_model(x).items():
-                out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats)
+                out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats, reference=reference)
                 for window, (g, start) in zip(out, batch_jobs):
                     stitchers[g, target].add(window, start)
         covered = (first, stop)

@@ -66,7 +66,8 @@ class Separator:
         targets: the target names of a plain function ``predict`` (default: those of a Keras
             model, else the representation's ``targets``, stacked on the output channels).
         block_seconds: seconds of model-rate audio per block (bounded memory); None processes the
-            whole input as one block.
+            whole input as one block, as it always does for a representation whose normaliser
+            scales by the whole song (``normalizer_scope`` "song").
         workers: blocks separated at once on threads (one block's STFT runs beside another's
             model; peak memory grows by a block per worker); 1 separates block after block.
 
@@ -109,7 +110,7 @@ class Separator:
             predict = keras_predict(self.model)
         self.kernel = Kernel(predict, plan, targets=targets or stacked)
         self.sample_rate = sample_rate
-        self.block_seconds = block_seconds
+        self.block_seconds = None if getattr(representation, "song_scope", False) else block_seconds
         self.workers = workers
 
     # === Construction ===

@@ -263,8 +263,12 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         validation_data = RepeatTargets(validation_data, n_outputs) if validation_data is not None else None
     extra = []
     if validation_data is not None:
-        x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats)
-        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: representation.to_vocals_magnitude(representation.split_targets(p)["vocals"], m, stats=stats), every=5))
+        x, _, mix_mag, vocals_mag, reference = fixed_window(prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats)
+
+        def to_vocals(prediction, mix):
+            return representation.to_vocals_magnitude(representation.split_targets(prediction)["vocals"], mix, stats=stats, reference=reference)
+
+        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=to_vocals, every=5))
     extra.append(accuracy_callback(run, collection=config.collection, prepared=prepared, separator_factory=separator_for_training(config, stats=stats)))
     callbacks = build_callbacks(
         run,

@@ -9,7 +9,9 @@ and nothing here reorders channels (the seed's reshape scrambled them).
 Normalisation: the model input is the mix window normalised by the configured
 normaliser; a magnitude target is normalised with the factors of the *mix* window
 (never from the already-normalised input, the seed's min-max bug). Masks are ratios
-and are never normalised.
+and are never normalised. With ``normalizer_scope`` "song" the factors come from the whole
+song's mix instead (:meth:`Representation.song_reference`; Park et al. 2018 divide each clip
+by its maximum), so every window of a song shares one scale.
 
 Targets (``options.targets``): a representation that allows it (``stacked_targets``) makes
 the model predict several stems stacked on its output channels, in the configured order
@@ -33,6 +35,9 @@ from unmix.errors import ConfigurationError
 OUTPUT_KINDS = ("mask", "magnitude")
 STEMS = ("vocals", "instrumental")
 MASK_ACTIVATIONS = ("sigmoid", "linear")
+NORMALIZER_SCOPES = ("window", "song")
+# The normalisers whose factors come from the mix's extremes, which a song can set as well as a window.
+_SCOPED_NORMALIZERS = ("norm_max", "norm_min_max")
 
 
 class Representation:
@@ -40,13 +45,14 @@ class Representation:
 
     Args:
         options: ``transformation.options``: ``size`` (frames per window), ``step``
-            (frames between window starts, 1 <= step <= size), ``normalizer``, ``targets``
-            and ``mask_activation``.
+            (frames between window starts, 1 <= step <= size), ``normalizer``,
+            ``normalizer_scope``, ``targets`` and ``mask_activation``.
         stft: the STFT parameters; ``stft.n_bins`` is the window height.
 
     Raises:
-        ConfigurationError: size or step out of range, an unknown normaliser, targets this
-            representation cannot stack, or a mask activation it has no mask for.
+        ConfigurationError: size or step out of range, an unknown normaliser (or a song scope
+            for one without a scale), targets this representation cannot stack, or a mask
+            activation it has no mask for.
     """
 
     name: ClassVar[str] = ""
@@ -77,6 +83,11 @@ class Representation:
         self.step = step
         self.normalizer_name = options.normalizer or "none"
         self._normalizer = get_normalizer(self.normalizer_name)
+        scope = options.normalizer_scope
+        if scope not in NORMALIZER_SCOPES or (scope == "song" and self._normalizer.name not in _SCOPED_NORMALIZERS):
+            allowed = ' or '.join(repr(s) for s in NORMALIZER_SCOPES) if scope not in NORMALIZER_SCOPES else f"'window' for normalizer {self._normalizer.name!r} (a song scope sets the factors of {' and '.join(_SCOPED_NORMALIZERS)})"
+            raise ConfigurationError(f"transformation.options.normalizer_scope: expected {allowed}; received {scope!r}")
+        self.song_scope = scope == "song"
         # Raw magnitudes in and out (the "none" normaliser): inference skips the per-window loop.
         self._raw = self.normalizer_name.strip().lower() == "none"
 
@@ -91,6 +102,17 @@ class Representation:
     def model_output(self) -> str:
         """The output the model's last layer makes: "mask", "linear_mask" or "magnitude" (``build_model``'s ``output``)."""
         return "linear_mask" if self.output_kind == "mask" and self.mask_activation == "linear" else self.output_kind
+
+    def song_reference(self, mix_mag: np.ndarray) -> np.ndarray | None:
+        """The ``reference`` of every window of a song: its mix's ``(min, max)``, or None (window scope).
+
+        Args:
+            mix_mag: the whole song's (or separation block's) mix magnitude, any layout.
+        """
+        if not self.song_scope:
+            return None
+        mix_mag = np.asarray(mix_mag)
+        return np.array([mix_mag.min(), mix_mag.max()] if mix_mag.size else [0.0, 0.0], dtype=np.float32)
 
     def split_targets(self, prediction: np.ndarray) -> dict[str, np.ndarray]:
         """``{target: its channels}`` of a prediction ``(..., n_targets * channels)`` that stacks the targets."""
@@ -116,6 +138,7 @@ class Representation:
         *,
         packs_mix: bool,
         stats: ZmuvStats | None,
+        reference: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The model input and training target of one window.
 
@@ -126,6 +149,7 @@ class Representation:
             packs_mix: the loss multiplies the prediction by the mix (L11_loss,
                 L22_loss): the target is then ``concat([target, normalised mix], -1)``.
             stats: per-bin statistics, needed by the ``zmuv`` normaliser.
+            reference: the song's :meth:`song_reference` (required with the song scope).
 
         Returns:
             ``(x, y)`` float32: x (bins, size, channels); y (bins, size, k * channels) for
@@ -148,25 +172,28 @@ class Representation:
             np.asarray(instrumental_mag, np.float32),
             packs_mix=packs_mix,
             stats=stats,
+            reference=self._checked_reference(reference),
         )
         if isinstance(y, dict):  # one target per stem (``stems``)
             return x.astype(np.float32, copy=False), {stem: t.astype(np.float32, copy=False) for stem, t in y.items()}
         return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)
 
     def _item(
-        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None,
+        reference: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     # --- inference ------------------------------------------------------------------------
 
-    def prepare(self, mix_mag: np.ndarray, *, stats: ZmuvStats | None) -> np.ndarray:
+    def prepare(self, mix_mag: np.ndarray, *, stats: ZmuvStats | None, reference: np.ndarray | None = None) -> np.ndarray:
         """The normalised model input of one window, or of a batch of windows.
 
         Args:
             mix_mag: |mix|, (bins, size, channels) or (n, bins, size, channels);
-                each window is normalised on its own.
+                each window is normalised on its own (or all by ``reference``).
             stats: per-bin statistics for ``zmuv``.
+            reference: the song's :meth:`song_reference` (required with the song scope).
 
         Returns:
             float32 of the same shape.
@@ -175,12 +202,13 @@ class Representation:
         batched = self._check_window(mix_mag, "mix_mag", batched=None)
         if self._raw:  # the raw magnitudes: no per-window copy
             return mix_mag
+        reference = self._checked_reference(reference)
         windows = mix_mag if batched else mix_mag[np.newaxis]
-        out = np.stack([self._normalizer.normalize(w, None, stats=stats)[0] for w in windows])
+        out = np.stack([self._normalizer.normalize(w, None, stats=stats, reference=reference)[0] for w in windows])
         return (out if batched else out[0]).astype(np.float32, copy=False)
 
     def to_vocals_magnitude(
-        self, prediction: np.ndarray, mix_mag: np.ndarray, *, stats: ZmuvStats | None
+        self, prediction: np.ndarray, mix_mag: np.ndarray, *, stats: ZmuvStats | None, reference: np.ndarray | None = None
     ) -> np.ndarray:
         """The vocal magnitude a model prediction stands for.
 
@@ -191,6 +219,7 @@ class Representation:
             prediction: the model output for ``mix_mag``, same shape (final output only).
             mix_mag: |mix|, (bins, size, channels) or (n, bins, size, channels).
             stats: per-bin statistics for ``zmuv``.
+            reference: the song's :meth:`song_reference` (a magnitude's song-scope factors).
 
         Returns:
             float32 vocal magnitude, the shape of ``mix_mag``.
@@ -213,16 +242,25 @@ class Representation:
             return np.minimum(out, mix_mag, out=out)
         mixes = mix_mag if batched else mix_mag[np.newaxis]
         predictions = prediction if batched else prediction[np.newaxis]
-        out = np.stack([self._normalizer.denormalize(p, m, stats=stats) for p, m in zip(predictions, mixes)])
+        reference = self._checked_reference(reference)
+        out = np.stack([self._normalizer.denormalize(p, m, stats=stats, reference=reference) for p, m in zip(predictions, mixes)])
         out = np.clip(out, 0.0, mixes)
         return (out if batched else out[0]).astype(np.float32, copy=False)
 
     # --- helpers --------------------------------------------------------------------------
 
+    def _checked_reference(self, reference: np.ndarray | None) -> np.ndarray | None:
+        """The song's reference with the song scope (where it is required), else None."""
+        if not self.song_scope:
+            return None
+        if reference is None:
+            raise ValueError("normalizer_scope 'song' needs the song's reference (Representation.song_reference of its whole mix)")
+        return reference
+
     def _normalize(
-        self, mix: np.ndarray, target: np.ndarray | None, stats: ZmuvStats | None
+        self, mix: np.ndarray, target: np.ndarray | None, stats: ZmuvStats | None, reference: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        mix_n, target_n = self._normalizer.normalize(mix, target, stats=stats)
+        mix_n, target_n = self._normalizer.normalize(mix, target, stats=stats, reference=reference)
         return np.asarray(mix_n, np.float32), None if target_n is None else np.asarray(target_n, np.float32)
 
     def _check_window(self, array: np.ndarray, name: str, *, batched: bool | None) -> bool:

@@ -30,11 +30,12 @@ class TrainWindowPredictMask(Representation):
     stacked_targets = True
 
     def _item(
-        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None,
+        reference: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         stems = {"vocals": vocals, "instrumental": instrumental}
-        x, _ = self._normalize(mix, None, stats)
+        x, _ = self._normalize(mix, None, stats, reference)
         if packs_mix:
-            return x, pack(np.concatenate([self._normalize(mix, stems[t], stats)[1] for t in self.targets], axis=-1), x)
+            return x, pack(np.concatenate([self._normalize(mix, stems[t], stats, reference)[1] for t in self.targets], axis=-1), x)
         others = {"vocals": instrumental, "instrumental": vocals}
         return x, np.concatenate([np.clip(ratio_mask(stems[t], others[t]), 0.0, 1.0) for t in self.targets], axis=-1)
