@@ -63,6 +63,9 @@ CASES = {
     "negative bins": ({"training": {"model": {"name": "hourglass", "options": {"bins": -1}}}}, "training.model.options.bins", "0 (every bin) or the number of lowest bins"),
     "normalizer scope typo": ({"transformation": {"options": {"normalizer_scope": "clip"}}}, "transformation.options.normalizer_scope", '"window" (each window\'s mix) or "song"'),
     "song scope for zmuv": ({"transformation": {"options": {"normalizer": "zmuv", "normalizer_scope": "song"}}}, "transformation.options.normalizer_scope", "expected 'window' for normalizer 'zmuv'"),
+    "sampling typo": ({"training": {"sampling": "crops"}}, "training.sampling", '"grid" (every window) or "random"'),
+    "random crops with a window limit": ({"training": {"sampling": "random"}}, "training.sampling", 'while training.limit_items_per_song is 4'),
+    "mixture typo": ({"collection": {"mixture": "average"}}, "collection.mixture", '"sum" (vocals + instrumental) or "mean"'),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

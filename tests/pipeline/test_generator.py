@@ -244,3 +244,43 @@ def test_a_song_scope_divides_every_window_by_the_whole_songs_maximum(kit):
         x, _ = data[batch]
         window = whole_song_windows(kit, (quiet, loud)[song])[0][:, start : start + SIZE]
         np.testing.assert_allclose(x[0, :, : window.shape[1]], window / peaks[(quiet, loud)[song].song_id], rtol=1e-4, atol=1e-6)
+
+
+def test_random_sampling_crops_each_song_once_per_pass_at_drawn_frames(kit):
+    """Park et al. 2018: per pass, every song once, cropped at a uniformly drawn frame inside it."""
+    songs = [kit.song("a", 4000), kit.song("b", 6400), kit.song("c", 8800)]
+    wholes = [whole_song_windows(kit, song)[0] for song in songs]
+
+    def crops(data):
+        found = []
+        for batch in range(len(data)):
+            x, _ = data[batch]
+            for window in x:
+                matches = [(k, s) for k, whole in enumerate(wholes) for s in range(whole.shape[1] - SIZE + 1)
+                           if np.allclose(window, whole[:, s : s + SIZE], rtol=1e-4, atol=1e-5)]
+                assert len(matches) == 1, "every crop lies wholly inside one song"
+                found.append(matches[0])
+        return found
+
+    data = dataset(kit, songs, normalizer="none", packs_mix=False, sampling="random", batch_size=3, seed=7)
+    assert data.n_items == 3 and len(data) == 1
+    first = crops(data)
+    assert sorted(k for k, _ in first) == [0, 1, 2]
+    assert first == crops(dataset(kit, songs, normalizer="none", packs_mix=False, sampling="random", batch_size=3, seed=7))
+    data.on_epoch_end()
+    assert crops(data) != first, "the crops are drawn again every pass"
+
+
+def test_a_mean_mixture_halves_the_mix_but_not_the_stems(kit):
+    """collection.mixture "mean": a channel-split file's mono downmix; the targets stay the channels."""
+    song = kit.song("a", 4000)
+    t = representation(kit, normalizer="none")
+    x, y = WindowDataset([song], representation=t, stft=kit.stft, packs_mix=True, batch_size=1, shuffle=False, mix_gain=0.5)[0]
+    mix, vocals = whole_song_windows(kit, song)
+    np.testing.assert_allclose(x[0], 0.5 * mix[:, :SIZE], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(y[0, ..., :2], vocals[:, :SIZE], rtol=1e-4, atol=1e-6)
+
+
+def test_an_unknown_sampling_names_its_key(kit, songs):
+    with pytest.raises(ConfigurationError, match=r"training\.sampling must be one of grid, random; received 'shuffle'"):
+        dataset(kit, songs, sampling="shuffle")

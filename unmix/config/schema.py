@@ -93,6 +93,8 @@ class CollectionOptions:
     unlabeled: tuple[str, ...] = ()
     # Folders of instrumentals without vocals, relative to the folder or absolute: training-only, remixed under the collection's vocals.
     accompaniments: tuple[str, ...] = ()
+    # The training mixture of a song's two stems: "sum", or "mean" (a channel-split file's mono downmix, as Park et al. mixed MIR-1K).
+    mixture: str = "sum"
 
     @property
     def n_channels(self) -> int:
@@ -140,6 +142,8 @@ class TrainingOptions:
     epoch: EpochOptions = EpochOptions()
     steps_per_epoch: int = 0
     limit_items_per_song: int = 0
+    # Training windows: "grid" (every window, transformation.options.step apart) or "random" (one crop per song and pass at a random frame, Park et al.).
+    sampling: str = "grid"
     verbose: int = 1
     seed: int = 42
     workers: int = 0

@@ -56,6 +56,8 @@ RULES = (
     Rule("collection.test_save_count", at_least(0), "a whole number of songs >= 0"),
     Rule("collection.channel_split.vocals_channel", at_least(0), "a channel index >= 0"),
     Rule("collection.channel_split.instrumental_channel", at_least(0), "a channel index >= 0"),
+    Rule("collection.mixture", lambda v: v in ("sum", "mean"), '"sum" (vocals + instrumental) or "mean" (their mean, e.g. a channel-split file\'s mono downmix)'),
+    Rule("training.sampling", lambda v: v in ("grid", "random"), '"grid" (every window) or "random" (a random crop per song and pass)'),
     Rule("training.batch_size", at_least(1), "a whole number >= 1"),
     Rule("training.epoch.count", at_least(1), "a whole number of epochs >= 1"),
     Rule("training.steps_per_epoch", at_least(0), "a whole number >= 0 (0: one pass over the windows)"),
@@ -107,6 +109,10 @@ def check_ranges(config: Config) -> None:
     augmentation = config.training.augmentation
     if augmentation.gain_max < augmentation.gain_min:
         raise out_of_range(config, "training.augmentation.gain_max", augmentation.gain_max, f"a gain >= gain_min={augmentation.gain_min}")
+    limit = config.training.limit_items_per_song
+    if config.training.sampling == "random" and limit:
+        where = config.origin("training.limit_items_per_song")
+        raise out_of_range(config, "training.sampling", "random", f'"grid" while training.limit_items_per_song is {limit} (in {where}); random sampling takes one crop per song and pass: set that limit to 0')
     if config.collection.unlabeled and not config.training.teacher.name:
         raise out_of_range(config, "collection.unlabeled", list(config.collection.unlabeled), "[] without training.teacher.name (a teacher labels songs without stems)")
     optimizer, reduce = config.training.optimizer, config.training.callbacks.get("reduce_learningrate")

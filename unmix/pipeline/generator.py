@@ -26,6 +26,12 @@ join the index after the songs. A window of one takes the vocals of a random
 non-silent window of a labelled song (the donor) and keeps its own instrumental, so
 every such window is a new mixture with exact targets; its teacher target pairs the
 teacher's vocals of the donor with the accompaniment itself, which is its own truth.
+
+Sampling "random" (Park et al. 2018) indexes each song once per pass and crops it at a frame
+drawn from the batch's generator, so a song of any length gives one window per pass and the
+crops differ every epoch; "grid" indexes every window. The mixture is
+``mix_gain * (vocals + instrumental)`` (``collection.mixture``: 0.5 for the mean); the targets
+stay the stems themselves.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ logger = logging.getLogger(__name__)
 # Draws per batch slot before a silent window is accepted anyway (an all-silent
 # collection must not loop forever).
 _MAX_SILENT_REDRAWS = 64
+SAMPLINGS = ("grid", "random")
 
 
 def build_index(
@@ -121,12 +128,15 @@ class WindowDataset(keras.utils.PyDataset):
             ``None``: every bin is the teacher's.
         accompaniments: cached songs with silent vocals (``collection.accompaniments``),
             indexed after ``songs``; each of their windows takes a labelled song's vocals.
+        sampling: "grid" (every window) or "random" (a random crop per song and pass;
+            ``limit_items_per_song`` does not apply).
+        mix_gain: the mixture's factor of ``vocals + instrumental`` (``collection.mixture``).
 
     Raises:
         DataError: no songs, or songs with different channel counts.
-        ConfigurationError: a batch size, limit or step count out of range, bad
-            augmentation options, a packing loss with a magnitude representation, or
-            teacher targets with a representation of one target per stem.
+        ConfigurationError: a batch size, limit or step count out of range, an unknown
+            sampling, bad augmentation options, a packing loss with a magnitude
+            representation, or teacher targets with a representation of one target per stem.
     """
 
     def __init__(
@@ -150,6 +160,8 @@ class WindowDataset(keras.utils.PyDataset):
         teachers: Sequence[CachedSong] | None = None,
         teacher_bins: int | None = None,
         accompaniments: Sequence[CachedSong] = (),
+        sampling: str = "grid",
+        mix_gain: float = 1.0,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         for key, value, low in (
@@ -159,6 +171,8 @@ class WindowDataset(keras.utils.PyDataset):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigurationError(f"{key} must be a whole number >= {low}; received {value!r}")
+        if sampling not in SAMPLINGS:
+            raise ConfigurationError(f"training.sampling must be one of {', '.join(SAMPLINGS)}; received {sampling!r}")
         if not songs:
             raise DataError("no songs to train on: the collection (or this split of it) is empty")
         channel_counts = {song.n_channels for song in (*songs, *accompaniments)}
@@ -191,12 +205,17 @@ class WindowDataset(keras.utils.PyDataset):
         self._seed = int(seed)
         self._stats = stats
         self._steps_per_epoch = steps_per_epoch
-        self._index = build_index(
-            self._songs, size=representation.size, step=representation.step, stft=stft,
-            limit_items_per_song=limit_items_per_song,
-        )
+        self._random_crops = sampling == "random"
+        self._mix_gain = float(mix_gain)
+        if self._random_crops:  # one row per song; its start is drawn per batch (_crop)
+            self._index = np.stack([np.arange(len(self._songs)), np.zeros(len(self._songs), np.int64)], axis=1).astype(np.int64)
+        else:
+            self._index = build_index(
+                self._songs, size=representation.size, step=representation.step, stft=stft,
+                limit_items_per_song=limit_items_per_song,
+            )
         self._labelled_rows = np.flatnonzero(self._index[:, 0] < self._n_labelled)  # every song has a window
-        self._references = song_references(self._songs, representation=representation, stft=stft)
+        self._references = song_references(self._songs, representation=representation, stft=stft, mix_gain=self._mix_gain)
         self._epoch = 0
         self._order = self._epoch_order(0)
         logger.debug("%d windows from %d songs, %d batches per epoch", len(self._index), len(self._songs), len(self))
@@ -239,7 +258,7 @@ class WindowDataset(keras.utils.PyDataset):
             raise IndexError(f"batch {batch} out of range for {len(self)} batches")
         rng = np.random.default_rng([self._seed, self._epoch, batch])
         positions = (batch * self._batch_size + np.arange(self._batch_size)) % len(self._index)
-        items = [tuple(self._index[p]) for p in self._order[positions]]
+        items = [self._crop(tuple(self._index[p]), rng) for p in self._order[positions]]
         vocals, instrumental, donors = [], [], []
         for slot, item in enumerate(items):
             v, i, items[slot], donor = self._read_slot(item, rng)
@@ -286,7 +305,14 @@ class WindowDataset(keras.utils.PyDataset):
         return vocals, instrumental
 
     def _random_labelled(self, rng: np.random.Generator) -> tuple[int, int]:
-        return tuple(self._index[self._labelled_rows[int(rng.integers(len(self._labelled_rows)))]])
+        return self._crop(tuple(self._index[self._labelled_rows[int(rng.integers(len(self._labelled_rows)))]]), rng)
+
+    def _crop(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[int, int]:
+        """With random sampling, the item's song at a uniformly drawn first frame; else the item."""
+        if not self._random_crops:
+            return item
+        song = int(item[0])
+        return song, int(rng.integers(0, max(0, int(self._song_frames[song]) - self._representation.size) + 1))
 
     def _read_kept(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Read a window; with augmentation, a silent one is kept at ``silent_keep_rate``,
@@ -309,7 +335,7 @@ class WindowDataset(keras.utils.PyDataset):
         teacher: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         geometry = dict(start=start, size=self._representation.size, n_song_frames=int(self._song_frames[song]), stft=self._stft)
-        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, **geometry)
+        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, mix_gain=self._mix_gain, **geometry)
         scale = dict(stats=self._stats, reference=self._references[song])
         x, y = self._representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, **scale)
         if not self._teacher_targets:
@@ -335,9 +361,11 @@ def read_window(song: CachedSong, start: int, *, size: int, stft: StftOptions) -
 
 
 def window_magnitudes(
-    vocals: np.ndarray, instrumental: np.ndarray, *, start: int, size: int, n_song_frames: int, stft: StftOptions
+    vocals: np.ndarray, instrumental: np.ndarray, *, start: int, size: int, n_song_frames: int, stft: StftOptions,
+    mix_gain: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """|mix|, |vocals| and |instrumental| windows from the samples ``read_window`` returned.
+    """|mix|, |vocals| and |instrumental| windows from the samples ``read_window`` returned;
+    the mix is ``mix_gain * (vocals + instrumental)``.
 
     Returns:
         Three float32 arrays (bins, size, channels): mix, vocals, instrumental.
@@ -346,8 +374,10 @@ def window_magnitudes(
     kwargs = dict(start_frame=int(start), n_frames=size, n_song_frames=n_song_frames, stft_options=stft)
     vocals_spec = span_spectrogram(vocals, span, **kwargs)
     instrumental_spec = span_spectrogram(instrumental, span, **kwargs)
-    # The STFT is linear: the mix spectrum is the sum, one transform fewer.
+    # The STFT is linear: the mix spectrum is the (scaled) sum, one transform fewer.
     mix_spec = vocals_spec + instrumental_spec
+    if mix_gain != 1.0:
+        mix_spec *= np.float32(mix_gain)
     return tuple(
         to_model_layout(np.abs(spec)).astype(np.float32, copy=False)
         for spec in (mix_spec, vocals_spec, instrumental_spec)
@@ -361,6 +391,7 @@ def fixed_window(
     stft: StftOptions,
     packs_mix: bool,
     stats: ZmuvStats | None = None,
+    mix_gain: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """One deterministic validation window, for the spectrogram plot callback.
 
@@ -391,8 +422,8 @@ def fixed_window(
     song, start, vocals, instrumental = chosen
     mix_mag, vocals_mag, instrumental_mag = window_magnitudes(
         vocals, instrumental, start=start, size=representation.size,
-        n_song_frames=n_frames(songs[song].n_samples, options=stft), stft=stft,
+        n_song_frames=n_frames(songs[song].n_samples, options=stft), stft=stft, mix_gain=mix_gain,
     )
-    (reference,) = song_references([songs[song]], representation=representation, stft=stft)
+    (reference,) = song_references([songs[song]], representation=representation, stft=stft, mix_gain=mix_gain)
     x, y = representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats, reference=reference)
     return x, y, mix_mag, vocals_mag, reference

@@ -52,9 +52,10 @@ def song_frame_range(song: CachedSong, *, stft: StftOptions, max_seconds: float)
 
 
 def mix_magnitudes(
-    songs: Sequence[CachedSong], *, stft: StftOptions, n_channels: int, max_seconds_per_song: float = 60
+    songs: Sequence[CachedSong], *, stft: StftOptions, n_channels: int, max_seconds_per_song: float = 60, mix_gain: float = 1.0
 ) -> Iterator[np.ndarray]:
-    """Yield |mix| blocks (bins, frames, channels) of every song, a block at a time.
+    """Yield |mix| blocks (bins, frames, channels) of every song, a block at a time; the mix is
+    ``mix_gain * (vocals + instrumental)`` (``unmix.data.songs.MIXTURE_GAINS``).
 
     Raises:
         DataError: a song's channel count is not ``n_channels``.
@@ -73,13 +74,15 @@ def mix_magnitudes(
                 span = frame_span(start, count, stft_options=stft)
                 vocals, instrumental = read_span(reader, span)
                 spec = span_spectrogram(
-                    vocals + instrumental, span, start_frame=start, n_frames=count, n_song_frames=total,
+                    mix_gain * (vocals + instrumental), span, start_frame=start, n_frames=count, n_song_frames=total,
                     stft_options=stft,
                 )
                 yield to_model_layout(np.abs(spec)).astype(np.float32, copy=False)
 
 
-def song_references(songs: Sequence[CachedSong], *, representation: Representation, stft: StftOptions) -> tuple[np.ndarray | None, ...]:
+def song_references(
+    songs: Sequence[CachedSong], *, representation: Representation, stft: StftOptions, mix_gain: float = 1.0
+) -> tuple[np.ndarray | None, ...]:
     """Each song's ``representation.song_reference`` of its whole mix; None for each in window scope.
 
     Raises:
@@ -89,13 +92,13 @@ def song_references(songs: Sequence[CachedSong], *, representation: Representati
         return (None,) * len(songs)
     references = []
     for song in songs:
-        blocks = mix_magnitudes([song], stft=stft, n_channels=song.n_channels, max_seconds_per_song=0)
+        blocks = mix_magnitudes([song], stft=stft, n_channels=song.n_channels, max_seconds_per_song=0, mix_gain=mix_gain)
         references.append(representation.song_reference(np.array([(block.min(), block.max()) for block in blocks])))
     return tuple(references)
 
 
 def compute_zmuv_stats(
-    songs: Sequence[CachedSong], *, stft: StftOptions, n_channels: int, max_seconds_per_song: float = 60
+    songs: Sequence[CachedSong], *, stft: StftOptions, n_channels: int, max_seconds_per_song: float = 60, mix_gain: float = 1.0
 ) -> ZmuvStats:
     """Per-bin mean and standard deviation of |mix| over the training songs.
 
@@ -105,6 +108,7 @@ def compute_zmuv_stats(
         n_channels: the collection's channel count (1 or 2).
         max_seconds_per_song: use at most this many seconds around each song's
             middle (0: whole songs); bounds the time on large collections.
+        mix_gain: the mixture's factor of ``vocals + instrumental`` (``collection.mixture``).
 
     Returns:
         The statistics, mean and std of shape (bins,), over frames and channels.
@@ -116,5 +120,5 @@ def compute_zmuv_stats(
         raise DataError("no training songs to compute zmuv statistics from")
     logger.info("computing zmuv statistics over %d songs", len(songs))
     return ZmuvStats.accumulate(
-        mix_magnitudes(songs, stft=stft, n_channels=n_channels, max_seconds_per_song=max_seconds_per_song)
+        mix_magnitudes(songs, stft=stft, n_channels=n_channels, max_seconds_per_song=max_seconds_per_song, mix_gain=mix_gain)
     )

@@ -34,6 +34,7 @@ from unmix.training.callback_list import build_callbacks
 from unmix.training.checks import check_configuration
 from unmix.training.full_disk import stop_on_full_disk
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
+from unmix.data.songs import MIXTURE_GAINS
 from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, make_strategy, worker_working_directory
 from unmix.training.losses import TeacherMixedLoss, get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
@@ -226,7 +227,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     stft = stft_options(config)
     representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     packs_mix = loss_packs_mix(training.loss_function)
-    stats = _zmuv_stats(representation, prepared, run, stft=stft, n_channels=config.collection.n_channels)
+    mix_gain = MIXTURE_GAINS[config.collection.mixture]
+    stats = _zmuv_stats(representation, prepared, run, stft=stft, n_channels=config.collection.n_channels, mix_gain=mix_gain)
     songs, teachers, bins = prepared.songs("training"), None, None
     if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
         songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
@@ -234,7 +236,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         logger.info("teacher targets: %s", "every bin" if bins is None else f"the lowest {bins} bins, the true stems above")
     datasets = _datasets(
         training, songs, prepared.songs("validation"), representation, teachers=teachers, teacher_bins=bins, stft=stft, packs_mix=packs_mix, stats=stats,
-        accompaniments=prepared.accompaniments,
+        accompaniments=prepared.accompaniments, mix_gain=mix_gain,
     )
     with strategy.scope():
         model = compiled_model(
@@ -263,7 +265,9 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         validation_data = RepeatTargets(validation_data, n_outputs) if validation_data is not None else None
     extra = []
     if validation_data is not None:
-        x, _, mix_mag, vocals_mag, reference = fixed_window(prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats)
+        x, _, mix_mag, vocals_mag, reference = fixed_window(
+            prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats, mix_gain=mix_gain
+        )
 
         def to_vocals(prediction, mix):
             return representation.to_vocals_magnitude(representation.split_targets(prediction)["vocals"], mix, stats=stats, reference=reference)
@@ -293,11 +297,12 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats, accompaniments=()):
+def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats, accompaniments=(), mix_gain: float = 1.0):
     """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None;
-    ``teacher_bins``: how many low bins take the teacher's target (None: all); ``accompaniments``: training only."""
+    ``teacher_bins``: how many low bins take the teacher's target (None: all); ``accompaniments``: training only;
+    ``mix_gain``: ``collection.mixture``'s factor. Validation windows are always the grid's (deterministic)."""
     augmentation = training.augmentation if training.augmentation.enabled else None
-    common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
+    common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats, mix_gain=mix_gain)
     if teachers is not None:
         common["teacher_targets"] = True
     train_data = WindowDataset(
@@ -310,6 +315,7 @@ def _datasets(training: TrainingOptions, songs, validation_songs, representation
         seed=training.seed,
         augmentation=augmentation,
         steps_per_epoch=training.steps_per_epoch,
+        sampling=training.sampling,
         **common,
     )
     validation_data = None
@@ -318,12 +324,12 @@ def _datasets(training: TrainingOptions, songs, validation_songs, representation
     return train_data, validation_data
 
 
-def _zmuv_stats(representation, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int) -> ZmuvStats | None:
+def _zmuv_stats(representation, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int, mix_gain: float) -> ZmuvStats | None:
     if representation.normalizer_name != "zmuv":
         return None
     if run.zmuv_stats.is_file():
         return ZmuvStats.from_json(run.zmuv_stats)
-    stats = compute_zmuv_stats(prepared.songs("training"), stft=stft, n_channels=n_channels)
+    stats = compute_zmuv_stats(prepared.songs("training"), stft=stft, n_channels=n_channels, mix_gain=mix_gain)
     stats.to_json(run.zmuv_stats)
     return stats
 
