@@ -13,7 +13,8 @@ from unmix.dsp.stft import n_frames, stft
 from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
 from tests.support.windows import chop
 from unmix.errors import ConfigurationError, DataError
-from unmix.pipeline.generator import WindowDataset, fixed_window, read_window, window_magnitudes
+from unmix.pipeline.generator import WindowDataset
+from unmix.pipeline.window_items import fixed_window, read_window, window_magnitudes
 from unmix.pipeline.representations import get_representation
 
 SIZE = 8

@@ -26,7 +26,8 @@ from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError, TrainingError, first_line
 from unmix.models.registry import build_model, load_matching_weights
-from unmix.pipeline.generator import WindowDataset, fixed_window
+from unmix.pipeline.generator import WindowDataset
+from unmix.pipeline.window_items import fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
 from unmix.pipeline.representations import get_representation
 from unmix.runfolder import RunFolder, start_run
