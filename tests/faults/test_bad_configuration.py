@@ -66,6 +66,8 @@ CASES = {
     "sampling typo": ({"training": {"sampling": "crops"}}, "training.sampling", '"grid" (every window) or "random"'),
     "random crops with a window limit": ({"training": {"sampling": "random"}}, "training.sampling", 'while training.limit_items_per_song is 4'),
     "mixture typo": ({"collection": {"mixture": "average"}}, "collection.mixture", '"sum" (vocals + instrumental) or "mean"'),
+    "combination typo": ({"transformation": {"combination": "own"}}, "transformation.combination", '"ratio" (ratio masks; the instrumental is the input minus the rest) or "direct"'),
+    "stitching typo": ({"transformation": {"stitching": "centre"}}, "transformation.stitching", '"taper" (a Hann blend of overlapping windows) or "middle"'),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

@@ -192,6 +192,10 @@ class TransformationOptions:
     wiener_iterations: int = -1
     # Models with several target outputs: ratio masks m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps).
     mask_exponent: float = 2.0
+    # Models with several targets: "ratio" masks of all (the instrumental is the input minus the rest) or "direct" (each its own, Park et al.).
+    combination: str = "ratio"
+    # Overlapping windows at separation: "taper" (a Hann blend) or "middle" (each frame from the window it is central in, Park et al.).
+    stitching: str = "taper"
     # Arithmetic of the network at separation: float32, bfloat16, or auto (bfloat16 on CPUs with native bf16).
     precision: str = "float32"
     # Windows per model call at separation; 0: 4 x training.batch_size.

@@ -87,6 +87,8 @@ RULES = (
     Rule("transformation.overlap", fraction(include_one=False), "a fraction of a window >= 0 and < 1 (e.g. 0.5)"),
     Rule("transformation.wiener_iterations", at_least(-1), "-1 (off), 0 (soft masks) or a count >= 1"),
     Rule("transformation.mask_exponent", above(0), "a number > 0 (e.g. 2.0)"),
+    Rule("transformation.combination", lambda v: v in ("ratio", "direct"), '"ratio" (ratio masks; the instrumental is the input minus the rest) or "direct" (each target its own estimate)'),
+    Rule("transformation.stitching", lambda v: v in ("taper", "middle"), '"taper" (a Hann blend of overlapping windows) or "middle" (each frame from the window it is central in)'),
     Rule("transformation.precision", lambda value: value in ("float32", "bfloat16", "auto"), "float32, bfloat16 or auto"),
     Rule("transformation.batch_size", at_least(0), "0 (4 x training.batch_size) or a window count >= 1"),
     Rule("transformation.workers", at_least(1), "a thread count >= 1 (e.g. 2)"),
