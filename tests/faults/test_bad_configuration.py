@@ -68,6 +68,7 @@ CASES = {
     "mixture typo": ({"collection": {"mixture": "average"}}, "collection.mixture", '"sum" (vocals + instrumental) or "mean"'),
     "combination typo": ({"transformation": {"combination": "own"}}, "transformation.combination", '"ratio" (ratio masks; the instrumental is the input minus the rest) or "direct"'),
     "stitching typo": ({"transformation": {"stitching": "centre"}}, "transformation.stitching", '"taper" (a Hann blend of overlapping windows) or "middle"'),
+    "kernel initializer typo": ({"training": {"model": {"name": "hourglass", "options": {"kernel_initializer": "normal"}}}}, "training.model.options.kernel_initializer", "one of glorot_uniform, lecun_normal, he_normal"),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

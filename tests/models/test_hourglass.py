@@ -120,3 +120,12 @@ def test_park_options_keep_dc_crop_the_top_bin_and_stack_targets() -> None:
 def test_more_bins_than_the_input_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"training\.model\.options\.bins: expected 0 \(every bin\) or a bin count <= the input's 17; received 18"):
         build_model("hourglass", {**TINY, "stacks": 1, "bins": 18}, input_shape=(17, 8, 1))
+
+
+def test_kernel_initializer_reaches_every_convolution() -> None:
+    """Park et al. draw weights from N(0, 1 / fan-in): Keras' lecun_normal."""
+    model = build_model("hourglass", {**TINY, "stacks": 1, "hourglasses": 2, "kernel_initializer": "lecun_normal"}, input_shape=(17, 8, 1))
+    convolutions = _layers(model, keras.layers.Conv2D)
+    assert convolutions and {layer.get_config()["kernel_initializer"]["class_name"] for layer in convolutions} == {"LecunNormal"}
+    with pytest.raises(ConfigurationError, match=r"training\.model\.options\.kernel_initializer: expected one of glorot_uniform, lecun_normal, he_normal; received 'normal'"):
+        build_model("hourglass", {**TINY, "kernel_initializer": "normal"}, input_shape=(17, 8, 1))

@@ -47,6 +47,9 @@ def fraction(*, include_one: bool) -> Callable[[Any], bool]:
     return lambda v: _number(v) and 0 <= v and (v <= 1 if include_one else v < 1)
 
 
+# training.model.options.kernel_initializer of the hourglass (its builder checks against this too).
+KERNEL_INITIALIZERS = ("glorot_uniform", "lecun_normal", "he_normal")
+
 RULES = (
     Rule("collection.sample_rate", at_least(1), "a whole number of Hz >= 1 (e.g. 44100)"),
     Rule("collection.song_limit", at_least(0), "0 (all songs), a fraction in (0, 1] or a song count > 1"),
@@ -69,6 +72,7 @@ RULES = (
     Rule("training.optimizer.clipnorm", above(0), "a number > 0"),
     Rule("training.optimizer.decay_steps", lambda v: at_least(1)(v) and v == int(v), "a whole number of steps >= 1 (e.g. 12000)"),
     Rule("training.optimizer.decay_rate", lambda v: _number(v) and 0 < v <= 1, "a factor > 0 and <= 1 (e.g. 0.2)"),
+    Rule("training.model.options.kernel_initializer", lambda v: v in KERNEL_INITIALIZERS, f"one of {', '.join(KERNEL_INITIALIZERS)}"),
     Rule("training.model.options.bins", lambda v: at_least(0)(v) and v == int(v), "0 (every bin) or the number of lowest bins the network sees (e.g. 512)"),
     Rule("training.augmentation.remix_probability", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.silent_keep_rate", fraction(include_one=True), "a probability in [0, 1]"),

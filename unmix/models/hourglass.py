@@ -46,6 +46,7 @@ from unmix.models.layers import (
     plan_fit,
     restore_output,
 )
+from unmix.config.validate import KERNEL_INITIALIZERS
 from unmix.errors import ConfigurationError
 from unmix.models.registry import register_model
 
@@ -82,6 +83,9 @@ class HourglassOptions:
         drop_dc: remove the DC bin before the network (the seed's); Park et al. keep it.
         bins: only the lowest ``bins`` bins (DC included) enter the network, the others get a
             zero output; 0: every bin. Park et al.: 512 of an FFT 1024's 513.
+        kernel_initializer: of every convolution: Keras' ``glorot_uniform`` (the seed's), or
+            ``lecun_normal``, variance 1 / fan-in as Park et al.'s normal initialiser (Keras
+            truncates it at two deviations), or ``he_normal``.
     """
 
     # The seed's configurations set these; the seed ignored them too.
@@ -98,19 +102,20 @@ class HourglassOptions:
     hg_module_end: BlockOptions = dataclasses.field(default_factory=BlockOptions)
     drop_dc: bool = True
     bins: int = 0
+    kernel_initializer: str = "glorot_uniform"
 
 
-def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str):
+def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str, initializer: str):
     """One recursion level of an hourglass module (``depth`` levels remain below this one)."""
     block = dict(
-        batchnormalization=options.batchnormalization, dropout=options.dropoutfactor
+        batchnormalization=options.batchnormalization, dropout=options.dropoutfactor, kernel_initializer=initializer
     )
     filters = options.filters
     upper = conv_block(x, filters, 3, name=f"{name}_l{level}_upper", **block)
     lower = keras.layers.MaxPooling2D(2, name=f"{name}_l{level}_pool")(x)
     lower = conv_block(lower, filters, 3, name=f"{name}_l{level}_down", **block)
     if depth > 1:
-        lower = _module(lower, depth - 1, level=level + 1, options=options, name=name)
+        lower = _module(lower, depth - 1, level=level + 1, options=options, name=name, initializer=initializer)
     else:
         lower = conv_block(lower, filters, 3, name=f"{name}_l{level}_bottom", **block)
     lower = conv_block(lower, filters, 3, name=f"{name}_l{level}_up", **block)
@@ -120,6 +125,8 @@ def _module(x, depth: int, *, level: int, options: ModuleOptions, name: str):
 
 def _validate(options: HourglassOptions, *, n_bins: int) -> None:
     key = "training.model.options"
+    if options.kernel_initializer not in KERNEL_INITIALIZERS:
+        raise ConfigurationError(f"{key}.kernel_initializer: expected one of {', '.join(KERNEL_INITIALIZERS)}; received {options.kernel_initializer!r}")
     if not 0 <= options.bins <= n_bins:
         raise ConfigurationError(f"{key}.bins: expected 0 (every bin) or a bin count <= the input's {n_bins}; received {options.bins!r}")
     check_positive(options.stacks, key=f"{key}.stacks")
@@ -159,13 +166,16 @@ def build_hourglass(
     _validate(options, n_bins=input_shape[0])
     n_outputs = input_shape[-1] * n_targets
     filters = options.hg_module.filters
+    initializer = options.kernel_initializer
     stem = dict(
         batchnormalization=options.initial_convolutions.batchnormalization,
         dropout=options.initial_convolutions.dropoutfactor,
+        kernel_initializer=initializer,
     )
     end = dict(
         batchnormalization=options.hg_module_end.batchnormalization,
         dropout=options.hg_module_end.dropoutfactor,
+        kernel_initializer=initializer,
     )
     fit = plan_fit(input_shape, multiple=2**options.stacks, drop_dc=options.drop_dc, max_bins=options.bins)
 
@@ -179,20 +189,19 @@ def build_hourglass(
     outputs = []
     for m in range(1, options.hourglasses + 1):
         name = f"hg{m}"
-        features = _module(x, options.stacks, level=1, options=options.hg_module, name=name)
+        features = _module(x, options.stacks, level=1, options=options.hg_module, name=name, initializer=initializer)
         features = conv_block(features, filters, 3, name=f"{name}_end_1", **end)
-        features = conv_block(features, filters, 1, name=f"{name}_end_2", dropout=end["dropout"])
+        features = conv_block(features, filters, 1, name=f"{name}_end_2", dropout=end["dropout"], kernel_initializer=initializer)
         prediction = conv_block(
-            features, n_outputs, 1, name=f"{name}_prediction", activation=output_activation(output)
+            features, n_outputs, 1, name=f"{name}_prediction", activation=output_activation(output), kernel_initializer=initializer
         )
         single = options.hourglasses == 1
         restored = restore_output(prediction, fit, name=f"{name}_output")
         outputs.append(named_output(restored, "output" if single else f"output_{m}"))
         if m < options.hourglasses:
             # Re-inject features and prediction into the next module (Newell et al. 2016, fig. 4).
-            merged_features = keras.layers.Conv2D(filters, 1, name=f"{name}_reinject_features")(features)
-            merged_prediction = keras.layers.Conv2D(filters, 1, name=f"{name}_reinject_prediction")(
-                prediction
-            )
+            reinject = dict(kernel_initializer=initializer)
+            merged_features = keras.layers.Conv2D(filters, 1, name=f"{name}_reinject_features", **reinject)(features)
+            merged_prediction = keras.layers.Conv2D(filters, 1, name=f"{name}_reinject_prediction", **reinject)(prediction)
             x = keras.layers.Add(name=f"{name}_reinject")([x, merged_features, merged_prediction])
     return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name="hourglass")
