@@ -29,7 +29,7 @@ SEED_VARIABLES = {
 # Files that keep a value on purpose (the sample rate a model was trained at), for themselves and
 # the configurations based on them: loading them with the variable set must say which value won.
 PINNED = {
-    "UNMIX_SAMPLE_RATE": {"final/hourglass.jsonc", "pretrained/default.jsonc", "default-spleeter.jsonc"},
+    "UNMIX_SAMPLE_RATE": {"final/hourglass.jsonc", "pretrained/default.jsonc", "default-spleeter.jsonc", "papers/hourglass-mir1k.jsonc"},
 }
 
 # Some configurations require the collection folder (no default): every load gets one.

@@ -57,6 +57,20 @@ def test_min_max_target_uses_the_mix_min_and_max():
     np.testing.assert_allclose(target_n, _window([0.25, 0.5, -0.25]))
 
 
+@pytest.mark.parametrize("name", ["norm_max", "norm_min_max"])
+def test_a_reference_sets_the_factors_instead_of_the_window(rng, name):
+    """A song's (min, max) scales each of its windows alike (normalizer_scope "song")."""
+    mix = rng.uniform(0.2, 1.0, (4, 3, 1)).astype(np.float32)
+    target = 0.5 * mix
+    normalizer = get_normalizer(name)
+    low = 0.1 if name == "norm_min_max" else 0.0
+    mix_n, target_n = normalizer.normalize(mix, target, reference=np.array([0.1, 4.0], np.float32))
+    np.testing.assert_allclose(mix_n, (mix - low) / (4.0 - low), rtol=1e-6)
+    np.testing.assert_allclose(target_n, (target - low) / (4.0 - low), rtol=1e-6)
+    back = normalizer.denormalize(target_n, mix, reference=np.array([0.1, 4.0], np.float32))
+    np.testing.assert_allclose(back, target, rtol=1e-5)
+
+
 def test_min_max_constant_window_is_only_shifted():
     mix_n, target_n = get_normalizer("norm_min_max").normalize(_window([2.0, 2.0]), _window([3.0, 1.0]))
     np.testing.assert_allclose(mix_n, 0.0)

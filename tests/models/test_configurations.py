@@ -68,3 +68,26 @@ def test_every_shipped_configuration_loads_with_valid_model_options(relative: st
     config = load(CONFIGURATIONS / relative, environ={"UNMIX_COLLECTION_DIR": str(tmp_path)})
     model = config.training.model
     options_from_mapping(options_class(model.name), thaw(model.options))
+
+
+def test_the_park_mir1k_configuration_builds_the_papers_sh_4stack(tmp_path: Path) -> None:
+    """configurations/papers/hourglass-mir1k.jsonc: 34.18 M parameters (Park et al. 2018), four
+    outputs of two stacked targets (accompaniment, voice) on a mono 513-bin, 64-frame window."""
+    from unmix.config import load
+    from unmix.dsp.stft import StftOptions
+    from unmix.pipeline.representations import get_representation
+    from unmix.training.checks import check_configuration
+
+    config = load(CONFIGURATIONS / "papers" / "hourglass-mir1k.jsonc", environ={"UNMIX_COLLECTION_DIR": str(tmp_path)})
+    check_configuration(config)
+    stft = StftOptions.from_section(config.transformation)
+    representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
+    assert representation.targets == ("instrumental", "vocals") and representation.model_output == "linear_mask"
+    input_shape = representation.input_shape(config.collection.n_channels)
+    assert input_shape == (513, 64, 1)
+    model = build_model(
+        config.training.model.name, config.training.model.options, input_shape=input_shape,
+        output=representation.model_output, n_targets=len(representation.targets),
+    )  # fmt: skip
+    assert abs(model.count_params() - 34.18e6) <= 0.01e6, model.count_params()
+    assert [tuple(output.shape) for output in model.outputs] == [(None, 513, 64, 2)] * 4

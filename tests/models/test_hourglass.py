@@ -101,3 +101,31 @@ def test_seed_options_channels_and_classes_load_with_a_deprecation_warning(caplo
 def test_invalid_values_are_configuration_errors(options, match) -> None:
     with pytest.raises(ConfigurationError, match=match):
         build_model("hourglass", options, input_shape=(9, 4, 2))
+
+
+def test_park_options_keep_dc_crop_the_top_bin_and_stack_targets() -> None:
+    """drop_dc false and bins 512 of 513 (here 16 of 17), two stacked targets, a linear output."""
+    options = {**TINY, "stacks": 2, "hourglasses": 2, "drop_dc": False, "bins": 16}
+    model = build_model("hourglass", options, input_shape=(17, 8, 1), output="linear_mask", n_targets=2)
+    assert [tuple(output.shape) for output in model.outputs] == [(None, 17, 8, 2)] * 2
+    (crop,) = _layers(model, keras.layers.Cropping2D, "input")
+    assert crop.cropping == ((0, 1), (0, 0)), "the DC bin stays, the top bin is left out"
+    assert not _layers(model, keras.layers.ZeroPadding2D, "input"), "16 bins and 8 frames need no padding at depth 2"
+    assert model.get_layer("hg2_prediction_act").get_config()["activation"] == "linear"
+    x = np.random.default_rng(1).random((2, 17, 8, 1), dtype=np.float32)
+    y = keras.ops.convert_to_numpy(model(x)[-1])
+    assert np.all(y[:, 16] == 0.0), "the cropped top bin gets a zero output"
+
+
+def test_more_bins_than_the_input_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"training\.model\.options\.bins: expected 0 \(every bin\) or a bin count <= the input's 17; received 18"):
+        build_model("hourglass", {**TINY, "stacks": 1, "bins": 18}, input_shape=(17, 8, 1))
+
+
+def test_kernel_initializer_reaches_every_convolution() -> None:
+    """Park et al. draw weights from N(0, 1 / fan-in): Keras' lecun_normal."""
+    model = build_model("hourglass", {**TINY, "stacks": 1, "hourglasses": 2, "kernel_initializer": "lecun_normal"}, input_shape=(17, 8, 1))
+    convolutions = _layers(model, keras.layers.Conv2D)
+    assert convolutions and {layer.get_config()["kernel_initializer"]["class_name"] for layer in convolutions} == {"LecunNormal"}
+    with pytest.raises(ConfigurationError, match=r"training\.model\.options\.kernel_initializer: expected one of glorot_uniform, lecun_normal, he_normal; received 'normal'"):
+        build_model("hourglass", {**TINY, "kernel_initializer": "normal"}, input_shape=(17, 8, 1))

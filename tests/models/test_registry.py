@@ -105,7 +105,7 @@ def test_bad_input_shape(shape) -> None:
 
 
 def test_bad_output_kind() -> None:
-    with pytest.raises(ConfigurationError, match=r"output must be one of mask, magnitude; received 'phase'"):
+    with pytest.raises(ConfigurationError, match=r"output must be one of mask, linear_mask, magnitude; received 'phase'"):
         build_model("dummy", None, input_shape=SHAPE, output="phase")
 
 
@@ -125,6 +125,11 @@ def test_bad_output_kind() -> None:
 def test_model_specific_validation(name, mapping, match) -> None:
     with pytest.raises(ConfigurationError, match=match):
         build_model(name, mapping, input_shape=SHAPE)
+
+
+def test_several_targets_need_a_model_that_stacks_them() -> None:
+    with pytest.raises(ConfigurationError, match=r"^transformation\.options\.targets: model dummy predicts one target; received 2 \(models with several: hourglass\)$"):
+        build_model("dummy", None, input_shape=SHAPE, n_targets=2)
 
 
 def test_rnn_may_run_one_way() -> None:

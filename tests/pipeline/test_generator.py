@@ -13,7 +13,8 @@ from unmix.dsp.stft import n_frames, stft
 from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
 from tests.support.windows import chop
 from unmix.errors import ConfigurationError, DataError
-from unmix.pipeline.generator import WindowDataset, fixed_window, read_window, window_magnitudes
+from unmix.pipeline.generator import WindowDataset
+from unmix.pipeline.window_items import fixed_window, read_window, window_magnitudes
 from unmix.pipeline.representations import get_representation
 
 SIZE = 8
@@ -157,7 +158,8 @@ def test_augmented_batches_keep_the_packed_mix_consistent(kit, songs):
 def test_fixed_window_is_deterministic_and_skips_silent_songs(kit):
     songs = [kit.song("quiet", 4000, silent_vocals=True), kit.song("sung", 6400)]
     t = representation(kit)
-    x, y, mix_mag, vocals_mag = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
+    x, y, mix_mag, vocals_mag, reference = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
+    assert reference is None, "a window-scope normaliser needs no song level"
     assert x.shape == mix_mag.shape == vocals_mag.shape == (129, SIZE, 2) and y.shape == (129, SIZE, 4)
     assert vocals_mag.max() > 0 and all(a.dtype == np.float32 for a in (x, y, mix_mag, vocals_mag))
     again = fixed_window(songs, representation=t, stft=kit.stft, packs_mix=True)
@@ -228,3 +230,58 @@ def test_accompaniments_with_another_channel_count_are_refused(kit, songs):
     mono = kit.song_from("accompaniment:backing/mono.wav", np.zeros((1, 4000), np.float32), tone(4000, 3000, n_channels=1))
     with pytest.raises(DataError, match="different channel counts"):
         dataset(kit, songs, accompaniments=[mono])
+
+
+def test_a_song_scope_divides_every_window_by_the_whole_songs_maximum(kit):
+    """Park et al. 2018: magnitudes over the clip's maximum mixture magnitude, not each crop's."""
+    quiet, loud = kit.song("quiet", 4000), kit.song("loud", 6400)
+    options = TransformOptions(size=SIZE, step=SIZE, normalizer_scope="song")
+    data = WindowDataset(
+        [quiet, loud], representation=get_representation("train_window_predict_mask", options=options, stft=kit.stft),
+        stft=kit.stft, packs_mix=True, batch_size=1, shuffle=False,
+    )
+    peaks = {song.song_id: whole_song_windows(kit, song)[0].max() for song in (quiet, loud)}
+    for batch, (song, start) in enumerate(data.index):
+        x, _ = data[batch]
+        window = whole_song_windows(kit, (quiet, loud)[song])[0][:, start : start + SIZE]
+        np.testing.assert_allclose(x[0, :, : window.shape[1]], window / peaks[(quiet, loud)[song].song_id], rtol=1e-4, atol=1e-6)
+
+
+def test_random_sampling_crops_each_song_once_per_pass_at_drawn_frames(kit):
+    """Park et al. 2018: per pass, every song once, cropped at a uniformly drawn frame inside it."""
+    songs = [kit.song("a", 4000), kit.song("b", 6400), kit.song("c", 8800)]
+    wholes = [whole_song_windows(kit, song)[0] for song in songs]
+
+    def crops(data):
+        found = []
+        for batch in range(len(data)):
+            x, _ = data[batch]
+            for window in x:
+                matches = [(k, s) for k, whole in enumerate(wholes) for s in range(whole.shape[1] - SIZE + 1)
+                           if np.allclose(window, whole[:, s : s + SIZE], rtol=1e-4, atol=1e-5)]
+                assert len(matches) == 1, "every crop lies wholly inside one song"
+                found.append(matches[0])
+        return found
+
+    data = dataset(kit, songs, normalizer="none", packs_mix=False, sampling="random", batch_size=3, seed=7)
+    assert data.n_items == 3 and len(data) == 1
+    first = crops(data)
+    assert sorted(k for k, _ in first) == [0, 1, 2]
+    assert first == crops(dataset(kit, songs, normalizer="none", packs_mix=False, sampling="random", batch_size=3, seed=7))
+    data.on_epoch_end()
+    assert crops(data) != first, "the crops are drawn again every pass"
+
+
+def test_a_mean_mixture_halves_the_mix_but_not_the_stems(kit):
+    """collection.mixture "mean": a channel-split file's mono downmix; the targets stay the channels."""
+    song = kit.song("a", 4000)
+    t = representation(kit, normalizer="none")
+    x, y = WindowDataset([song], representation=t, stft=kit.stft, packs_mix=True, batch_size=1, shuffle=False, mix_gain=0.5)[0]
+    mix, vocals = whole_song_windows(kit, song)
+    np.testing.assert_allclose(x[0], 0.5 * mix[:, :SIZE], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(y[0, ..., :2], vocals[:, :SIZE], rtol=1e-4, atol=1e-6)
+
+
+def test_an_unknown_sampling_names_its_key(kit, songs):
+    with pytest.raises(ConfigurationError, match=r"training\.sampling must be one of grid, random; received 'shuffle'"):
+        dataset(kit, songs, sampling="shuffle")

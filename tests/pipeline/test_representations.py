@@ -145,6 +145,75 @@ def test_predict_mask_without_packing_targets_the_ratio_mask():
     np.testing.assert_allclose(y, 0.25)
 
 
+def test_stacked_targets_follow_the_configured_order(windows):
+    """Park et al. 2018: accompaniment then voice on the channels, the packed mix after them."""
+    mix, vocals, instrumental = windows
+    representation = get_representation(
+        "train_window_predict_mask", options=TransformOptions(size=SIZE, step=2, targets=("instrumental", "vocals")), stft=STFT
+    )
+    x, y = representation.make_item(mix, vocals, instrumental, packs_mix=True, stats=None)
+    assert y.shape == (BINS, SIZE, 3 * CH)
+    np.testing.assert_allclose(y[..., :CH], instrumental / mix.max(), rtol=1e-6)
+    np.testing.assert_allclose(y[..., CH : 2 * CH], vocals / mix.max(), rtol=1e-6)
+    np.testing.assert_array_equal(y[..., 2 * CH :], x)
+    parts = representation.split_targets(y[..., : 2 * CH])
+    assert list(parts) == ["instrumental", "vocals"]
+    np.testing.assert_array_equal(parts["vocals"], y[..., CH : 2 * CH])
+    _, masks = representation.make_item(mix, vocals, instrumental, packs_mix=False, stats=None)
+    np.testing.assert_allclose(masks[..., :CH] + masks[..., CH:], 1.0, rtol=1e-6)
+
+
+def test_a_linear_mask_is_clipped_only_below(windows):
+    mix = windows[0]
+    prediction = np.where(np.arange(BINS)[:, None, None] % 2, 1.8, -0.5) * np.ones((BINS, SIZE, CH))
+    linear = get_representation("train_window_predict_mask", options=TransformOptions(size=SIZE, step=2, mask_activation="linear"), stft=STFT)
+    assert linear.model_output == "linear_mask" and make("train_window_predict_mask").model_output == "mask"
+    np.testing.assert_allclose(linear.to_vocals_magnitude(prediction, mix, stats=None), np.maximum(prediction, 0) * mix, rtol=1e-6)
+    np.testing.assert_allclose(make("train_window_predict_mask").to_vocals_magnitude(prediction, mix, stats=None), np.clip(prediction, 0, 1) * mix, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "match"),
+    [
+        ("train_window_predict_mask", {"targets": ()}, r"transformation\.options\.targets: expected distinct stems of vocals, instrumental; received \[\]"),
+        ("train_window_predict_mask", {"targets": ("vocals", "drums")}, r"transformation\.options\.targets: expected distinct stems"),
+        ("mask", {"targets": ("instrumental", "vocals")}, r"transformation\.options\.targets: transformation\.name 'mask' predicts the vocals only"),
+        ("train_window_predict_mask", {"mask_activation": "relu"}, r"transformation\.options\.mask_activation: expected 'sigmoid' or 'linear'; received 'relu'"),
+        ("window", {"mask_activation": "linear"}, r"transformation\.options\.mask_activation: expected 'sigmoid' \(transformation\.name 'window' outputs a magnitude\)"),
+    ],
+)
+def test_bad_targets_or_mask_activation_name_their_key(name, options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        get_representation(name, options=TransformOptions(size=SIZE, step=2, **options), stft=STFT)
+
+
+def test_song_scope_scales_every_window_by_the_song(windows):
+    mix, vocals, instrumental = windows
+    song = get_representation("train_window_predict_mask", options=TransformOptions(size=SIZE, step=2, normalizer_scope="song"), stft=STFT)
+    whole_song = np.concatenate([mix, 3.0 * mix], axis=1)  # a louder stretch elsewhere in the song
+    reference = song.song_reference(whole_song)
+    np.testing.assert_allclose(reference, [mix.min(), 3.0 * mix.max()])
+    assert make("train_window_predict_mask").song_reference(whole_song) is None
+    x, y = song.make_item(mix, vocals, instrumental, packs_mix=True, stats=None, reference=reference)
+    np.testing.assert_allclose(x, mix / (3.0 * mix.max()), rtol=1e-6)
+    np.testing.assert_allclose(y[..., :CH], vocals / (3.0 * mix.max()), rtol=1e-6)
+    np.testing.assert_allclose(song.prepare(np.stack([mix, mix]), stats=None, reference=reference)[1], x, rtol=1e-6)
+    with pytest.raises(ValueError, match="normalizer_scope 'song' needs the song's reference"):
+        song.prepare(mix, stats=None)
+
+
+@pytest.mark.parametrize(
+    ("normalizer", "scope", "match"),
+    [
+        ("norm_max", "track", r"transformation\.options\.normalizer_scope: expected 'window' or 'song'; received 'track'"),
+        ("zmuv", "song", r"transformation\.options\.normalizer_scope: expected 'window' for normalizer 'zmuv' \(a song scope sets the factors of norm_max and norm_min_max\); received 'song'"),
+    ],
+)
+def test_a_bad_normalizer_scope_names_its_key(normalizer, scope, match):
+    with pytest.raises(ConfigurationError, match=match):
+        get_representation("train_window_predict_mask", options=TransformOptions(size=SIZE, step=2, normalizer=normalizer, normalizer_scope=scope), stft=STFT)
+
+
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
 def test_mask_targets_are_never_normalised(normalizer, windows, stats):
     mix, vocals, instrumental = windows

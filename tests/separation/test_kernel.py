@@ -159,3 +159,49 @@ def test_a_two_target_keras_model_separates_end_to_end_through_predict(tmp_path,
     np.testing.assert_allclose(written["vocals"] + written["instrumental"], original, atol=1e-5)
     np.testing.assert_allclose(written["vocals"], 0.36 * original, atol=1e-4)
     assert Path(tmp_path / "out" / "song").is_dir()
+
+
+def test_a_song_scope_separates_the_whole_song_by_its_maximum(rng):
+    """The model sees each window over the whole song's maximum |mix|, so the song is one block."""
+    seen = []
+
+    def record(x):
+        seen.append(x.copy())
+        return np.ones_like(x)
+
+    representation = get_representation("train_window_predict_mask", options=TransformOptions(size=16, step=16, normalizer_scope="song"), stft=STFT)
+    samples = noise(rng, n_samples=RATE * 3)
+    samples[:, : RATE] *= 0.1  # a quiet first second: its windows stay quiet
+    song = Separator(record, representation=representation, stft_options=STFT, sample_rate=RATE, n_channels=2, block_seconds=0.5)
+    assert song.block_seconds is None
+    song.separate(samples, RATE)
+    windows = np.concatenate(seen)
+    assert windows.max() == pytest.approx(1.0)
+    assert windows[0].max() < 0.2, "the quiet start is not scaled up to its own maximum"
+
+
+def park_representation():
+    """Two linear masks stacked on the channels, accompaniment first (Park et al. 2018)."""
+    options = TransformOptions(size=16, step=16, targets=("instrumental", "vocals"), mask_activation="linear")
+    return get_representation("train_window_predict_mask", options=options, stft=STFT)
+
+
+def test_the_direct_combination_gives_each_stem_its_own_estimate(rng):
+    samples = noise(rng, n_channels=1)
+    masks = lambda x: np.concatenate([1.5 * np.ones_like(x), 0.5 * np.ones_like(x)], axis=-1)  # noqa: E731
+    direct = Separator(masks, representation=park_representation(), stft_options=STFT, sample_rate=RATE, n_channels=1, combination="direct", stitching="middle")
+    assert direct.stems == ("vocals", "instrumental")
+    stems = direct.separate(samples, RATE)
+    np.testing.assert_allclose(stems["instrumental"], 1.5 * samples, atol=1e-5)
+    np.testing.assert_allclose(stems["vocals"], 0.5 * samples, atol=1e-5)
+    ratio = Separator(masks, representation=park_representation(), stft_options=STFT, sample_rate=RATE, n_channels=1, mask_exponent=1.0)
+    stems = ratio.separate(samples, RATE)
+    np.testing.assert_allclose(stems["vocals"], 0.25 * samples, atol=1e-5)
+    np.testing.assert_allclose(stems["vocals"] + stems["instrumental"], samples, atol=1e-6)
+
+
+def test_the_direct_combination_needs_every_stem_and_no_wiener_filter():
+    with pytest.raises(ConfigurationError, match=r"transformation\.combination 'direct' estimates each stem from its own target; the model predicts \['vocals'\]"):
+        separator(lambda x: x, targets=("vocals",), combination="direct")
+    with pytest.raises(ConfigurationError, match=r"transformation\.combination 'direct' keeps each target's own estimate; it takes no Wiener filter"):
+        Plan(stft=STFT, representation=park_representation(), n_channels=1, combination="direct", wiener_iterations=0)

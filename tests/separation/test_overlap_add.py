@@ -82,3 +82,27 @@ def test_stitcher_errors():
     stitcher.add(np.zeros((1, 4, 1)), 0)
     with pytest.raises(ValueError, match="leave frame 4 of 8 uncovered"):
         stitcher.result()
+
+
+def test_middle_stitching_takes_each_frame_from_the_window_it_is_central_in(rng):
+    """Park et al. 2018: windows of 8 every 4 keep frames 2..5; the first and last frames come from the only window there."""
+    size, step, n_frames = 8, 4, 21
+    starts = window_starts(n_frames, size=size, step=step)
+    stitcher = Stitcher(n_bins=1, n_frames=n_frames, n_channels=1, taper=weights(size, step, kind="middle"))
+    for k, start in enumerate(starts):
+        stitcher.add(np.full((1, size, 1), float(k), np.float32), int(start))
+    expected = [0, 0] + [(f - 2) // step for f in range(2, n_frames)]
+    expected = [min(k, len(starts) - 1) for k in expected]
+    np.testing.assert_array_equal(stitcher.result()[0, :, 0], expected)
+    # An identity model still reconstructs its input exactly.
+    spec = rng.standard_normal((3, n_frames, 2)).astype(np.float32)
+    identity = Stitcher(n_bins=3, n_frames=n_frames, n_channels=2, taper=weights(size, step, kind="middle"))
+    padded = np.pad(spec, ((0, 0), (0, size), (0, 0)))
+    for start in starts:
+        identity.add(padded[:, start : start + size], int(start))
+    np.testing.assert_array_equal(identity.result(), spec)
+
+
+def test_an_unknown_stitching_names_its_key():
+    with pytest.raises(ConfigurationError, match=r"transformation\.stitching: expected one of taper, middle; received 'centre'"):
+        weights(8, 4, kind="centre")

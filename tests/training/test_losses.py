@@ -49,6 +49,15 @@ def test_masked_losses_split_stereo_channels() -> None:
     np.testing.assert_allclose(_value("L11_loss", np.concatenate([target, mix], axis=-1), mask), [0.5])
 
 
+def test_stacked_targets_share_the_one_packed_mix() -> None:
+    """Two targets of one channel (Park et al.: accompaniment, voice) over a mono mix: the mean of both errors."""
+    accompaniment, voice = np.full((1, 2, 2, 1), 3.0), np.full((1, 2, 2, 1), 1.0)
+    mix = np.full((1, 2, 2, 1), 2.0)
+    masks = np.concatenate([np.full((1, 2, 2, 1), 1.5), np.full((1, 2, 2, 1), 1.0)], axis=-1)
+    # The accompaniment is exact (1.5 x 2 = 3); the voice misses by |1 - 2| = 1: mean 0.5.
+    np.testing.assert_allclose(_value("L11_loss", np.concatenate([accompaniment, voice, mix], axis=-1), masks), [0.5])
+
+
 def test_plain_losses_known_answers() -> None:
     y_true = np.array([0.0, 1.0, 2.0, 3.0]).reshape(1, 2, 2, 1)
     y_pred = np.array([1.0, 1.0, 0.0, 3.0]).reshape(1, 2, 2, 1)

@@ -79,3 +79,34 @@ def test_section_must_be_an_object() -> None:
     with pytest.raises(ConfigurationError, match=r"training\.optimizer: expected an object with a name; received 'adam'"):
         build_optimizer("adam")
     assert available_optimizers() == ["adam", "adamw", "rmsprop", "sgd"]
+
+
+def test_a_step_decay_multiplies_the_rate_at_each_boundary() -> None:
+    """Park et al. 2018: 1e-4, x 0.2 from step 12,000 on (a staircase over optimizer steps)."""
+    optimizer = build_optimizer({"name": "adam", "lr": 1e-4, "decay_steps": 12000, "decay_rate": 0.2})
+    rates = []
+    for step in (0, 11999, 12000, 14999, 24000):
+        optimizer.iterations.assign(step)
+        rates.append(_lr(optimizer))
+    assert rates == pytest.approx([1e-4, 1e-4, 2e-5, 2e-5, 4e-6])
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"decay_steps": 100}, r"training\.optimizer\.decay_steps: given without decay_rate; a step decay needs both"),
+        ({"decay_rate": 0.5}, r"training\.optimizer\.decay_rate: given without decay_steps"),
+        ({"decay_steps": 0, "decay_rate": 0.5}, r"training\.optimizer\.decay_steps: expected a whole number of steps >= 1; received 0"),
+        ({"decay_steps": 10.5, "decay_rate": 0.5}, r"training\.optimizer\.decay_steps: expected a whole number of steps >= 1; received 10\.5"),
+        ({"decay_steps": 10, "decay_rate": 2}, r"training\.optimizer\.decay_rate: expected a factor in \(0, 1\]; received 2"),
+        ({"decay_steps": 10, "decay_rate": 0}, r"training\.optimizer\.decay_rate: expected a positive number; received 0"),
+    ],
+)
+def test_a_bad_step_decay_names_its_key(options, match) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        build_optimizer({"name": "adam", "lr": 1e-3, **options})
+
+
+def test_a_step_decay_needs_the_rate_it_starts_from() -> None:
+    with pytest.raises(ConfigurationError, match=r"training\.optimizer\.decay_steps: a step decay needs the learning rate it starts from; set training\.optimizer\.lr"):
+        build_optimizer({"name": "adam", "decay_steps": 10, "decay_rate": 0.5})

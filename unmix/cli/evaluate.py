@@ -7,6 +7,8 @@ same way, on that configuration's collection. ``--oracle``
 scores the ideal ratio mask, the ideal binary mask or the unprocessed mixture on the
 same songs instead, so every figure can be read against its ceiling and floor; oracles
 need no weights and no TensorFlow, and run from a plain ``--configuration`` too.
+``--protocol mir1k`` scores channel-split clips as MIR-1K papers do (``unmix.evaluation.mir1k``):
+per-clip rows in ``tracks.csv``, the G-values in ``global.csv`` and on stdout.
 
 Exit codes: 0 every song scored, 1 some songs failed (the others are still written) or
 a runtime error, 2 a usage or configuration error.
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_deprecated(songs, "--songs", new="--split", command="evaluate.py", choices=options.SONG_SETS,
                            hint="; a folder of songs with their stems is --collection FOLDER")  # fmt: skip
     scoring = parser.add_argument_group("scoring")
-    options.add(scoring, "--metric", "--baseline", "--high_band_edge")
+    options.add(scoring, "--protocol", "--metric", "--baseline", "--high_band_edge")
     options.add(scoring, "--workingdir", "--cpu")
     add_logging_flags(parser)
     return parser
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --weights W (a model to score) or --oracle, not both")
     if args.collection and args.split:
         parser.error("--split picks songs of the configured collection; with --collection every song is scored")
+    if args.protocol == "mir1k":
+        given = [flag for flag, on in (("--baseline", args.baseline), ("--metric", args.metric != "museval"), ("--high_band_edge", args.high_band_edge != 11025.0)) if on]
+        if given:
+            parser.error(f"{given[0]} belongs to the standard protocol; --protocol mir1k always scores whole clips with BSSEval v3 (NSDR, GNSDR)")
     if args.cpu:
         hide_gpus()
     from unmix import log
@@ -81,26 +87,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from unmix import config as configuration
     from unmix.evaluation.evaluate import check_metric, evaluate_songs, format_table, write_accuracy, write_evaluation
     from unmix.evaluation.compare import format_baseline_comparison, read_baseline
     from unmix.evaluation.band_snr import check_edge_hz
-    from unmix.runfolder import RunFolder
 
+    if args.protocol == "mir1k":
+        return _run_mir1k(args)
     metric = check_metric(args.metric)
     high_band_edge_hz = check_edge_hz(args.high_band_edge)
-    if args.test_data_count is not None and args.test_data_count < 1:
-        raise ConfigurationError(f"--test_data_count: Received: {args.test_data_count}; expected a whole number >= 1.")
-    if args.collection:
-        _check_collection(args.collection)
-    working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
-    run = RunFolder.open(args.run_folder) if args.run_folder else None
-    if run is not None:
-        config = configuration.load_resolved(run.configuration)
-    else:
-        if not args.oracle and not args.weights:
-            raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
-        config = configuration.load(args.configuration, working_directory=working_directory)
+    config, run, working_directory = _configuration(args)
     baseline = read_baseline(args.baseline, metric=metric) if args.baseline else None  # before a long scoring
     songs, role, collection = _songs(args, config, working_directory=working_directory, run=run)
     estimator, label, epoch = _estimator(args, config, run, working_directory=working_directory)
@@ -119,6 +114,45 @@ def _run(args: argparse.Namespace) -> int:
         source, rows = baseline
         lines += format_baseline_comparison(source, result.tracks, rows)
     sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_FAILURE if result.failed else EXIT_OK
+
+
+def _configuration(args: argparse.Namespace):
+    """The configuration to score with, the run folder (None without one) and the working directory."""
+    from unmix import config as configuration
+    from unmix.runfolder import RunFolder
+
+    if args.test_data_count is not None and args.test_data_count < 1:
+        raise ConfigurationError(f"--test_data_count: Received: {args.test_data_count}; expected a whole number >= 1.")
+    if args.collection:
+        _check_collection(args.collection)
+    working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
+    run = RunFolder.open(args.run_folder) if args.run_folder else None
+    if run is not None:
+        return configuration.load_resolved(run.configuration), run, working_directory
+    if not args.oracle and not args.weights:
+        raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
+    return configuration.load(args.configuration, working_directory=working_directory), run, working_directory
+
+
+def _run_mir1k(args: argparse.Namespace) -> int:
+    """``--protocol mir1k``: the clips at 16 kHz mono, scored whole; tracks.csv and global.csv."""
+    from unmix.evaluation.mir1k import SAMPLE_RATE, evaluate_mir1k, format_mir1k_table, write_mir1k_tables
+
+    config, run, working_directory = _configuration(args)
+    config = config.replace("collection.sample_rate", SAMPLE_RATE).replace("collection.stereo", False)
+    if args.collection:  # a folder of MIR-1K clips: every one, whatever the configuration's patterns
+        config = config.replace("collection.channel_split.patterns", ["**/*.wav", "**/*.flac"])
+    songs, role, collection = _songs(args, config, working_directory=working_directory, run=run)
+    estimator, label, _ = _estimator(args, config, run, working_directory=working_directory)
+    result = evaluate_mir1k(estimator, songs, progress=not args.quiet)
+    if not result.clips:
+        first = f" (first: {result.failed[0][0]}: {result.failed[0][1]})" if result.failed else ""
+        raise DataError(f"no clip could be scored: {len(result.failed)} failed{first}")
+    folder, _ = _destination(run, collection, working_directory=working_directory)
+    tracks, overall = write_mir1k_tables(result, folder / f"{label}_mir1k")
+    title = f"{label} on {len(songs)} {role} clip(s) of {collection}: MIR-1K protocol (dB)"
+    sys.stdout.write("\n".join([*format_mir1k_table(result, title=title), f"scores: {tracks}", f"G-values: {overall}"]) + "\n")
     return EXIT_FAILURE if result.failed else EXIT_OK
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 SONG_SETS = ("test", "validation", "all")
 ORACLES = ("irm", "ibm", "mixture")
+PROTOCOLS = ("standard", "mir1k")
 PRECISIONS = ("float32", "bfloat16", "auto")
 
 
@@ -86,6 +87,10 @@ _DECLARED = (
     Flag("--split", "which songs of the configured collection: test (default), validation or all", {"choices": SONG_SETS}),
     Flag("--test_data_count", "test songs: recompute the split with N test songs; otherwise score the first N songs", {"type": int, "metavar": "N"}),
     Flag("--metric", "museval (default, BSSEval v4), mir_eval (v3) or global", {"default": "museval"}),
+    Flag("--protocol", "standard (default): --metric of vocals + instrumental at the collection's rate; mir1k: Park et al. 2018's MIR-1K "
+         "protocol: the mixture is the mean of a clip's channels, each clip is scored whole at 16 kHz (BSSEval v3), NSDR and the "
+         "length-weighted GNSDR, GSIR, GSAR; with --collection, every .wav/.flac under it is a clip (left accompaniment, right voice)",
+         {"choices": PROTOCOLS, "default": "standard"}),
     Flag("--baseline", "also compare song by song with an earlier evaluation of the same songs: its tracks.csv, or the folder it printed after 'scores:'", {"metavar": "TRACKS"}),
     # The default is evaluation.band_snr.DEFAULT_EDGE_HZ (a test keeps them equal); importing it would slow --help.
     Flag("--high_band_edge", "the high-band SNR scores each stem's STFT bins above this frequency, in Hz (default: %(default)g)", {"type": float, "default": 11025.0, "metavar": "HZ"}),

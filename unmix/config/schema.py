@@ -93,6 +93,8 @@ class CollectionOptions:
     unlabeled: tuple[str, ...] = ()
     # Folders of instrumentals without vocals, relative to the folder or absolute: training-only, remixed under the collection's vocals.
     accompaniments: tuple[str, ...] = ()
+    # The training mixture of a song's two stems: "sum", or "mean" (a channel-split file's mono downmix, as Park et al. mixed MIR-1K).
+    mixture: str = "sum"
 
     @property
     def n_channels(self) -> int:
@@ -140,6 +142,8 @@ class TrainingOptions:
     epoch: EpochOptions = EpochOptions()
     steps_per_epoch: int = 0
     limit_items_per_song: int = 0
+    # Training windows: "grid" (every window, transformation.options.step apart) or "random" (one crop per song and pass at a random frame, Park et al.).
+    sampling: str = "grid"
     verbose: int = 1
     seed: int = 42
     workers: int = 0
@@ -166,6 +170,12 @@ class TransformOptions:
     size: int = 64
     step: int = 64
     normalizer: str = "norm_max"
+    # Stems the model predicts, stacked on its output channels in this order (Park et al.: instrumental, vocals).
+    targets: tuple[str, ...] = ("vocals",)
+    # A mask output: "sigmoid" (in [0, 1]) or "linear" (unbounded; separation clips negatives, Park et al.).
+    mask_activation: str = "sigmoid"
+    # What norm_max / norm_min_max scale by: each window's mix ("window") or the whole song's ("song", Park et al.).
+    normalizer_scope: str = "window"
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,10 @@ class TransformationOptions:
     wiener_iterations: int = -1
     # Models with several target outputs: ratio masks m_k = (e_k^p + eps/K) / (sum_j e_j^p + eps).
     mask_exponent: float = 2.0
+    # Models with several targets: "ratio" masks of all (the instrumental is the input minus the rest) or "direct" (each its own, Park et al.).
+    combination: str = "ratio"
+    # Overlapping windows at separation: "taper" (a Hann blend) or "middle" (each frame from the window it is central in, Park et al.).
+    stitching: str = "taper"
     # Arithmetic of the network at separation: float32, bfloat16, or auto (bfloat16 on CPUs with native bf16).
     precision: str = "float32"
     # Windows per model call at separation; 0: 4 x training.batch_size.

@@ -65,6 +65,9 @@ MAX_BATCH = 4096  # windows per step or per model call
 MAX_WINDOW_FRAMES = 4096  # STFT frames in one model window (the shipped ones use 512 at most)
 MAX_WORKERS = 256  # processes or threads
 
+# training.model.options.kernel_initializer of the hourglass (its builder checks against this too).
+KERNEL_INITIALIZERS = ("glorot_uniform", "lecun_normal", "he_normal")
+
 RULES = (
     Rule("collection.sample_rate", between(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE), f"a whole number of Hz from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} (e.g. 44100)"),
     Rule("collection.song_limit", at_least(0), "0 (all songs), a fraction in (0, 1] or a song count > 1"),
@@ -74,6 +77,8 @@ RULES = (
     Rule("collection.test_save_count", at_least(0), "a whole number of songs >= 0"),
     Rule("collection.channel_split.vocals_channel", at_least(0), "a channel index >= 0"),
     Rule("collection.channel_split.instrumental_channel", at_least(0), "a channel index >= 0"),
+    Rule("collection.mixture", lambda v: v in ("sum", "mean"), '"sum" (vocals + instrumental) or "mean" (their mean, e.g. a channel-split file\'s mono downmix)'),
+    Rule("training.sampling", lambda v: v in ("grid", "random"), '"grid" (every window) or "random" (a random crop per song and pass)'),
     Rule("training.batch_size", between(1, MAX_BATCH), f"a whole number >= 1 and <= {MAX_BATCH}"),
     Rule("training.epoch.count", between(1, 1_000_000), "a whole number of epochs >= 1 and <= 1000000"),
     Rule("training.steps_per_epoch", between(0, 10_000_000), "a whole number >= 0 and <= 10000000 (0: one pass over the windows)"),
@@ -83,6 +88,10 @@ RULES = (
     Rule("training.optimizer.lr", between(0, 10, above_low=True), "a number > 0 and <= 10 (e.g. 0.001)"),
     Rule("training.optimizer.learning_rate", between(0, 10, above_low=True), "a number > 0 and <= 10 (e.g. 0.001)"),
     Rule("training.optimizer.clipnorm", above(0), "a number > 0"),
+    Rule("training.optimizer.decay_steps", lambda v: at_least(1)(v) and v == int(v), "a whole number of steps >= 1 (e.g. 12000)"),
+    Rule("training.optimizer.decay_rate", lambda v: _number(v) and 0 < v <= 1, "a factor > 0 and <= 1 (e.g. 0.2)"),
+    Rule("training.model.options.kernel_initializer", lambda v: v in KERNEL_INITIALIZERS, f"one of {', '.join(KERNEL_INITIALIZERS)}"),
+    Rule("training.model.options.bins", lambda v: at_least(0)(v) and v == int(v), "0 (every bin) or the number of lowest bins the network sees (e.g. 512)"),
     Rule("training.augmentation.remix_probability", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.silent_keep_rate", fraction(include_one=True), "a probability in [0, 1]"),
     Rule("training.augmentation.gain_min", between(0, 100), "a gain >= 0 and <= 100"),
@@ -94,11 +103,16 @@ RULES = (
     Rule("training.callbacks.reduce_learningrate.factor", lambda v: _number(v) and 0 < v < 1, "a number > 0 and < 1"),
     Rule("training.callbacks.reduce_learningrate.patience", at_least(0), "a whole number of epochs >= 0"),
     Rule("training.callbacks.reduce_learningrate.min_learningrate", at_least(0), "a number >= 0"),
+    Rule("transformation.options.targets", lambda v: isinstance(v, (list, tuple)) and 0 < len(v) == len(set(v)) and set(v) <= {"vocals", "instrumental"}, 'a list of distinct stems, "vocals" and/or "instrumental" (e.g. ["vocals"])'),
+    Rule("transformation.options.mask_activation", lambda v: v in ("sigmoid", "linear"), '"sigmoid" (masks in [0, 1]) or "linear" (unbounded, Park et al. 2018)'),
+    Rule("transformation.options.normalizer_scope", lambda v: v in ("window", "song"), '"window" (each window\'s mix) or "song" (the whole song\'s, Park et al. 2018)'),
     Rule("transformation.overlap", fraction(include_one=False), "a fraction of a window >= 0 and < 1 (e.g. 0.5)"),
     Rule("transformation.fft_window", even_between(16, MAX_FFT_WINDOW), f"an even integer of samples from 16 to {MAX_FFT_WINDOW} (e.g. 4096)"),
     Rule("transformation.options.size", between(1, MAX_WINDOW_FRAMES), f"a whole number of STFT frames >= 1 and <= {MAX_WINDOW_FRAMES}"),
     Rule("transformation.wiener_iterations", between(-1, 100), "-1 (off), 0 (soft masks) or a count from 1 to 100"),
     Rule("transformation.mask_exponent", between(0, 10, above_low=True), "a number > 0 and <= 10 (e.g. 2.0)"),
+    Rule("transformation.combination", lambda v: v in ("ratio", "direct"), '"ratio" (ratio masks; the instrumental is the input minus the rest) or "direct" (each target its own estimate)'),
+    Rule("transformation.stitching", lambda v: v in ("taper", "middle"), '"taper" (a Hann blend of overlapping windows) or "middle" (each frame from the window it is central in)'),
     Rule("transformation.precision", lambda value: value in ("float32", "bfloat16", "auto"), "float32, bfloat16 or auto"),
     Rule("transformation.batch_size", between(0, MAX_BATCH), f"0 (4 x training.batch_size) or a window count from 1 to {MAX_BATCH}"),
     Rule("transformation.workers", between(1, MAX_WORKERS), f"a thread count from 1 to {MAX_WORKERS} (e.g. 2)"),
@@ -121,8 +135,15 @@ def check_ranges(config: Config) -> None:
     augmentation = config.training.augmentation
     if augmentation.gain_max < augmentation.gain_min:
         raise out_of_range(config, "training.augmentation.gain_max", augmentation.gain_max, f"a gain >= gain_min={augmentation.gain_min}")
+    limit = config.training.limit_items_per_song
+    if config.training.sampling == "random" and limit:
+        where = config.origin("training.limit_items_per_song")
+        raise out_of_range(config, "training.sampling", "random", f'"grid" while training.limit_items_per_song is {limit} (in {where}); random sampling takes one crop per song and pass: set that limit to 0')
     if config.collection.unlabeled and not config.training.teacher.name:
         raise out_of_range(config, "collection.unlabeled", list(config.collection.unlabeled), "[] without training.teacher.name (a teacher labels songs without stems)")
+    optimizer, reduce = config.training.optimizer, config.training.callbacks.get("reduce_learningrate")
+    if "decay_steps" in optimizer and isinstance(reduce, Mapping) and reduce.get("enabled"):
+        raise out_of_range(config, "training.optimizer.decay_steps", optimizer["decay_steps"], "no step decay while training.callbacks.reduce_learningrate is enabled (a schedule and a plateau both setting the rate)")
     weights_file = config.environment.weights.file
     if not weights_file.endswith(".weights.h5"):
         raise out_of_range(config, "environment.weights.file", weights_file, "a file name ending in .weights.h5")

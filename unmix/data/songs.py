@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 LAYOUTS = ("unmix", "tracks", "stems", "channel_split")
 # A song of ``collection.accompaniments``: no vocal source, its vocals are silence.
 ACCOMPANIMENT_LAYOUT = "accompaniment"
+# ``collection.mixture``: the factor of ``vocals + instrumental`` that makes a song's training mixture.
+# "mean" is a channel-split file's mono downmix, the mixture Park et al. 2018 trained on (MIR-1K).
+MIXTURE_GAINS = {"sum": 1.0, "mean": 0.5}
 
 # Stems whose lengths differ by less than this are trimmed silently: encoders pad
 # by a frame or two, which is not worth a warning.

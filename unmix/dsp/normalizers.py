@@ -155,7 +155,7 @@ class Normalizer:
     transform: Transform
     needs_stats: bool = False
 
-    def _scale_offset(self, mix_window: np.ndarray, stats: ZmuvStats | None):
+    def _scale_offset(self, mix_window: np.ndarray, stats: ZmuvStats | None, reference: np.ndarray | None = None):
         if self.needs_stats and stats is None:
             raise ConfigurationError(
                 f"Normalizer {self.name!r} needs per-bin statistics; received stats=None "
@@ -166,10 +166,11 @@ class Normalizer:
                 f"Received: zmuv statistics for {stats.mean.shape[0]} bins; expected "
                 f"{mix_window.shape[0]} (recompute them after changing fft_window)"
             )
-        return self.transform(mix_window, stats)
+        return self.transform(mix_window if reference is None else np.asarray(reference, dtype=np.float32), stats)
 
     def normalize(
-        self, mix_window: np.ndarray, target: np.ndarray | None = None, *, stats: ZmuvStats | None = None
+        self, mix_window: np.ndarray, target: np.ndarray | None = None, *, stats: ZmuvStats | None = None,
+        reference: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Normalize a mix window and, with the mix's transform, its target.
 
@@ -177,6 +178,10 @@ class Normalizer:
             mix_window: mix magnitudes (bins, frames, channels).
             target: target magnitudes of the same shape, or None (masks).
             stats: per-bin statistics; required by ``zmuv`` only.
+            reference: magnitudes whose extremes set ``norm_max``'s and ``norm_min_max``'s
+                factors instead of the window's: a song's ``(min, max)`` for
+                ``transformation.options.normalizer_scope`` "song" (Park et al. 2018 divide by
+                the clip's maximum). None: the window's own.
 
         Returns:
             (normalized mix, normalized target or None), float32.
@@ -185,14 +190,15 @@ class Normalizer:
             ConfigurationError: when ``zmuv`` gets no or mismatched stats.
         """
         mix_window = np.asarray(mix_window, dtype=np.float32)
-        scale, offset = self._scale_offset(mix_window, stats)
+        scale, offset = self._scale_offset(mix_window, stats, reference)
         mix_n = ((mix_window - offset) / scale).astype(np.float32)
         if target is None:
             return mix_n, None
         return mix_n, ((np.asarray(target, dtype=np.float32) - offset) / scale).astype(np.float32)
 
     def denormalize(
-        self, prediction: np.ndarray, mix_window: np.ndarray, *, stats: ZmuvStats | None = None
+        self, prediction: np.ndarray, mix_window: np.ndarray, *, stats: ZmuvStats | None = None,
+        reference: np.ndarray | None = None,
     ) -> np.ndarray:
         """Undo on a predicted target the transform :meth:`normalize` gave it.
 
@@ -203,11 +209,12 @@ class Normalizer:
             prediction: normalized prediction (bins, frames, channels).
             mix_window: the unnormalized mix window it was predicted from.
             stats: per-bin statistics; required by ``zmuv`` only.
+            reference: as for :meth:`normalize`.
 
         Returns:
             float32 prediction on the scale of the original magnitudes.
         """
-        scale, offset = self._scale_offset(np.asarray(mix_window, dtype=np.float32), stats)
+        scale, offset = self._scale_offset(np.asarray(mix_window, dtype=np.float32), stats, reference)
         return (np.asarray(prediction, dtype=np.float32) * scale + offset).astype(np.float32)
 
 

@@ -198,7 +198,8 @@ def istft(
             memory layout: the result is ``istft(spec * gain)``, computed a few
             frames at a time without the full-size complex product.
         magnitude: optional magnitudes of ``spec``'s shape, any memory layout,
-            each in ``[0, |spec|]``: the result is the inverse of
+            each >= 0 (a mask's estimate: at most ``|spec|`` unless the mask is
+            linear): the result is the inverse of
             ``magnitude * e^{i angle(spec)}`` (an estimate with the mixture's
             phase), i.e. ``gain = magnitude / |spec|`` (0 where ``spec`` is 0),
             formed a few frames at a time: no full-size ratio is ever stored.

@@ -276,10 +276,14 @@ def format_table(result: EvaluationResult, *, title: str) -> list[str]:
             f"{len(result.tracks)} song(s) scored ({result.metric}); separation {result.separation_s:.1f} s, "
             f"scoring {result.scoring_s:.1f} s"
         )
-    if result.failed:
-        lines.append(f"{len(result.failed)} song(s) failed:")
-        lines.extend(f"  {song_id}: {reason}" for song_id, reason in result.failed)
-    return lines
+    return lines + failure_lines(result.failed, noun="song")
+
+
+def failure_lines(failed: Sequence[tuple[str, str]], *, noun: str) -> list[str]:
+    """``N <noun>(s) failed:`` and one indented ``id: reason`` line each; nothing when none failed."""
+    if not failed:
+        return []
+    return [f"{len(failed)} {noun}(s) failed:", *(f"  {song_id}: {reason}" for song_id, reason in failed)]
 
 
 # Column headings of the table where the metric's key is not the heading.

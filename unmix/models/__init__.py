@@ -6,6 +6,7 @@ Importing this package imports every model module so the registry is complete.
 from unmix.models.registry import (
     available_models,
     build_model,
+    check_targets,
     options_class,
     options_from_mapping,
     prediction_model,
@@ -18,6 +19,7 @@ from unmix.models import dummy, hourglass, largeleakyrelu, leakyrelu, mask, rnn,
 __all__ = [
     "available_models",
     "build_model",
+    "check_targets",
     "options_class",
     "options_from_mapping",
     "prediction_model",

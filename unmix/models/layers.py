@@ -23,45 +23,50 @@ class Fit:
             it turns 769 bins (FFT 1536) into 768 = 3 * 2^8, as the seed's hourglass did.
         pad_bins: zero rows appended at the top (highest frequencies), cropped again at the end.
         pad_frames: zero frames appended at the end of the window, cropped again at the end.
+        crop_bins: the highest bins left out of the network (given a zero output), as Park et
+            al. fed 512 of an FFT 1024's 513 bins.
     """
 
     drop_dc: bool
     pad_bins: int
     pad_frames: int
+    crop_bins: int = 0
 
 
-def plan_fit(input_shape: tuple[int, int, int], *, multiple: int, drop_dc: bool = True) -> Fit:
+def plan_fit(input_shape: tuple[int, int, int], *, multiple: int, drop_dc: bool = True, max_bins: int = 0) -> Fit:
     """Plan the crop and padding that make ``n_bins`` and ``n_frames`` multiples of ``multiple``.
 
     Args:
         input_shape: ``(n_bins, n_frames, n_channels)``.
         multiple: the total down-sampling factor of the model (``2 ** depth``).
         drop_dc: remove the DC bin first (only when more than one bin remains).
+        max_bins: only the lowest ``max_bins`` bins (DC included) enter the network; 0: all.
 
     Returns:
         The ``Fit`` to pass to ``fit_input`` and ``restore_output``.
     """
     n_bins, n_frames, _ = input_shape
-    drop = drop_dc and n_bins > 1
-    inner_bins = n_bins - int(drop)
-    return Fit(drop_dc=drop, pad_bins=-inner_bins % multiple, pad_frames=-n_frames % multiple)
+    crop = max(0, n_bins - max_bins) if max_bins else 0
+    drop = drop_dc and n_bins - crop > 1
+    inner_bins = n_bins - crop - int(drop)
+    return Fit(drop_dc=drop, pad_bins=-inner_bins % multiple, pad_frames=-n_frames % multiple, crop_bins=crop)
 
 
 def fit_input(x, fit: Fit, *, name: str):
     """Apply ``fit`` to a ``(batch, n_bins, n_frames, channels)`` tensor."""
-    if fit.drop_dc:
-        x = keras.layers.Cropping2D(((1, 0), (0, 0)), name=f"{name}_drop_dc")(x)
+    if fit.drop_dc or fit.crop_bins:
+        x = keras.layers.Cropping2D(((int(fit.drop_dc), fit.crop_bins), (0, 0)), name=f"{name}_drop_dc")(x)
     if fit.pad_bins or fit.pad_frames:
         x = keras.layers.ZeroPadding2D(((0, fit.pad_bins), (0, fit.pad_frames)), name=f"{name}_pad")(x)
     return x
 
 
 def restore_output(x, fit: Fit, *, name: str):
-    """Undo ``fit_input``: crop the padding and put back the DC bin as zeros (mask 0 at 0 Hz)."""
+    """Undo ``fit_input``: crop the padding, put back the DC bin and the cropped top bins as zeros."""
     if fit.pad_bins or fit.pad_frames:
         x = keras.layers.Cropping2D(((0, fit.pad_bins), (0, fit.pad_frames)), name=f"{name}_crop")(x)
-    if fit.drop_dc:
-        x = keras.layers.ZeroPadding2D(((1, 0), (0, 0)), name=f"{name}_restore_dc")(x)
+    if fit.drop_dc or fit.crop_bins:
+        x = keras.layers.ZeroPadding2D(((int(fit.drop_dc), fit.crop_bins), (0, 0)), name=f"{name}_restore_dc")(x)
     return x
 
 
@@ -125,8 +130,12 @@ def activation_layer(activation: str, *, alpha: float = 0.0, name: str) -> keras
 
 
 def output_activation(output: str) -> str:
-    """The final activation for an output kind: sigmoid for masks, ReLU for magnitudes."""
-    return {"mask": "sigmoid", "magnitude": "relu"}[output]
+    """The final activation for an output kind: sigmoid for masks, none for linear masks, ReLU for magnitudes.
+
+    A linear mask (Park et al. 2018) is not bounded by 1: a source may be louder than a mixture
+    built as the mean of the channels; separation clips only its negative values.
+    """
+    return {"mask": "sigmoid", "linear_mask": "linear", "magnitude": "relu"}[output]
 
 
 def check_rate(value: float, *, key: str) -> None:

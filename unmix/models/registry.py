@@ -23,7 +23,7 @@ from unmix.config.typed import from_mapping
 from unmix.errors import ConfigurationError, ModelError
 from unmix.registry import Registry
 
-OUTPUTS = ("mask", "magnitude")
+OUTPUTS = ("mask", "linear_mask", "magnitude")
 
 Builder = Callable[..., keras.Model]
 OptionsT = TypeVar("OptionsT")
@@ -35,13 +35,14 @@ class _Entry:
     builder: Builder
     options: type
     description: str
+    stacked_targets: bool
 
 
 # The one decorator-filled registry of models (``unmix.registry``: one lookup rule for every name).
 MODELS: Registry[_Entry] = Registry("model", key="training.model.name")
 
 
-def register_model(name: str, *, options: type, description: str) -> Callable[[Builder], Builder]:
+def register_model(name: str, *, options: type, description: str, stacked_targets: bool = False) -> Callable[[Builder], Builder]:
     """Register a model builder under ``name`` (any case, ``-`` for ``_``).
 
     Args:
@@ -49,6 +50,8 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
         options: the model's frozen options dataclass; its field defaults are the documented
             defaults.
         description: one line shown by ``train.py --list_models``.
+        stacked_targets: the builder takes ``n_targets`` and outputs that many targets stacked
+            on the channels (``transformation.options.targets``).
 
     Returns:
         A decorator that records the builder and returns it unchanged.
@@ -63,7 +66,7 @@ def register_model(name: str, *, options: type, description: str) -> Callable[[B
         raise ValueError(f"options of model {name!r} must be a dataclass; received {options!r}")
 
     def decorator(builder: Builder) -> Builder:
-        MODELS.add(name, _Entry(name=name, builder=builder, options=options, description=description))
+        MODELS.add(name, _Entry(name=name, builder=builder, options=options, description=description, stacked_targets=stacked_targets))
         return builder
 
     return decorator
@@ -76,6 +79,20 @@ def available_models() -> dict[str, str]:
 
 def _lookup(name: str) -> _Entry:
     return MODELS.get(name)
+
+
+def check_targets(name: str, n_targets: int) -> None:
+    """Raise unless the model ``name`` can predict ``n_targets`` targets (more than one: ``stacked_targets``).
+
+    Raises:
+        ConfigurationError: an unknown name, or several targets for a model that predicts one.
+    """
+    entry = _lookup(name)
+    if n_targets != 1 and not entry.stacked_targets:
+        stacking = ", ".join(name for name, e in MODELS.items() if e.stacked_targets)
+        raise ConfigurationError(
+            f"transformation.options.targets: model {entry.name} predicts one target; received {n_targets} (models with several: {stacking})"
+        )
 
 
 def options_class(name: str) -> type:
@@ -122,6 +139,7 @@ def build_model(
     *,
     input_shape: tuple[int, int, int],
     output: str = "mask",
+    n_targets: int = 1,
 ) -> keras.Model:
     """Build the registered model ``name`` for one input shape.
 
@@ -131,15 +149,19 @@ def build_model(
             dataclass, or ``None`` for the defaults.
         input_shape: ``(n_bins, n_frames, n_channels)`` of one window, channels-last; any
             positive bin and frame counts, 1 or 2 channels.
-        output: ``"mask"`` (values in [0, 1], sigmoid) or ``"magnitude"`` (non-negative).
+        output: ``"mask"`` (values in [0, 1], sigmoid), ``"linear_mask"`` (no activation) or
+            ``"magnitude"`` (non-negative).
+        n_targets: targets stacked on the output channels (``transformation.options.targets``);
+            more than 1 only for models registered with ``stacked_targets``.
 
     Returns:
-        An uncompiled ``keras.Model`` mapping ``(batch, n_bins, n_frames, n_channels)`` to the
-        same shape (several such outputs for models with intermediate supervision; see
-        ``prediction_model``).
+        An uncompiled ``keras.Model`` mapping ``(batch, n_bins, n_frames, n_channels)`` to
+        ``(batch, n_bins, n_frames, n_targets * n_channels)`` (several such outputs for models
+        with intermediate supervision; see ``prediction_model``).
 
     Raises:
-        ConfigurationError: on an unknown name, bad options, a bad input shape or output kind.
+        ConfigurationError: on an unknown name, bad options, a bad input shape or output kind,
+            or several targets for a model that predicts one.
     """
     entry = _lookup(name)
     if isinstance(options, entry.options):
@@ -156,7 +178,10 @@ def build_model(
         raise ConfigurationError(
             f"model {entry.name}: output must be one of {', '.join(OUTPUTS)}; received {output!r}"
         )
-    return entry.builder(parsed, input_shape=shape, output=output)
+    check_targets(name, n_targets)
+    if n_targets == 1:
+        return entry.builder(parsed, input_shape=shape, output=output)
+    return entry.builder(parsed, input_shape=shape, output=output, n_targets=n_targets)
 
 
 def prediction_model(model: keras.Model) -> keras.Model:

@@ -26,6 +26,12 @@ join the index after the songs. A window of one takes the vocals of a random
 non-silent window of a labelled song (the donor) and keeps its own instrumental, so
 every such window is a new mixture with exact targets; its teacher target pairs the
 teacher's vocals of the donor with the accompaniment itself, which is its own truth.
+
+Sampling "random" (Park et al. 2018) indexes each song once per pass and crops it at a frame
+drawn from the batch's generator, so a song of any length gives one window per pass and the
+crops differ every epoch; "grid" indexes every window. The mixture is
+``mix_gain * (vocals + instrumental)`` (``collection.mixture``: 0.5 for the mean); the targets
+stay the stems themselves.
 """
 
 from __future__ import annotations
@@ -39,59 +45,21 @@ import keras
 import numpy as np
 
 from unmix.config.schema import AugmentationOptions
-from unmix.data.cache import CachedSong, open_stems
+from unmix.data.cache import CachedSong
 from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions, n_frames
-from unmix.dsp.windows import middle_windows, to_model_layout, window_starts
 from unmix.errors import ConfigurationError, DataError
 from unmix.pipeline.augment import augment_segments, check_augmentation
-from unmix.pipeline.segments import frame_span, read_span, span_spectrogram
+from unmix.pipeline.stats import song_references
 from unmix.pipeline.representations.base import Representation
+from unmix.pipeline.window_items import build_index, check_representation_loss, read_window, window_magnitudes
 
 logger = logging.getLogger(__name__)
 
 # Draws per batch slot before a silent window is accepted anyway (an all-silent
 # collection must not loop forever).
 _MAX_SILENT_REDRAWS = 64
-
-
-def build_index(
-    songs: Sequence[CachedSong], *, size: int, step: int, stft: StftOptions, limit_items_per_song: int = 0
-) -> np.ndarray:
-    """Every training window as ``(song position, first frame)``.
-
-    Args:
-        songs: the cached songs.
-        size: frames per window.
-        step: frames between window starts.
-        stft: the STFT parameters (hop length, for the frame counts).
-        limit_items_per_song: keep only this many windows around each song's
-            middle; 0 keeps all.
-
-    Returns:
-        int64 array (n_items, 2).
-    """
-    rows = []
-    for position, song in enumerate(songs):
-        starts = np.asarray(window_starts(n_frames(song.n_samples, options=stft), size=size, step=step))
-        if limit_items_per_song > 0:
-            starts = starts[np.asarray(middle_windows(len(starts), limit_items_per_song), dtype=np.int64)]
-        rows.append(np.stack([np.full(len(starts), position), starts], axis=1))
-    return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
-
-
-def check_representation_loss(representation: Representation, *, packs_mix: bool) -> None:
-    """Reject a mix-packing loss with a representation whose model outputs a magnitude.
-
-    Raises:
-        ConfigurationError: when the pair does not fit.
-    """
-    if packs_mix and representation.output_kind != "mask":
-        raise ConfigurationError(
-            f"training.loss_function multiplies the model output by the mix (a mask loss), but "
-            f"transformation.name {representation.name!r} makes the model output a {representation.output_kind}; "
-            f"use a loss such as mean_squared_error or the 'train_window_predict_mask' representation"
-        )
+SAMPLINGS = ("grid", "random")
 
 
 class WindowDataset(keras.utils.PyDataset):
@@ -120,12 +88,15 @@ class WindowDataset(keras.utils.PyDataset):
             ``None``: every bin is the teacher's.
         accompaniments: cached songs with silent vocals (``collection.accompaniments``),
             indexed after ``songs``; each of their windows takes a labelled song's vocals.
+        sampling: "grid" (every window) or "random" (a random crop per song and pass;
+            ``limit_items_per_song`` does not apply).
+        mix_gain: the mixture's factor of ``vocals + instrumental`` (``collection.mixture``).
 
     Raises:
         DataError: no songs, or songs with different channel counts.
-        ConfigurationError: a batch size, limit or step count out of range, bad
-            augmentation options, a packing loss with a magnitude representation, or
-            teacher targets with a representation of one target per stem.
+        ConfigurationError: a batch size, limit or step count out of range, an unknown
+            sampling, bad augmentation options, a packing loss with a magnitude
+            representation, or teacher targets with a representation of one target per stem.
     """
 
     def __init__(
@@ -149,6 +120,8 @@ class WindowDataset(keras.utils.PyDataset):
         teachers: Sequence[CachedSong] | None = None,
         teacher_bins: int | None = None,
         accompaniments: Sequence[CachedSong] = (),
+        sampling: str = "grid",
+        mix_gain: float = 1.0,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         for key, value, low in (
@@ -158,6 +131,8 @@ class WindowDataset(keras.utils.PyDataset):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigurationError(f"{key} must be a whole number >= {low}; received {value!r}")
+        if sampling not in SAMPLINGS:
+            raise ConfigurationError(f"training.sampling must be one of {', '.join(SAMPLINGS)}; received {sampling!r}")
         if not songs:
             raise DataError("no songs to train on: the collection (or this split of it) is empty")
         channel_counts = {song.n_channels for song in (*songs, *accompaniments)}
@@ -190,11 +165,17 @@ class WindowDataset(keras.utils.PyDataset):
         self._seed = int(seed)
         self._stats = stats
         self._steps_per_epoch = steps_per_epoch
-        self._index = build_index(
-            self._songs, size=representation.size, step=representation.step, stft=stft,
-            limit_items_per_song=limit_items_per_song,
-        )
+        self._random_crops = sampling == "random"
+        self._mix_gain = float(mix_gain)
+        if self._random_crops:  # one row per song; its start is drawn per batch (_crop)
+            self._index = np.stack([np.arange(len(self._songs)), np.zeros(len(self._songs), np.int64)], axis=1).astype(np.int64)
+        else:
+            self._index = build_index(
+                self._songs, size=representation.size, step=representation.step, stft=stft,
+                limit_items_per_song=limit_items_per_song,
+            )
         self._labelled_rows = np.flatnonzero(self._index[:, 0] < self._n_labelled)  # every song has a window
+        self._references = song_references(self._songs, representation=representation, stft=stft, mix_gain=self._mix_gain)
         self._epoch = 0
         self._order = self._epoch_order(0)
         logger.debug("%d windows from %d songs, %d batches per epoch", len(self._index), len(self._songs), len(self))
@@ -237,7 +218,7 @@ class WindowDataset(keras.utils.PyDataset):
             raise IndexError(f"batch {batch} out of range for {len(self)} batches")
         rng = np.random.default_rng([self._seed, self._epoch, batch])
         positions = (batch * self._batch_size + np.arange(self._batch_size)) % len(self._index)
-        items = [tuple(self._index[p]) for p in self._order[positions]]
+        items = [self._crop(tuple(self._index[p]), rng) for p in self._order[positions]]
         vocals, instrumental, donors = [], [], []
         for slot, item in enumerate(items):
             v, i, items[slot], donor = self._read_slot(item, rng)
@@ -284,7 +265,14 @@ class WindowDataset(keras.utils.PyDataset):
         return vocals, instrumental
 
     def _random_labelled(self, rng: np.random.Generator) -> tuple[int, int]:
-        return tuple(self._index[self._labelled_rows[int(rng.integers(len(self._labelled_rows)))]])
+        return self._crop(tuple(self._index[self._labelled_rows[int(rng.integers(len(self._labelled_rows)))]]), rng)
+
+    def _crop(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[int, int]:
+        """With random sampling, the item's song at a uniformly drawn first frame; else the item."""
+        if not self._random_crops:
+            return item
+        song = int(item[0])
+        return song, int(rng.integers(0, max(0, int(self._song_frames[song]) - self._representation.size) + 1))
 
     def _read_kept(self, item: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Read a window; with augmentation, a silent one is kept at ``silent_keep_rate``,
@@ -307,10 +295,9 @@ class WindowDataset(keras.utils.PyDataset):
         teacher: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         geometry = dict(start=start, size=self._representation.size, n_song_frames=int(self._song_frames[song]), stft=self._stft)
-        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, **geometry)
-        x, y = self._representation.make_item(
-            mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, stats=self._stats
-        )
+        mix_mag, vocals_mag, instrumental_mag = window_magnitudes(vocals, instrumental, mix_gain=self._mix_gain, **geometry)
+        scale = dict(stats=self._stats, reference=self._references[song])
+        x, y = self._representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=self._packs_mix, **scale)
         if not self._teacher_targets:
             return x, y
         teacher_y = y
@@ -319,79 +306,5 @@ class WindowDataset(keras.utils.PyDataset):
             if self._teacher_bins is not None:  # above the teacher's band, the truth
                 teacher_vocals[self._teacher_bins :] = vocals_mag[self._teacher_bins :]
                 teacher_instrumental[self._teacher_bins :] = instrumental_mag[self._teacher_bins :]
-            _, teacher_y = self._representation.make_item(
-                mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, stats=self._stats
-            )
+            _, teacher_y = self._representation.make_item(mix_mag, teacher_vocals, teacher_instrumental, packs_mix=self._packs_mix, **scale)
         return x, np.concatenate([y, teacher_y], axis=-1)
-
-
-def read_window(song: CachedSong, start: int, *, size: int, stft: StftOptions) -> tuple[np.ndarray, np.ndarray]:
-    """The samples behind frames ``[start, start + size)`` of a cached song.
-
-    Returns:
-        ``(vocals, instrumental)`` float32 (channels, samples), zero outside the song.
-    """
-    with open_stems(song) as reader:
-        return read_span(reader, frame_span(start, size, stft_options=stft))
-
-
-def window_magnitudes(
-    vocals: np.ndarray, instrumental: np.ndarray, *, start: int, size: int, n_song_frames: int, stft: StftOptions
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """|mix|, |vocals| and |instrumental| windows from the samples ``read_window`` returned.
-
-    Returns:
-        Three float32 arrays (bins, size, channels): mix, vocals, instrumental.
-    """
-    span = frame_span(start, size, stft_options=stft)
-    kwargs = dict(start_frame=int(start), n_frames=size, n_song_frames=n_song_frames, stft_options=stft)
-    vocals_spec = span_spectrogram(vocals, span, **kwargs)
-    instrumental_spec = span_spectrogram(instrumental, span, **kwargs)
-    # The STFT is linear: the mix spectrum is the sum, one transform fewer.
-    mix_spec = vocals_spec + instrumental_spec
-    return tuple(
-        to_model_layout(np.abs(spec)).astype(np.float32, copy=False)
-        for spec in (mix_spec, vocals_spec, instrumental_spec)
-    )
-
-
-def fixed_window(
-    songs: Sequence[CachedSong],
-    *,
-    representation: Representation,
-    stft: StftOptions,
-    packs_mix: bool,
-    stats: ZmuvStats | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One deterministic validation window, for the spectrogram plot callback.
-
-    The middle window of the first song (in the given order) whose vocals are not
-    silent there; the first song's middle window if all are.
-
-    Returns:
-        ``(x, y, mix_mag, vocals_mag)`` float32: x, mix_mag, vocals_mag
-        (bins, size, ch); y (bins, size, ch or 2 ch).
-
-    Raises:
-        DataError: when ``songs`` is empty.
-        ConfigurationError: a packing loss with a magnitude representation.
-    """
-    if not songs:
-        raise DataError("no validation songs to draw a fixed window from")
-    check_representation_loss(representation, packs_mix=packs_mix)
-    index = build_index(songs, size=representation.size, step=representation.step, stft=stft, limit_items_per_song=1)
-    chosen = None
-    for song, start in index:
-        vocals, instrumental = read_window(songs[song], int(start), size=representation.size, stft=stft)
-        audible = np.max(np.abs(vocals), initial=0.0) > 0
-        if chosen is None or audible:
-            chosen = (int(song), int(start), vocals, instrumental)
-        if audible:
-            break
-    song, start, vocals, instrumental = chosen
-    mix_mag, vocals_mag, instrumental_mag = window_magnitudes(
-        vocals, instrumental, start=start, size=representation.size,
-        n_song_frames=n_frames(songs[song].n_samples, options=stft), stft=stft,
-    )
-    x, y = representation.make_item(mix_mag, vocals_mag, instrumental_mag, packs_mix=packs_mix, stats=stats)
-    return x, y, mix_mag, vocals_mag

@@ -16,6 +16,10 @@ How targets are combined:
 Either way one stem, the *residual* (``instrumental``), is never computed here: the streaming
 layer forms it as ``input - sum of the others`` at the input's rate, so the stems sum to the
 input exactly and the residual keeps the full bandwidth.
+
+``transformation.combination`` "direct" (Park et al. 2018) instead gives every target its own
+estimate with the mixture's phase, with no ratio and no residual: the model must predict every
+stem, and the stems need not sum to the input (each is band-limited to the model's band).
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ from unmix.separation import overlap_add
 from unmix.separation.arrays import batches, channel_groups, magnitude_channels_last
 
 #: A batch ``(batch, n_bins, size, n_channels)`` → the model's prediction: one array of that
-#: shape (a single target, vocals) or ``{target: array}`` (several targets).
+#: shape (a single target, vocals), one of ``k * n_channels`` channels (``k`` targets stacked as
+#: the representation's ``targets``) or ``{target: array}`` (several named targets).
 Predict = Callable[[np.ndarray], "np.ndarray | Mapping[str, np.ndarray]"]
 RESIDUAL = "instrumental"
+COMBINATIONS = ("ratio", "direct")
 # Spleeter's EPSILON of its ratio masks.
 MASK_EPSILON = 1e-10
 
@@ -53,10 +59,13 @@ class Plan:
         overlap: fraction of a window shared with the next, in [0, 1).
         wiener_iterations: -1 mask × mixture phase; 0 soft masks; >= 1 multichannel Wiener filter.
         mask_exponent: exponent of the ratio masks of several targets.
+        combination: "ratio" (ratio masks, a residual stem) or "direct" (each target its own).
+        stitching: "taper" or "middle" (``unmix.separation.overlap_add.weights``).
 
     Raises:
-        ConfigurationError: a batch size < 1, an overlap outside [0, 1), wiener_iterations < -1
-            or a mask exponent <= 0.
+        ConfigurationError: a batch size < 1, an overlap outside [0, 1), wiener_iterations < -1,
+            a mask exponent <= 0, an unknown combination or stitching, or a Wiener filter with
+            the direct combination.
     """
 
     stft: StftOptions
@@ -67,6 +76,8 @@ class Plan:
     overlap: float = 0.5
     wiener_iterations: int = -1
     mask_exponent: float = 2.0
+    combination: str = "ratio"
+    stitching: str = "taper"
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -77,6 +88,12 @@ class Plan:
             raise ConfigurationError(f"wiener_iterations must be -1 (off), 0 or more, received {self.wiener_iterations!r}")
         if isinstance(self.mask_exponent, bool) or not isinstance(self.mask_exponent, (int, float)) or not self.mask_exponent > 0:
             raise ConfigurationError(f"transformation.mask_exponent must be a number > 0, received {self.mask_exponent!r}")
+        if self.combination not in COMBINATIONS:
+            raise ConfigurationError(f"transformation.combination must be one of {', '.join(COMBINATIONS)}, received {self.combination!r}")
+        if self.stitching not in overlap_add.STITCHINGS:
+            raise ConfigurationError(f"transformation.stitching must be one of {', '.join(overlap_add.STITCHINGS)}, received {self.stitching!r}")
+        if self.combination == "direct" and self.wiener_iterations >= 0:
+            raise ConfigurationError("transformation.combination 'direct' keeps each target's own estimate; it takes no Wiener filter: set wiener_iterations -1")
         if self.n_channels not in (1, 2):
             raise ConfigurationError(f"the model must take 1 or 2 channels, received {self.n_channels!r}")
         object.__setattr__(self, "overlap", float(self.overlap))
@@ -118,6 +135,7 @@ def plan_from_sections(
         overlap=transformation.overlap if overlap is None else overlap,
         wiener_iterations=transformation.wiener_iterations if wiener_iterations is None else wiener_iterations,
         mask_exponent=getattr(transformation, "mask_exponent", 2.0),
+        combination=getattr(transformation, "combination", "ratio"), stitching=getattr(transformation, "stitching", "taper"),
     )  # fmt: skip
 
 
@@ -136,7 +154,8 @@ class Kernel:
             with one output).
 
     Raises:
-        ConfigurationError: no targets, repeated targets, or a Wiener filter over more than two.
+        ConfigurationError: no targets, repeated targets, a Wiener filter over more than two,
+            or the direct combination for a model that does not predict both stems.
     """
 
     def __init__(self, predict: Predict, plan: Plan, *, targets: Sequence[str] = ("vocals",)) -> None:
@@ -145,14 +164,20 @@ class Kernel:
             raise ConfigurationError(f"a model needs distinct target names, received {targets!r}")
         if plan.wiener_iterations >= 0 and len(targets) > 2:
             raise ConfigurationError(f"the Wiener filter combines two stems; this model has {len(targets)} targets: use --wiener -1")
+        if plan.combination == "direct" and not {"vocals", RESIDUAL} <= set(targets):
+            raise ConfigurationError(
+                f"transformation.combination 'direct' estimates each stem from its own target; the model predicts {list(targets)}: "
+                f"predict vocals and instrumental (transformation.options.targets) or use 'ratio'"
+            )
         self.predict = predict
         self.plan = plan
         self.targets = targets
-        self.residual = residual_of(targets)
-        #: The stems this kernel returns (the residual is formed by the caller).
-        self.estimated = tuple(t for t in targets if t != self.residual)
-        #: Every stem of a separation, the residual last.
-        self.stems = (*self.estimated, self.residual)
+        #: The stem formed as ``input - the others`` by the caller; None with the direct combination.
+        self.residual = None if plan.combination == "direct" else residual_of(targets)
+        #: The stems this kernel returns (vocals first).
+        self.estimated = tuple(sorted((t for t in targets if t != self.residual), key=lambda t: t != "vocals"))
+        #: Every stem of a separation, the residual (if any) last.
+        self.stems = self.estimated if self.residual is None else (*self.estimated, self.residual)
 
     def __call__(self, audio: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
         """Estimates of :attr:`estimated` for ``audio``.
@@ -174,16 +199,15 @@ class Kernel:
         magnitudes = self.magnitudes(mix_mag, frames=frames)
         if self.plan.wiener_iterations >= 0:
             return self._wiener(magnitudes, mix_mag, spec, n_samples)
-        if len(self.targets) == 1:
+        if len(self.targets) == 1 or self.residual is None:
             # estimate × e^{i∠mix}, formed inside istft a few frames at a time.
-            (target,) = self.targets
-            return {target: istft(spec, options=self.plan.stft, length=n_samples, magnitude=magnitudes[target])}
+            return {t: istft(spec, options=self.plan.stft, length=n_samples, magnitude=magnitudes[t]) for t in self.estimated}
         masks = self._ratio_masks(magnitudes, only=self.estimated)
         # estimate × e^{i∠mix} = spec × mask, the product formed inside istft.
         return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=masks[stem]) for stem in self.estimated}
 
     def magnitudes(self, mix_mag: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
-        """Every target's magnitude estimate ``(channels, bins, frames)`` in ``[0, |mix|]``, window by window.
+        """Every target's magnitude estimate ``(channels, bins, frames)``, >= 0 (at most ``|mix|`` unless its mask is linear), window by window.
 
         Each batch is overlap-added as it arrives; a model's NaN or infinity becomes 0 (the model
         may only remove energy). ``frames`` as in :meth:`__call__`.
@@ -196,19 +220,21 @@ class Kernel:
         layout = windows.to_model_layout(mix_mag)  # (bins, frames, channels)
         layouts = [layout[:, :, group[0] : group[-1] + 1] if list(group) == list(range(group[0], group[-1] + 1)) else layout[:, :, list(group)] for group in groups]
         starts = [first + int(start) for start in windows.window_starts(max(0, stop - first), size=plan.size, step=plan.step)]
-        taper = overlap_add.weights(plan.size, plan.step)
+        taper = overlap_add.weights(plan.size, plan.step, kind=plan.stitching)
         stitchers = {(g, t): overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=plan.n_channels, taper=taper) for g in range(len(groups)) for t in self.targets}
         jobs = [(g, start) for g in range(len(groups)) for start in starts]
         buffer = np.empty((min(plan.batch_size, len(jobs)), n_bins, plan.size, plan.n_channels), dtype=np.float32)
+        # A song-scope normaliser scales by the block's mix: the separator makes the block the whole song.
+        reference = plan.representation.song_reference(mix_mag)
         for batch_jobs in batches(jobs, plan.batch_size):
             mix_windows = buffer[: len(batch_jobs)]
             for window, (g, start) in zip(mix_windows, batch_jobs):
                 valid = min(plan.size, n_frames - start)
                 window[:, :valid] = layouts[g][:, start : start + valid]
                 window[:, valid:] = 0.0
-            x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats), dtype=np.float32)
+            x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats, reference=reference), dtype=np.float32)
             for target, prediction in self._call_model(x).items():
-                out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats)
+                out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats, reference=reference)
                 for window, (g, start) in zip(out, batch_jobs):
                     stitchers[g, target].add(window, start)
         covered = (first, stop)
@@ -228,19 +254,23 @@ class Kernel:
                     counts[channel] += 1
             if np.any(counts > 1):
                 estimate /= counts[:, None, None]
-        # Each window is already in [0, |mix|] (the representation clips), and so is any blend of
-        # them; only a model's NaN survives the clipping. The sum is finite exactly when every
-        # value is, short of an overflow: a cheap test.
+        # Each window is already clipped by the representation (to [0, |mix|]; a linear mask's
+        # only at 0), and so is any blend of them; only a model's NaN survives the clipping. The
+        # sum is finite exactly when every value is, short of an overflow: a cheap test.
         if not np.isfinite(np.sum(estimate, dtype=np.float64)):
             np.nan_to_num(estimate, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            np.minimum(estimate, mix_mag, out=estimate)
             np.maximum(estimate, 0.0, out=estimate)
         return estimate
 
     def _call_model(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Run the model; a single array is the first target's prediction."""
+        """Run the model; a single array is the first target's prediction, or every target's stacked on the channels."""
         y = self.predict(x)
-        outputs = {self.targets[0]: y} if not isinstance(y, Mapping) else dict(y)
+        if isinstance(y, Mapping):
+            outputs = dict(y)
+        elif len(self.targets) > 1:
+            outputs = self.plan.representation.split_targets(y)
+        else:
+            outputs = {self.targets[0]: y}
         if set(outputs) != set(self.targets):
             raise ModelError(f"the model returned targets {sorted(outputs)}; expected {list(self.targets)}")
         result = {}

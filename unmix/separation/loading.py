@@ -116,7 +116,7 @@ def with_precision(model: Any, precision: str) -> Any:
 
 def load_model(
     weights: str | Path | None, model_section: Any, *, input_shape: tuple[int, ...], output: str, precision: str = "float32",
-    configuration: str | Path | None = None,
+    configuration: str | Path | None = None, n_targets: int = 1,
 ) -> Any:  # fmt: skip
     """Build the configured model (or load a ``.keras`` file) and load the weights; keep its predictions only.
 
@@ -124,9 +124,10 @@ def load_model(
         weights: ``.weights.h5`` or ``.keras``; None keeps the model untrained.
         model_section: the configuration's ``training.model``.
         input_shape: ``(n_bins, size, n_channels)`` of one window.
-        output: the representation's output kind ("mask" or "magnitude").
+        output: the representation's model output ("mask", "linear_mask" or "magnitude").
         precision: ``"float32"``, ``"bfloat16"`` or ``"auto"`` (see :func:`resolve_precision`).
         configuration: the file ``model_section`` comes from, named when the weights do not fit it.
+        n_targets: targets the model stacks on its output channels.
 
     Raises:
         ModelError: a missing weights file, an unknown suffix, or weights that do not fit.
@@ -149,7 +150,7 @@ def load_model(
             except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
                 raise ModelError(f"cannot read model {weights}: {first_line(error)}; {unreadable}") from None
         else:
-            model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output)
+            model = build_model(model_section.name, model_section.options, input_shape=input_shape, output=output, n_targets=n_targets)
             if weights is not None:
                 load_matching_weights(
                     model, weights, model_name=model_section.name,
@@ -163,10 +164,11 @@ def load_model(
     return with_precision(prediction_model(model), precision)
 
 
-def targets_of(model: Any) -> tuple[str, ...]:
-    """The target names of a Keras model: its output keys when they are named, else ``("vocals",)``."""
+def targets_of(model: Any, *, stacked: tuple[str, ...] = ("vocals",)) -> tuple[str, ...]:
+    """The target names of a Keras model: its output keys when they are named, else ``stacked``
+    (the representation's targets, stacked on the output channels)."""
     output = getattr(model, "output", None)
-    return tuple(output) if isinstance(output, Mapping) else ("vocals",)
+    return tuple(output) if isinstance(output, Mapping) else tuple(stacked)
 
 
 def keras_predict(model: Any) -> Predict:

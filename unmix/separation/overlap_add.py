@@ -4,7 +4,9 @@ Windows of ``size`` frames start every ``step`` frames (see
 :func:`unmix.dsp.windows.window_starts`); the last one may run past the end.
 Each frame of the result is the taper-weighted mean of the windows covering it
 (the effective weights sum to exactly 1 at every frame, including the first and
-last): an identity model reconstructs its input exactly. :class:`Stitcher`
+last): an identity model reconstructs its input exactly. The taper is a Hann blend, or
+(``kind`` "middle", Park et al. 2018) a box over each window's middle ``step`` frames, so a
+frame comes from the one window it is central in. :class:`Stitcher`
 blends windows one by one as a separator's batches arrive. The seed's
 Hann overlap-add used a symmetric window (weights summing to about 0.98 with
 ripple) and dropped the windows that ran past the end (a fade at the song's
@@ -18,31 +20,51 @@ import numpy as np
 from unmix.dsp.windows import window_starts
 from unmix.errors import ConfigurationError
 
-__all__ = ["Stitcher", "weights"]
+__all__ = ["STITCHINGS", "Stitcher", "weights"]
+
+STITCHINGS = ("taper", "middle")
+# The weight outside a window's middle: positive (the blend stays defined where no window is
+# central, at a song's first and last frames) yet so small that its blending factor against a
+# central window rounds to exactly 0 (and the central window's to exactly 1) in float32.
+_FAINT = 1e-300
 
 
-def weights(size: int, step: int) -> np.ndarray:
+def weights(size: int, step: int, *, kind: str = "taper") -> np.ndarray:
     """Taper applied to each window's output before summing.
 
-    A Hann window shifted by half a frame, ``sin^2(pi * (k + 0.5) / size)``:
+    ``taper``: a Hann window shifted by half a frame, ``sin^2(pi * (k + 0.5) / size)``:
     strictly positive (so every frame carries weight and the blend
     of :class:`Stitcher` is defined), low at the window edges where a convolutional
     model sees zero padding, and summing to exactly 1 for ``step = size / 2``.
     With ``step == size`` the windows do not overlap and the taper is all ones.
 
+    ``middle``: 1 over the window's middle ``step`` frames, a negligible positive weight
+    elsewhere: the middles of consecutive windows tile the frames, so each frame is the output
+    of the window it is central in (Park et al. 2018: windows of 64 frames every 32, frames
+    16 to 47 kept), and the song's first and last frames, central in none, the output of the
+    only window that covers them.
+
     Args:
         size: window length in frames.
         step: frames between window starts, 1 <= step <= size.
+        kind: "taper" or "middle" (``transformation.stitching``).
 
     Returns:
         float64 array of shape (size,).
 
     Raises:
-        ConfigurationError: when size or step is out of range.
+        ConfigurationError: when size or step is out of range, or the kind is unknown.
     """
     window_starts(1, size=size, step=step)  # validates size and step
+    if kind not in STITCHINGS:
+        raise ConfigurationError(f"transformation.stitching: expected one of {', '.join(STITCHINGS)}; received {kind!r}")
     if step == size:
         return np.ones(size, dtype=np.float64)
+    if kind == "middle":
+        taper = np.full(size, _FAINT)
+        first = (size - step) // 2
+        taper[first : first + step] = 1.0
+        return taper
     return np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2
 
 

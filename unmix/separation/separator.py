@@ -6,7 +6,8 @@ per stem, ``streaming`` feeds it blocks in bounded memory and resamples, ``outpu
 files. One load serves any number of songs. Separation runs at the model's sample rate and is
 resampled back: outputs always have the input's sample rate, length and channel count.
 ``instrumental = input - vocals``, so the two stems sum to the input to float precision and keep
-the full bandwidth (everything above the model's band lands in the instrumental).
+the full bandwidth (everything above the model's band lands in the instrumental); a model run
+with ``transformation.combination`` "direct" (Park et al. 2018) gives each stem its own estimate.
 
 Channels: a mono model runs on every input channel alone. A stereo model runs on consecutive
 channel pairs (0, 1), (2, 3), ... (for 5.1 in WAV order: FL FR | FC LFE | BL BR); a channel left
@@ -65,10 +66,14 @@ class Separator:
         overlap: fraction of a window shared with the next, in [0, 1).
         wiener_iterations: -1 mask × mixture phase; 0 soft masks; >= 1 multichannel Wiener filter.
         mask_exponent: exponent of the ratio masks that combine several targets.
+        combination: "ratio" (ratio masks; the instrumental is the input minus the rest) or
+            "direct" (each target its own estimate: the stems need not sum to the input).
+        stitching: how overlapping windows join: "taper" or "middle".
         targets: the target names of a plain function ``predict`` (default: those of a Keras
-            model, else ``("vocals",)``).
+            model, else the representation's ``targets``, stacked on the output channels).
         block_seconds: seconds of model-rate audio per block (bounded memory); None processes the
-            whole input as one block.
+            whole input as one block, as it always does for a representation whose normaliser
+            scales by the whole song (``normalizer_scope`` "song").
         workers: blocks separated at once on threads (one block's STFT runs beside another's
             model; peak memory grows by a block per worker); 1 separates block after block.
 
@@ -90,6 +95,8 @@ class Separator:
         overlap: float = 0.5,
         wiener_iterations: int = -1,
         mask_exponent: float = 2.0,
+        combination: str = "ratio",
+        stitching: str = "taper",
         targets: Sequence[str] | None = None,
         block_seconds: float | None = 30.0,
         workers: int = 2,
@@ -102,15 +109,17 @@ class Separator:
             raise ConfigurationError(f"sample_rate must be a positive integer (Hz), received {sample_rate!r}")
         plan = Plan(
             stft=stft_options, representation=representation, n_channels=int(n_channels), stats=stats, batch_size=batch_size,
-            overlap=overlap, wiener_iterations=wiener_iterations, mask_exponent=mask_exponent,
+            overlap=overlap, wiener_iterations=wiener_iterations, mask_exponent=mask_exponent, combination=combination,
+            stitching=stitching,
         )  # fmt: skip
         self.model = predict if hasattr(predict, "predict_on_batch") else None
+        stacked = tuple(getattr(representation, "targets", ("vocals",)))
         if self.model is not None:
-            targets = targets_of(self.model) if targets is None else targets
+            targets = targets_of(self.model, stacked=stacked) if targets is None else targets
             predict = keras_predict(self.model)
-        self.kernel = Kernel(predict, plan, targets=targets or ("vocals",))
+        self.kernel = Kernel(predict, plan, targets=targets or stacked)
         self.sample_rate = sample_rate
-        self.block_seconds = block_seconds
+        self.block_seconds = None if getattr(representation, "song_scope", False) else block_seconds
         self.workers = workers
 
     # === Construction ===
@@ -191,7 +200,8 @@ class Separator:
         plan = cls._configured_plan(config, stats=stats, overrides=overrides)
         model = load_model(
             weights, config.training.model, input_shape=tuple(plan.representation.input_shape(plan.n_channels)),
-            output=plan.representation.output_kind, precision=precision or config.transformation.precision, configuration=config.path,
+            output=plan.representation.model_output, precision=precision or config.transformation.precision, configuration=config.path,
+            n_targets=len(plan.representation.targets),
         )  # fmt: skip
         return cls._around(model, plan, config, **overrides)
 
@@ -227,13 +237,14 @@ class Separator:
         return cls(
             model, representation=plan.representation, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
             n_channels=plan.n_channels, stats=plan.stats, batch_size=plan.batch_size, overlap=plan.overlap,
-            wiener_iterations=plan.wiener_iterations, mask_exponent=plan.mask_exponent, **options,
+            wiener_iterations=plan.wiener_iterations, mask_exponent=plan.mask_exponent, combination=plan.combination,
+            stitching=plan.stitching, **options,
         )  # fmt: skip
 
     # === What it separates into ===
     @property
     def stems(self) -> tuple[str, ...]:
-        """The stems of every separation, the residual (``instrumental``) last."""
+        """The stems of every separation, vocals first and the residual (``instrumental``, if any) last."""
         return self.kernel.stems
 
     @property
@@ -276,7 +287,8 @@ class Separator:
 
         Returns:
             ``{"vocals": …, "instrumental": …}``, float32 arrays of the input's shape at the
-            input's sample rate; the stems sum to ``samples`` to float precision.
+            input's sample rate; the stems sum to ``samples`` to float precision (unless the
+            combination is "direct": then each is the model's own estimate).
 
         Raises:
             AudioError: for input that is not a 2-D array, has more than two channels but fewer
@@ -290,7 +302,7 @@ class Separator:
         out = {stem: np.empty_like(samples) for stem in self.stems}
         done = 0
         for stems in self.stream(chunks, sample_rate=sample_rate, n_channels=samples.shape[0], total_samples=n_samples, progress=progress):
-            n = stems[self.kernel.residual].shape[1]
+            n = next(iter(stems.values())).shape[1]
             for stem, block_out in stems.items():
                 out[stem][:, done : done + n] = block_out
             done += n

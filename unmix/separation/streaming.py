@@ -173,7 +173,7 @@ def iter_separate(
     *,
     layout: BlockLayout,
     estimated: Sequence[str],
-    residual: str,
+    residual: str | None,
     model_rate: int,
     sample_rate: int,
     n_channels: int,
@@ -188,7 +188,8 @@ def iter_separate(
         blocks: float32 ``(n_channels, n)`` blocks at ``sample_rate``, consecutive in time.
         layout: core and margin lengths (:func:`block_layout`).
         estimated: the stems ``separate_block`` returns.
-        residual: the stem formed as ``input - sum of the estimated stems``.
+        residual: the stem formed as ``input - sum of the estimated stems``; None: none (every
+            stem is estimated, ``transformation.combination`` "direct").
         model_rate: the rate ``separate_block`` works at, in Hz.
         sample_rate: rate of the blocks (and of the output) in Hz.
         n_channels: channels of every block.
@@ -198,8 +199,8 @@ def iter_separate(
 
     Returns:
         An iterator of ``{stem: float32 (n_channels, m)}`` for every stem of ``estimated`` and
-        ``residual``, whose concatenation has exactly the input's length; the stems of each
-        block sum to the input block.
+        ``residual``, whose concatenation has exactly the input's length; with a residual, the
+        stems of each block sum to the input block.
 
     Raises:
         AudioError: a block of the wrong shape, with NaN, infinite or too loud samples, or a
@@ -265,7 +266,8 @@ def iter_separate(
                 block = np.pad(block, ((0, 0), (0, n - block.shape[1])))
             out[stem] = block
             rest -= block
-        out[residual] = rest
+        if residual is not None:
+            out[residual] = rest
         check_separated(out, mix=mix, first=first, sample_rate=sample_rate)
         done = pending.start
         if progress is not None:

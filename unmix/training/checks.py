@@ -21,7 +21,7 @@ from unmix.config.validate import check_ranges
 from unmix.data.songs import configured_folder
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError
-from unmix.models import options_class, options_from_mapping
+from unmix.models import check_targets, options_class, options_from_mapping
 from unmix.pipeline.representations import get_representation
 from unmix.training.distribute import check_distribution
 from unmix.training.losses import loss_packs_mix
@@ -44,6 +44,7 @@ def check_configuration(config: Config) -> None:
     stft = _stft(config)
     representation = _checked(config, "transformation.name", lambda: get_representation(transformation.name, options=transformation.options, stft=stft))
     _checked(config, "training.model.name", lambda: options_from_mapping(options_class(training.model.name), training.model.options, origins=config.origins))
+    _checked(config, "transformation.options.targets", lambda: check_targets(training.model.name, len(representation.targets)))
     packs_mix = _checked(config, "training.loss_function", lambda: loss_packs_mix(training.loss_function))
     for name in training.metrics:
         _checked(config, "training.metrics", lambda: get_metric(name))

@@ -9,7 +9,9 @@ Masked losses (``L11_loss``, ``L22_loss``) need the mixture: the seed read it fr
 model's input. Here the ``train_window_predict_mask`` representation packs it into the target,
 ``y_true = concat([target_magnitude, mix_magnitude], axis=-1)`` (``2 * n_channels`` channels)
 while ``y_pred`` is the mask (``n_channels`` channels); ``loss_packs_mix(name)`` tells the
-pipeline whether to pack.
+pipeline whether to pack. With several targets stacked on the channels
+(``transformation.options.targets``) the one mix serves each: the loss is then the mean over
+every target, as Park et al. 2018 averaged over accompaniment and voice.
 
 Distillation (``training.teacher``) packs once more: ``y_true = concat([true_target,
 teacher_target], axis=-1)``, each half as the plain loss wants it (mix-packed or not), and
@@ -85,9 +87,16 @@ def loss_packs_mix(name: str) -> bool:
 
 
 def _split(y_true, y_pred):
-    """Split a packed target into (target, mix), each with ``y_pred``'s channel count."""
+    """Split a packed target into (target, mix), each with ``y_pred``'s channel count.
+
+    ``y_pred`` may stack ``k`` targets of ``n`` channels each on ``n`` channels of mix: the mix is
+    then repeated ``k`` times so that each target's mask meets it.
+    """
     n_channels = y_pred.shape[-1]
-    return y_true[..., :n_channels], y_true[..., n_channels:]
+    target, mix = y_true[..., :n_channels], y_true[..., n_channels:]
+    if mix.shape[-1] != n_channels:
+        mix = ops.concatenate([mix] * (n_channels // mix.shape[-1]), axis=-1)
+    return target, mix
 
 
 def _per_window(values):

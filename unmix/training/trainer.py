@@ -30,7 +30,8 @@ from unmix.dsp.normalizers import ZmuvStats
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError, TrainingError, first_line
 from unmix.models.registry import build_model, load_matching_weights
-from unmix.pipeline.generator import WindowDataset, fixed_window
+from unmix.pipeline.generator import WindowDataset
+from unmix.pipeline.window_items import fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
 from unmix.pipeline.representations import get_representation
 from unmix.runfolder import RunFolder, start_run
@@ -39,6 +40,7 @@ from unmix.training.checks import check_configuration
 from unmix.training.full_disk import stop_on_full_disk
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
 from unmix.data.lock import Busy, exclusive
+from unmix.data.songs import MIXTURE_GAINS
 from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, is_chief, make_strategy, worker_working_directory
 from unmix.training.losses import TeacherMixedLoss, get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
@@ -71,9 +73,9 @@ class RepeatTargets(keras.utils.PyDataset):
         self.dataset.on_epoch_end()
 
 
-def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str) -> keras.Model:
+def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str, n_targets: int = 1) -> keras.Model:
     """Build the configured model and compile it with its loss (on every output), metrics and optimizer."""
-    model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output)
+    model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output, n_targets=n_targets)
     n_outputs = len(model.outputs)
     loss = get_loss(training.loss_function)
     if training.teacher.name:  # targets packed as [true, teacher]: the exact mixture of the two terms
@@ -140,7 +142,8 @@ def _start_from_part_of(model: keras.Model, name: str, config: Config) -> bool:
     representation = get_representation(theirs.transformation.name, options=theirs.transformation.options, stft=stft)
     source = build_model(
         theirs.training.model.name, theirs.training.model.options,
-        input_shape=representation.input_shape(theirs.collection.n_channels), output=representation.output_kind,
+        input_shape=representation.input_shape(theirs.collection.n_channels), output=representation.model_output,
+        n_targets=len(representation.targets),
     )  # fmt: skip
     weights = folder.best_weights()
     _load_initial_weights(source, weights, theirs, source=f"training.model.pretrained {name!r}")
@@ -253,7 +256,8 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     stft = stft_options(config)
     representation = get_representation(config.transformation.name, options=config.transformation.options, stft=stft)
     packs_mix = loss_packs_mix(training.loss_function)
-    stats = _zmuv_stats(representation, prepared, run, stft=stft, n_channels=config.collection.n_channels)
+    mix_gain = MIXTURE_GAINS[config.collection.mixture]
+    stats = _zmuv_stats(representation, prepared, run, stft=stft, n_channels=config.collection.n_channels, mix_gain=mix_gain)
     songs, teachers, bins = prepared.songs("training"), None, None
     if training.teacher.name:  # validation repeats its true targets: val_loss stays the true-stem loss
         songs, teachers = teacher_songs(config, prepared, working_directory=working_directory)
@@ -261,10 +265,13 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         logger.info("teacher targets: %s", "every bin" if bins is None else f"the lowest {bins} bins, the true stems above")
     datasets = _datasets(
         training, songs, prepared.songs("validation"), representation, teachers=teachers, teacher_bins=bins, stft=stft, packs_mix=packs_mix, stats=stats,
-        accompaniments=prepared.accompaniments,
+        accompaniments=prepared.accompaniments, mix_gain=mix_gain,
     )
     with strategy.scope():
-        model = compiled_model(training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.output_kind)
+        model = compiled_model(
+            training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.model_output,
+            n_targets=len(representation.targets),
+        )  # fmt: skip
         n_outputs = len(model.outputs)
     adapt_to_strategy(model, strategy)
     logger.info("model %s: %s parameters, %d output(s), input %s", training.model.name, f"{model.count_params():,}", n_outputs, representation.input_shape(config.collection.n_channels))
@@ -287,8 +294,14 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
         validation_data = RepeatTargets(validation_data, n_outputs) if validation_data is not None else None
     extra = []
     if validation_data is not None:
-        x, _, mix_mag, vocals_mag = fixed_window(prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats)
-        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=lambda p, m: representation.to_vocals_magnitude(p, m, stats=stats), every=5))
+        x, _, mix_mag, vocals_mag, reference = fixed_window(
+            prepared.songs("validation"), representation=representation, stft=stft, packs_mix=packs_mix, stats=stats, mix_gain=mix_gain
+        )
+
+        def to_vocals(prediction, mix):
+            return representation.to_vocals_magnitude(representation.split_targets(prediction)["vocals"], mix, stats=stats, reference=reference)
+
+        extra.append(SpectrogramPlot(run.plots, window=(x, mix_mag, vocals_mag), to_vocals=to_vocals, every=5))
     extra.append(accuracy_callback(run, collection=config.collection, prepared=prepared, separator_factory=separator_for_training(config, stats=stats)))
     callbacks = build_callbacks(
         run,
@@ -313,11 +326,12 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     logger.info("training finished: %s", run.path)
 
 
-def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats, accompaniments=()):
+def _datasets(training: TrainingOptions, songs, validation_songs, representation, *, teachers, teacher_bins, stft: StftOptions, packs_mix: bool, stats, accompaniments=(), mix_gain: float = 1.0):
     """The training and validation datasets (``training`` section); ``teachers``: the teacher's separations, or None;
-    ``teacher_bins``: how many low bins take the teacher's target (None: all); ``accompaniments``: training only."""
+    ``teacher_bins``: how many low bins take the teacher's target (None: all); ``accompaniments``: training only;
+    ``mix_gain``: ``collection.mixture``'s factor. Validation windows are always the grid's (deterministic)."""
     augmentation = training.augmentation if training.augmentation.enabled else None
-    common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats)
+    common = dict(representation=representation, stft=stft, batch_size=training.batch_size, packs_mix=packs_mix, stats=stats, mix_gain=mix_gain)
     if teachers is not None:
         common["teacher_targets"] = True
     train_data = WindowDataset(
@@ -330,6 +344,7 @@ def _datasets(training: TrainingOptions, songs, validation_songs, representation
         seed=training.seed,
         augmentation=augmentation,
         steps_per_epoch=training.steps_per_epoch,
+        sampling=training.sampling,
         **common,
     )
     validation_data = None
@@ -338,12 +353,12 @@ def _datasets(training: TrainingOptions, songs, validation_songs, representation
     return train_data, validation_data
 
 
-def _zmuv_stats(representation, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int) -> ZmuvStats | None:
+def _zmuv_stats(representation, prepared: PreparedSplit, run: RunFolder, *, stft: StftOptions, n_channels: int, mix_gain: float) -> ZmuvStats | None:
     if representation.normalizer_name != "zmuv":
         return None
     if run.zmuv_stats.is_file():
         return ZmuvStats.from_json(run.zmuv_stats)
-    stats = compute_zmuv_stats(prepared.songs("training"), stft=stft, n_channels=n_channels)
+    stats = compute_zmuv_stats(prepared.songs("training"), stft=stft, n_channels=n_channels, mix_gain=mix_gain)
     stats.to_json(run.zmuv_stats)
     return stats
 

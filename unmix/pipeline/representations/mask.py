@@ -26,9 +26,10 @@ class IdealMaskRepresentation(Representation):
         raise NotImplementedError
 
     def _item(
-        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None,
+        reference: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        x, _ = self._normalize(mix, None, stats)
+        x, _ = self._normalize(mix, None, stats, reference)
         mask = np.clip(np.asarray(self.ideal_mask(vocals, instrumental), np.float32), 0.0, 1.0)
         return (x, pack(mask * x, x)) if packs_mix else (x, mask)
 

@@ -28,13 +28,14 @@ class StemsRepresentation(WindowRepresentation):
     targets = STEM_TARGETS
 
     def _item(
-        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None,
+        reference: np.ndarray | None,
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if packs_mix:
             raise ConfigurationError(
                 "transformation.name 'stems' makes the model output one magnitude per stem, but the loss "
                 "multiplies the output by the mix (a mask loss); use a loss such as mean_absolute_error"
             )
-        x, vocals_n = self._normalize(mix, vocals, stats)
-        _, instrumental_n = self._normalize(mix, instrumental, stats)
+        x, vocals_n = self._normalize(mix, vocals, stats, reference)
+        _, instrumental_n = self._normalize(mix, instrumental, stats, reference)
         return x, {"vocals": vocals_n, "instrumental": instrumental_n}

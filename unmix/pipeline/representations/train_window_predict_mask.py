@@ -6,6 +6,9 @@ factors, and the loss compares ``mask x |mix|_n`` with ``|vocals|_n`` (the seed'
 scheme, minus its global model reference). With any other loss (e.g. mean squared
 error) there is no mix to multiply with inside the loss, so the target is the ideal
 ratio mask ``|V| / (|V| + |I|)`` in [0, 1], which is what the model's output means.
+
+Several ``targets`` (Park et al. 2018: instrumental, vocals) stack each stem's target on the
+channels in that order, before the packed mix.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ class TrainWindowPredictMask(Representation):
 
     name = "train_window_predict_mask"
     output_kind = "mask"
+    stacked_targets = True
 
     def _item(
-        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None,
+        reference: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        stems = {"vocals": vocals, "instrumental": instrumental}
+        x, _ = self._normalize(mix, None, stats, reference)
         if packs_mix:
-            x, vocals_n = self._normalize(mix, vocals, stats)
-            return x, pack(vocals_n, x)
-        x, _ = self._normalize(mix, None, stats)
-        return x, np.clip(ratio_mask(vocals, instrumental), 0.0, 1.0)
+            return x, pack(np.concatenate([self._normalize(mix, stems[t], stats, reference)[1] for t in self.targets], axis=-1), x)
+        others = {"vocals": instrumental, "instrumental": vocals}
+        return x, np.concatenate([np.clip(ratio_mask(stems[t], others[t]), 0.0, 1.0) for t in self.targets], axis=-1)

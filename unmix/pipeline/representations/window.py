@@ -23,7 +23,8 @@ class WindowRepresentation(Representation):
     output_kind = "magnitude"
 
     def _item(
-        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None
+        self, mix: np.ndarray, vocals: np.ndarray, instrumental: np.ndarray, *, packs_mix: bool, stats: ZmuvStats | None,
+        reference: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         if packs_mix:
             # A packing loss multiplies the output by the mix: that is a mask model.
@@ -32,4 +33,4 @@ class WindowRepresentation(Representation):
                 "multiplies the output by the mix (a mask loss); use 'train_window_predict_mask' or a loss "
                 "such as mean_squared_error"
             )
-        return self._normalize(mix, vocals, stats)
+        return self._normalize(mix, vocals, stats, reference)
