@@ -4,36 +4,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: ffmpeg decodes mp4/m4a/webm/opus and STEMS files; graphviz draws plots/model.png;
-# chromium and chromium-driver run the web page's browser test (tests/web/test_browser.py).
+# System packages: ffmpeg decodes mp4/m4a/webm/opus and STEMS files; graphviz draws plots/model.png.
+# (The web page's browser test needs chromium and chromium-driver: scripts/test.sh installs them,
+# so a user who only separates never gets a browser.)
+source scripts/apt.sh
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-browser_missing() { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }
 if [ ${#missing[@]} -gt 0 ]; then
     echo "unmix: installing ${missing[*]} with apt-get" >&2
-    if command -v apt-get >/dev/null 2>&1; then
-        SUDO=""
-        [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
-        if ! { $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { $SUDO apt-get update -qq >/dev/null 2>&1 && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; }; }; then
-            if ! command -v ffmpeg >/dev/null 2>&1; then
+    if ! apt_install "${missing[@]}"; then
+        if ! command -v ffmpeg >/dev/null 2>&1; then
+            if command -v apt-get >/dev/null 2>&1; then
                 echo "unmix: could not install ffmpeg with apt-get: install it yourself (sudo apt-get install -y ffmpeg) and run this again" >&2
-                exit 1
+            else
+                echo "unmix: ffmpeg is missing and apt-get is not available: install ffmpeg (e.g. brew install ffmpeg) and run this again" >&2
             fi
-            if browser_missing; then
-                echo "unmix: could not install chromium and chromium-driver with apt-get (the web page's browser test needs them): install them yourself (sudo apt-get install -y chromium chromium-driver) and run this again" >&2
-                exit 1
-            fi
-            command -v dot >/dev/null 2>&1 || echo "unmix: could not install graphviz: training will skip plots/model.png" >&2
+            exit 1
         fi
-    elif ! command -v ffmpeg >/dev/null 2>&1; then
-        echo "unmix: ffmpeg is missing and apt-get is not available: install ffmpeg (e.g. brew install ffmpeg) and run this again" >&2
-        exit 1
-    elif browser_missing; then
-        echo "unmix: chromium or chromedriver is missing and apt-get is not available: install both (the web page's browser test drives them) and run this again" >&2
-        exit 1
+        command -v dot >/dev/null 2>&1 || echo "unmix: could not install graphviz: training will skip plots/model.png" >&2
     fi
 fi
 

@@ -50,12 +50,13 @@ def test_quickstart_prints_tensorflow_start_up_lines_at_most_once(tmp_path, tiny
 
 
 def _checkout_with_fake_python(tmp_path: Path, script: str) -> Path:
-    """What install.sh reads, plus a .venv whose python is a shell script that reports being called."""
+    """What install.sh reads (and apt.sh, which it sources), plus a .venv whose python is a shell script that reports being called."""
     copy = tmp_path / "checkout"
     (copy / "scripts").mkdir(parents=True)
     for name in ("requirements.txt", "pyproject.toml"):
         shutil.copy(REPOSITORY / name, copy / name)
-    shutil.copy(REPOSITORY / "scripts" / "install.sh", copy / "scripts" / "install.sh")
+    for name in ("install.sh", "apt.sh"):
+        shutil.copy(REPOSITORY / "scripts" / name, copy / "scripts" / name)
     (copy / ".venv" / "bin").mkdir(parents=True)
     fake_python = copy / ".venv" / "bin" / "python"
     fake_python.write_text(script)
@@ -110,3 +111,12 @@ def test_install_script_installs_the_pretrained_model_once_and_fails_clearly(tmp
     assert result.returncode == 1
     assert "called -m unmix.pretrained install spleeter-2stems" in result.stderr
     assert "could not install the pretrained model spleeter-2stems" in result.stderr.splitlines()[-1]
+
+
+def test_the_first_command_installs_no_browser_and_the_test_command_does():
+    """Install hygiene (issue 29): chromium is for the web page's browser test only."""
+    install = (REPOSITORY / "scripts" / "install.sh").read_text()
+    tests = (REPOSITORY / "scripts" / "test.sh").read_text()
+    commands = [line for line in install.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("chromium" in line or "chromedriver" in line for line in commands)
+    assert "apt_install chromium chromium-driver" in tests and tests.index("bash scripts/install.sh") < tests.index("apt_install chromium")

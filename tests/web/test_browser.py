@@ -49,7 +49,7 @@ def server(tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), f"{CHROMIUM} and {CHROMEDRIVER} are needed: run scripts/install.sh (apt-get install chromium chromium-driver)"
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), f"{CHROMIUM} and {CHROMEDRIVER} are needed: run scripts/test.sh, which installs them (apt-get install chromium chromium-driver)"
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--autoplay-policy=no-user-gesture-required", "--window-size=1200,900"):
