@@ -282,12 +282,16 @@ class RunFolder:
             atomic_write_text(self.results, text.getvalue())
         return {key: [_number(row[i]) for row in body] for i, key in enumerate(header) if "loss" in key}
 
-    def best_weights(self) -> Path:
+    def best_weights(self, *, choose_flag: str = "--weights") -> Path:
         """The weights to separate with: the best checkpoint by the monitored loss.
 
         ``weights/best.json`` (written at each improvement) names it; without it,
         the checkpoint with the highest epoch (checkpoints are written only on
         improvement); without checkpoints, the final weights.
+
+        Args:
+            choose_flag: the caller's flag that picks other weights, named by the
+                fallback warning and the error (evaluate.py's is ``--checkpoint``).
 
         Raises:
             ModelError: the run has no weights at all.
@@ -305,10 +309,10 @@ class RunFolder:
         checkpoints = [p for p in self.weights.glob("*.weights.h5") if p.name.startswith("callback_weights_")]
         finals = sorted(self.weights.glob("*.weights.h5"))
         if not checkpoints and not finals:
-            raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass --weights")
+            raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass {choose_flag}")
         chosen = max(checkpoints, key=_checkpoint_epoch) if checkpoints else finals[0]
         if problem is not None:  # never a silent fallback to other weights than the best
-            logger.warning("%s: using %s instead (the latest checkpoint); pass --weights to choose", problem, chosen.name)
+            logger.warning("%s: using %s instead (the latest checkpoint); pass %s to choose", problem, chosen.name, choose_flag)
         return chosen
 
     def identity(self) -> str:

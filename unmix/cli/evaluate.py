@@ -85,6 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     from unmix.evaluation.evaluate import check_metric, evaluate_songs, format_table, write_accuracy, write_evaluation
     from unmix.evaluation.compare import format_baseline_comparison, read_baseline
     from unmix.evaluation.band_snr import check_edge_hz
+    from unmix.config.validate import check_ranges
     from unmix.runfolder import RunFolder
 
     metric = check_metric(args.metric)
@@ -101,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.oracle and not args.weights:
             raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
         config = configuration.load(args.configuration, working_directory=working_directory)
+    check_ranges(config)  # a batch_size of 0 is named with its key and file before any song is prepared
     baseline = read_baseline(args.baseline, metric=metric) if args.baseline else None  # before a long scoring
     songs, role, collection = _songs(args, config, working_directory=working_directory, run=run)
     estimator, label, epoch = _estimator(args, config, run, working_directory=working_directory)
@@ -111,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         first = f" (first: {result.failed[0][0]}: {result.failed[0][1]})" if result.failed else ""
         raise DataError(f"no song could be scored: {len(result.failed)} failed{first}")
     folder, accuracy = _destination(run, collection, working_directory=working_directory)
-    files = write_evaluation(result, folder, label=label, title=f"{label} on {collection} ({role} songs, {metric})")
+    files = write_evaluation(result, folder, label=label, split=role, title=f"{label} on {collection} ({role} songs, {metric})")
     write_accuracy(result, accuracy, epoch=epoch, kind=role if args.oracle is None else f"{role}-{label}")
     title = f"{label} on {len(songs)} {role} song(s) of {collection}: {metric}, median over songs of per-track medians (dB)"
     lines = [*format_table(result, title=title), f"scores: {files.folder}", f"accuracy row: {accuracy}"]
@@ -217,7 +219,7 @@ def _estimator(args: argparse.Namespace, config, run, *, working_directory: Path
     if run is None:  # --weights W --configuration C
         separator = Separator.from_weights(args.weights, args.configuration, working_directory=working_directory)
         return separator.separate, "model", _weights_epoch(Path(args.weights))
-    weights = _checkpoint(args.checkpoint, run) if args.checkpoint else run.best_weights()
+    weights = _checkpoint(args.checkpoint, run) if args.checkpoint else run.best_weights(choose_flag="--checkpoint FILE")
     separator = Separator.from_run_folder(run.path, weights=weights)
     return separator.separate, "model", _weights_epoch(weights)
 
