@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unmix.atomic import atomic_write_text, is_no_space, no_space_message
+from unmix.config.secrets import REDACTED, is_secret_name, looks_secret
 from unmix.errors import ConfigurationError, ModelError, TrainingError, UnmixError
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,6 @@ BACKUP_METADATA = "training_metadata.json"
 BEST = "best.json"
 TRAIN_LOCK = "train.lock"
 _EPOCH = re.compile(r"(\d+)")
-# environment.json records UNMIX_* variables; one whose name holds one of these words is a credential.
-SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
-REDACTED = "<redacted>"
 
 
 class RunFolder:
@@ -398,7 +396,7 @@ def environment_info(*, configuration_file: Path, working_directory: Path, run_f
         "configuration_file": str(configuration_file),
         "working_directory": str(working_directory),
         "run_folder": str(run_folder),
-        "collection_folder": collection_folder or "",
+        "collection_folder": REDACTED if looks_secret(collection_folder) else collection_folder or "",
         "user": _user(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
@@ -411,9 +409,9 @@ def environment_info(*, configuration_file: Path, working_directory: Path, run_f
 
 
 def recorded_variables(environ: Mapping[str, str]) -> dict[str, str]:
-    """The ``UNMIX_*`` variables for environment.json, credentials (TOKEN, KEY, SECRET, PASSWORD in the name) redacted."""
+    """The ``UNMIX_*`` variables for environment.json, credentials (TOKEN, KEY, SECRET, PASSWORD in the name, or a URL with a password) redacted."""
     return {
-        name: REDACTED if is_credential(name) else value
+        name: REDACTED if is_credential(name) or looks_secret(value) else value
         for name, value in sorted(environ.items())
         if name.startswith("UNMIX_")
     }
@@ -472,7 +470,7 @@ def start_run(
 
 def is_credential(name: str) -> bool:
     """Whether a variable holds a credential: an ``UNMIX_*`` name with TOKEN, KEY, SECRET or PASSWORD in it."""
-    return name.startswith("UNMIX_") and any(word in name.upper() for word in SECRET_WORDS)
+    return name.startswith("UNMIX_") and is_secret_name(name)
 
 
 def redact_credentials(configuration: str, environ: Mapping[str, str]) -> str:

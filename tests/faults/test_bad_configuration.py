@@ -64,6 +64,13 @@ CASES = {
         "training.callbacks.reduce_learningrate.monitor", "has no better direction",
     ),
     "weights file suffix": ({"environment": {"weights": {"file": "final.h5"}}}, "environment.weights.file", "ending in .weights.h5"),
+    # Names inside the run folder (issue 29, minor 13): "../../../x.weights.h5" wrote the final weights into the working folder.
+    "weights file outside the run folder": (
+        {"environment": {"weights": {"file": "../../../x.weights.h5"}}}, "environment.weights.file", "a name inside the run folder: relative, without '..'",
+    ),
+    "weights folder absolute": ({"environment": {"weights": {"folder": "/tmp/elsewhere"}}}, "environment.weights.folder", "a name inside the run folder"),
+    "log file up by a Windows separator": ({"environment": {"log_file": "..\\logs.txt"}}, "environment.log_file", "a name inside the run folder"),
+    "collection name with a path": ({"collection": {"name": "../../up"}}, "collection.name", "one name without '/'"),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 
