@@ -72,6 +72,7 @@ class Job:
         progress: fraction of the song separated, 0 to 1.
         duration_s: length of the song in seconds.
         error: the one-line reason of a failed job.
+        note: one line on what the output format forces (an MP3 of a 6-channel song is stereo), or None.
         stems: ``{stem: file name inside stems/}`` of a finished job.
         spectrogram: whether ``spectrogram.png`` was drawn.
         started, finished: seconds since the epoch, or None.
@@ -87,6 +88,7 @@ class Job:
     progress: float = 0.0
     duration_s: float = 0.0
     error: str | None = None
+    note: str | None = None
     stems: dict[str, str] = field(default_factory=dict)
     spectrogram: bool = False
     started: float | None = None
