@@ -212,6 +212,9 @@ class JobStore:
     def update(self, job_id: str, *, persist: bool = True, **changes: Any) -> Job:
         """Replace fields of a job and write its ``job.json`` (progress-only updates are throttled).
 
+        A ``job.json`` that cannot be written is one error line in the server's log: the job goes
+        on in memory, and only that state is lost at a restart.
+
         Args:
             job_id: the job.
             persist: False keeps the change in memory unless the last write is older than
@@ -222,7 +225,10 @@ class JobStore:
             job = dataclasses.replace(self._jobs[job_id], **changes)
             self._jobs[job_id] = job
             if persist or time.monotonic() - self._written.get(job_id, 0.0) >= PROGRESS_WRITE_SECONDS:
-                self._write(job)
+                try:
+                    self._write(job)
+                except OSError as error:  # the job goes on in memory; stopping the worker would lose every later job
+                    logger.error("job %s: cannot write its %s (%s): this state is not kept over a restart", job_id, JOB_FILE, error)
         return job
 
     def clear_outputs(self, job_id: str) -> None:
