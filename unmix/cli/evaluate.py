@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level
+from unmix.paths import what_is
 from unmix.errors import ConfigurationError, DataError
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from unmix.config.env import EnvReference, ignored_variables, load_environment, resolve
-from unmix.config.jsonc import load_chain, merge_chain, origin_of, read_jsonc
+from unmix.config.jsonc import check_configuration_file, load_chain, merge_chain, origin_of, read_jsonc
 from unmix.config.secrets import redacted, secret_keys
 from unmix.config.schema import (
     CollectionOptions,
@@ -196,8 +196,7 @@ def load(
         ConfigurationError: any problem with the files, values or environment variables.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigurationError(f"configuration file not found: {path}")
+    check_configuration_file(path)
     working_directory = Path.cwd() if working_directory is None else Path(working_directory)
     variables = load_environment(working_directory=working_directory, project_root=PROJECT_ROOT, environ=environ)
     own = read_jsonc(path)
