@@ -167,20 +167,10 @@ class _LocalRecord:
 
     def wait_and_forget(self) -> None:
         """After ``ray.shutdown``: wait for the instance's processes to end (an actor tears TensorFlow down slowly), then drop the record."""
-        import psutil
-
-        try:
-            record = json.loads(self.folder.local_ray.read_text())
-        except (OSError, ValueError):
-            return
-        processes = [p for p in (_alive(psutil, pid, created) for pid, created in record.get("processes", [])) if p is not None]
-        _, alive = psutil.wait_procs(processes, timeout=_SHUTDOWN_SECONDS)
-        for process in alive:
-            with contextlib.suppress(psutil.Error):
-                process.kill()
-        psutil.wait_procs(alive, timeout=5)
-        with contextlib.suppress(OSError):
-            self.folder.local_ray.unlink()
+        record = _read_record(self.folder)
+        if record is not None:
+            _end(_recorded_alive(record), grace=_SHUTDOWN_SECONDS)
+            _forget(self.folder)
 
 
 def stop_stale_local_ray(folder: CatalogFolder) -> int:
@@ -189,30 +179,49 @@ def stop_stale_local_ray(folder: CatalogFolder) -> int:
     Only processes recorded in ``ray-local.json`` with the same start time are touched (a pid
     reused since is left alone), and only when the recorded driver is gone.
     """
-    import psutil
+    record = _read_record(folder)
+    if record is None or _alive(*record.get("driver", [0, 0])):
+        return 0
+    stopped = _end(_recorded_alive(record), grace=0.0)
+    _forget(folder)
+    if stopped:
+        logger.info("stopped %d leftover process(es) of the local Ray instance of a killed run", stopped)
+    return stopped
 
+
+def _read_record(folder: CatalogFolder) -> dict[str, Any] | None:
     try:
-        record = json.loads(folder.local_ray.read_text())
+        return json.loads(folder.local_ray.read_text())
     except (OSError, ValueError):
-        return 0
-    if _alive(psutil, *record.get("driver", [0, 0])):
-        return 0
-    stopped = []
-    for pid, created in record.get("processes", []):
-        process = _alive(psutil, pid, created)
-        if process is not None:
-            with contextlib.suppress(psutil.Error):
-                process.kill()
-                stopped.append(process)
-    psutil.wait_procs(stopped, timeout=10)
+        return None
+
+
+def _forget(folder: CatalogFolder) -> None:
     with contextlib.suppress(OSError):
         folder.local_ray.unlink()
-    if stopped:
-        logger.info("stopped %d leftover process(es) of the local Ray instance of a killed run", len(stopped))
-    return len(stopped)
 
 
-def _alive(psutil: Any, pid: int, created: float) -> Any:
+def _recorded_alive(record: Mapping[str, Any]) -> list[Any]:
+    """The recorded processes that still run (same pid, same start time)."""
+    return [process for process in (_alive(pid, created) for pid, created in record.get("processes", [])) if process is not None]
+
+
+def _end(processes: list[Any], *, grace: float) -> int:
+    """Give ``processes`` ``grace`` seconds to end, kill the rest, and wait for them; how many were killed."""
+    import psutil
+
+    _, left = psutil.wait_procs(processes, timeout=grace) if grace > 0 else ([], processes)
+    for process in left:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(left, timeout=10)
+    return len(left)
+
+
+def _alive(pid: int, created: float) -> Any:
+    """The process ``pid`` if it runs and started at ``created`` (not a reused pid), else None."""
+    import psutil
+
     with contextlib.suppress(psutil.Error, ValueError):
         process = psutil.Process(int(pid))
         if abs(process.create_time() - float(created)) < 0.01 and process.status() != psutil.STATUS_ZOMBIE:

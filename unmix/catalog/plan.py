@@ -55,9 +55,6 @@ class Plan:
     created: str
     songs: tuple[PlannedSong, ...]
 
-    def by_id(self) -> dict[str, PlannedSong]:
-        return {song.id: song for song in self.songs}
-
 
 def song_id(path: Path) -> str:
     """The plan's key of a song file: its absolute path, hashed (16 hex digits)."""

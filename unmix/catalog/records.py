@@ -73,9 +73,6 @@ class CatalogFolder:
     def running(self, song_id: str) -> Path:
         return self.state / "running" / f"{song_id}.json"
 
-    def receipts(self) -> Iterator[Path]:
-        yield from sorted((self.state / "receipts").glob("*/*.json"))
-
 
 # === The lock ===
 @contextlib.contextmanager

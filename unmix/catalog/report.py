@@ -74,9 +74,9 @@ def read_state(folder: CatalogFolder) -> CatalogState:
     return state
 
 
-def status_lines(folder: CatalogFolder) -> list[str]:
-    """A few lines: the counts, the songs in flight and the last run."""
-    state = read_state(folder)
+def status_lines(folder: CatalogFolder, state: CatalogState | None = None) -> list[str]:
+    """A few lines: the counts, the songs in flight and the last run (of ``state``, read when not given)."""
+    state = state if state is not None else read_state(folder)
     lines = [f"{folder.output}: {state.planned} songs planned, {state.done} done, {len(state.failed)} failed, {state.left} left"]
     if state.running:
         lines.append(f"in flight (or their worker died): {', '.join(marker['id'] for marker in state.running)}")
@@ -89,8 +89,8 @@ def status_lines(folder: CatalogFolder) -> list[str]:
 
 def report_lines(folder: CatalogFolder) -> list[str]:
     """``status`` plus a table of failures and one of each run's throughput."""
-    state = read_state(folder)
-    lines = status_lines(folder)
+    state = read_state(folder)  # once: it reads the plan, the ledger and every receipt
+    lines = status_lines(folder, state)
     if state.failed:
         lines += ["", "failed songs:", "| song | tries | last error |", "|---|---:|---|"]
         lines += [f"| {name} | {entry['tries']} | {entry['error']} |" for name, entry in sorted(state.failed.items())]

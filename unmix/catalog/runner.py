@@ -178,9 +178,7 @@ def _separate(
             error = errors[-1] if errors else "failed"
             summary.failed.append((result["name"], error))
             append_event(folder, "failed", **common, key=key, error=error, tries=len(errors))
-            problem = destination_problem(folder.output)
-            if problem is not None:
-                summary.stopped = problem
+            summary.stopped = result.get("destination")  # the worker probed the destination after the failure
         bar.update(summary, time.perf_counter() - started)
         return summary.stopped is None
 

@@ -85,29 +85,32 @@ def separate_song(separator: Any, job: Job, song: Mapping[str, Any]) -> dict[str
 
     Returns:
         ``{"id", "name", "status": "done" | "failed", "errors": [one line per failed try],
-        "died": earlier attempts whose process died, "seconds", "audio_seconds", "worker",
-        "peak_rss_mb"}``.
+        "died": earlier attempts whose process died, "destination": why nothing can be written
+        to the destination (None unless a try failed for it), "seconds", "audio_seconds",
+        "worker", "peak_rss_mb"}``.
     """
     folder = CatalogFolder(job.output)
     started = time.perf_counter()
     errors: list[str] = []
-    status, audio_seconds = "failed", 0.0
+    status, audio_seconds, problem = "failed", 0.0, None
     try:
         died = mark_running(folder, song["id"]) - 1
     except OSError as error:
-        return _result(song, "failed", [first_line(error, limit=500)], died=0, started=started, audio_seconds=0.0)
+        problem = destination_problem(folder.output)
+        return _result(song, "failed", [first_line(error, limit=500)], died=0, started=started, audio_seconds=0.0, destination=problem)
     for _ in range(1 + max(0, job.retries)):
         try:
             audio_seconds = _separate_once(separator, job, folder, song)
         except SONG_ERRORS as error:
             errors.append(first_line(error, limit=500))
-            if destination_problem(folder.output) is not None:
+            problem = destination_problem(folder.output)
+            if problem is not None:
                 break  # a full or read-only destination fails every try alike
             continue
         status = "done"
         break
     clear_running(folder, song["id"])
-    return _result(song, status, errors, died=died, started=started, audio_seconds=audio_seconds)
+    return _result(song, status, errors, died=died, started=started, audio_seconds=audio_seconds, destination=problem)
 
 
 def _separate_once(separator: Any, job: Job, folder: CatalogFolder, song: Mapping[str, Any]) -> float:
@@ -145,9 +148,10 @@ def destination_problem(output: Path) -> str | None:
     """Why no stem can be written to ``output`` now (read-only, unwritable, full), in one line; None when they can."""
     output = Path(output)
     try:
-        with atomic_path(output / ".unmix-catalog" / "probe") as probe:
-            probe.write_bytes(b"\0" * 4096)
-        (output / ".unmix-catalog" / "probe").unlink(missing_ok=True)
+        probe = CatalogFolder(output).state / "probe"
+        with atomic_path(probe) as temporary:
+            temporary.write_bytes(b"\0" * 4096)
+        probe.unlink(missing_ok=True)
         free = shutil.disk_usage(output).free
     except OSError as error:
         if is_no_space(error):
@@ -158,9 +162,9 @@ def destination_problem(output: Path) -> str | None:
     return None
 
 
-def _result(song: Mapping[str, Any], status: str, errors: list[str], *, died: int, started: float, audio_seconds: float) -> dict[str, Any]:
+def _result(song: Mapping[str, Any], status: str, errors: list[str], *, died: int, started: float, audio_seconds: float, destination: str | None) -> dict[str, Any]:
     return {
-        "id": song["id"], "name": song["name"], "status": status, "errors": errors, "died": died,
+        "id": song["id"], "name": song["name"], "status": status, "errors": errors, "died": died, "destination": destination,
         "seconds": round(time.perf_counter() - started, 3), "audio_seconds": round(audio_seconds, 3),
         "worker": worker_name(), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "pid": os.getpid(),
