@@ -257,7 +257,7 @@ def format_table(result: EvaluationResult, *, title: str) -> list[str]:
         for statistic in ("median", "mean"):
             for source in SOURCES:
                 values = aggregated.get(source, {})
-                cells = "".join(f"{_cell(values.get(n, {}).get(statistic, math.nan)):>{widths[n]}}" for n in names)
+                cells = "".join(f"{table_cell(values.get(n, {}).get(statistic, math.nan)):>{widths[n]}}" for n in names)
                 label = source if statistic == "median" else f"{source} (mean)"
                 lines.append(f"{label:<20}{cells}")
         if track_scores.HIGH_BAND_SNR in names:
@@ -270,7 +270,7 @@ def format_table(result: EvaluationResult, *, title: str) -> list[str]:
             medians = scores.medians()
             short = name if len(name) <= 38 else name[:35] + "..."
             lines.append(
-                f"{short:<40}{_cell(medians['vocals']['SDR']):>12}{_cell(medians['instrumental']['SDR']):>12}"
+                f"{short:<40}{table_cell(medians['vocals']['SDR']):>12}{table_cell(medians['instrumental']['SDR']):>12}"
             )
         lines.append(
             f"{len(result.tracks)} song(s) scored ({result.metric}); separation {result.separation_s:.1f} s, "
@@ -327,5 +327,6 @@ def _safe_file_name(name: str) -> str:
     return "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in name).strip() or "track"
 
 
-def _cell(value: float) -> str:
+def table_cell(value: float) -> str:
+    """A score as the printed tables show it: two decimals, or nan."""
     return "nan" if value is None or not math.isfinite(float(value)) else f"{float(value):.2f}"

@@ -15,9 +15,7 @@ listed, never fatal. TensorFlow-free.
 
 from __future__ import annotations
 
-import csv
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,8 +26,9 @@ import numpy as np
 
 from unmix.data.cache import CachedSong, read_stems
 from unmix.errors import DataError
-from unmix.evaluation.evaluate import failure_lines, track_name
+from unmix.evaluation.evaluate import failure_lines, table_cell, track_name
 from unmix.evaluation.oracles import Oracle
+from unmix.evaluation.scores_io import format_number, write_table
 from unmix.progress import count_bar
 
 logger = logging.getLogger(__name__)
@@ -191,14 +190,14 @@ def write_mir1k_tables(result: Mir1kResult, folder: str | Path) -> tuple[Path, P
     folder = Path(folder)
     overall, medians = global_scores(result.clips), median_scores(result.clips)
     columns = [f"{_PREFIXES[s]}_{name.lower()}" for s in SOURCES for name in SCORE_NAMES]
-    rows = [[clip.name, str(clip.n_samples), *(_number(clip.scores[s][n]) for s in SOURCES for n in SCORE_NAMES)] for clip in result.clips]
+    rows = [[clip.name, str(clip.n_samples), *(format_number(clip.scores[s][n]) for s in SOURCES for n in SCORE_NAMES)] for clip in result.clips]
     summary = [
-        [source, *(_number(overall[source][g]) for g in GLOBAL_NAMES), *(_number(medians[source][n]) for n in SCORE_NAMES), str(len(result.clips))]
+        [source, *(format_number(overall[source][g]) for g in GLOBAL_NAMES), *(format_number(medians[source][n]) for n in SCORE_NAMES), str(len(result.clips))]
         for source in SOURCES
     ]
     tracks, overall_path = folder / TRACKS_FILE, folder / GLOBAL_FILE
-    _write_csv(tracks, ["track", "n_samples", *columns], rows)
-    _write_csv(overall_path, ["source", *GLOBAL_NAMES, *(f"median_{n.lower()}" for n in SCORE_NAMES), "n_clips"], summary)
+    write_table(tracks, ["track", "n_samples", *columns], rows)
+    write_table(overall_path, ["source", *GLOBAL_NAMES, *(f"median_{n.lower()}" for n in SCORE_NAMES), "n_clips"], summary)
     return tracks, overall_path
 
 
@@ -211,7 +210,7 @@ def format_mir1k_table(result: Mir1kResult, *, title: str) -> list[str]:
         lines.append(f"{'':<14}" + "".join(f"{name:>13}" for name in names))
         for source in SOURCES:
             cells = [overall[source][g] for g in GLOBAL_NAMES] + [medians[source][n] for n in ("NSDR", "SIR", "SAR")]
-            lines.append(f"{source:<14}" + "".join(f"{_cell(v):>13}" for v in cells))
+            lines.append(f"{source:<14}" + "".join(f"{table_cell(v):>13}" for v in cells))
         seconds = sum(clip.n_samples for clip in result.clips) / SAMPLE_RATE
         lines.append(
             f"{len(result.clips)} clip(s), {seconds / 60:.1f} min, whole-clip BSSEval v3 at {SAMPLE_RATE} Hz; "
@@ -238,19 +237,3 @@ def _mono(signal: np.ndarray, what: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise DataError(f"{what}: Received: values that are not finite")
     return array
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def _number(value: float) -> str:
-    return "NaN" if math.isnan(value) else f"{value:.5f}"
-
-
-def _cell(value: float) -> str:
-    return "nan" if not math.isfinite(value) else f"{value:.2f}"

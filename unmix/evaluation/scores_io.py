@@ -84,15 +84,21 @@ def write_track_table(path: str | Path, rows: Iterable[tuple[str, TrackScores]])
     for track_name, scores in rows:
         nan_windows = [str(scores.n_nan_windows.get(source, 0)) for source in SOURCE_PREFIXES]
         cells = _score_cells(scores.medians(), where=f"{path} ({track_name})")
-        high_band = [_format(scores.high_band_snr.get(source, math.nan)) for source in SOURCE_PREFIXES]
+        high_band = [format_number(scores.high_band_snr.get(source, math.nan)) for source in SOURCE_PREFIXES]
         lines.append(
-            [track_name, *cells, scores.metric, str(scores.n_windows), *nan_windows, *high_band, _format(scores.high_band_edge_hz)]
+            [track_name, *cells, scores.metric, str(scores.n_windows), *nan_windows, *high_band, format_number(scores.high_band_edge_hz)]
         )
+    write_table(path, TRACK_COLUMNS, lines)
+
+
+def write_table(path: str | Path, header: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
+    """Write a ``;``-separated table with its header (the layout of every score table), creating its folder."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter=";", lineterminator="\n")
-        writer.writerow(TRACK_COLUMNS)
-        writer.writerows(lines)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def read_track_table(path: str | Path) -> tuple[str, dict[str, dict[str, float]]]:
@@ -167,10 +173,11 @@ def _score_cells(medians: Mapping[str, Mapping[str, float]], *, where: str) -> l
     missing = [source for source in SOURCE_PREFIXES if source not in medians]
     if missing:
         raise DataError(f"{where}: Received: scores for {sorted(medians)}; expected {list(SOURCE_PREFIXES)}.")
-    return [_format(medians[source].get(name, math.nan)) for source in SOURCE_PREFIXES for name in METRIC_NAMES]
+    return [format_number(medians[source].get(name, math.nan)) for source in SOURCE_PREFIXES for name in METRIC_NAMES]
 
 
-def _format(value: float) -> str:
+def format_number(value: float) -> str:
+    """A score as the tables store it: five decimals, or NaN."""
     value = float(value)
     return "NaN" if math.isnan(value) else f"{value:.5f}"
 
