@@ -24,7 +24,7 @@ TF_NAMES = {"tensorflow", "keras", "tf_keras"}
 
 # STYLE §3's layer table, by the first name under ``unmix``.
 LAYERS = {
-    "errors": 0, "log": 0, "progress": 0, "atomic": 0, "registry": 0,
+    "errors": 0, "log": 0, "progress": 0, "atomic": 0, "registry": 0, "paths": 0,
     "config": 1, "audio": 1, "dsp": 1,
     "data": 2, "runfolder": 2,
     "pipeline": 3,
@@ -46,7 +46,7 @@ ALLOWED_SIBLINGS = {("training", "callbacks"), ("separation", "pretrained"), ("r
 # counts as part of ``cli`` (layer 8; it uses cli.common's exit codes).
 MODULE_LAYERS = {"unmix.pretrained.__main__": (8, "cli")}
 # The modules STYLE marks "never" for TensorFlow/Keras, beyond whole never-TF packages.
-NEVER_TF_PACKAGES = {"atomic", "errors", "log", "progress", "registry", "config", "audio", "dsp", "data", "runfolder"}
+NEVER_TF_PACKAGES = {"atomic", "errors", "log", "progress", "registry", "paths", "config", "audio", "dsp", "data", "runfolder"}
 NEVER_TF_MODULES = {
     "unmix", "unmix.separation.overlap_add", "unmix.separation.arrays", "unmix.evaluation.bsseval", "unmix.evaluation.track_scores",
     "unmix.evaluation.band_snr",

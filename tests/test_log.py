@@ -35,3 +35,27 @@ def test_other_logging_errors_are_still_reported(tmp_path: Path, capsys, monkeyp
     monkeypatch.undo()
     log.remove_handler(handler)
     assert "Logging error" in capsys.readouterr().err
+
+
+def test_numpy_runtime_warnings_go_to_the_debug_log_not_the_console(tmp_path: Path, capsys) -> None:
+    """A command's console got numpy's two-line RuntimeWarnings beside unmix's one-line messages (issue 29, minor 17)."""
+    import warnings
+
+    import numpy as np
+
+    saved = warnings.showwarning
+    shown = []  # what reaches the handler that was there before: the console's
+    try:
+        warnings.showwarning = lambda message, category, *rest, **options: shown.append((category, str(message)))
+        log.setup(verbose=False)
+        handler = log.add_log_file(tmp_path / "logs.txt")
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            np.array([1e39]).astype(np.float32)  # numpy: "overflow encountered in cast"
+            warnings.warn("a deprecation stays visible", DeprecationWarning)
+        log.remove_handler(handler)
+    finally:
+        warnings.showwarning = saved
+    assert shown == [(DeprecationWarning, "a deprecation stays visible")]
+    assert "overflow" not in capsys.readouterr().err
+    assert "RuntimeWarning: overflow encountered in cast" in (tmp_path / "logs.txt").read_text()

@@ -12,6 +12,7 @@ import errno
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import colorama
@@ -63,7 +64,31 @@ def setup(*, verbose: bool = False, quiet: bool = False) -> logging.Logger:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
+    _runtime_warnings_to_debug(logger)
     return logger
+
+
+def _runtime_warnings_to_debug(logger: logging.Logger) -> None:
+    """Send numpy's RuntimeWarnings (overflow, invalid value, divide by zero) to the debug log.
+
+    Each one printed two lines of numpy's wording and a source line on the console, beside the
+    one-line messages unmix gives; what they point at is checked and said in unmix's own words
+    (a NaN or too loud sample, a silent stem). ``--verbose`` and ``logs.txt`` still show them.
+    Other warnings go on to the handler that was there. Installed by ``setup``, that is by a
+    command, once; never at import.
+    """
+    previous = warnings.showwarning
+    if getattr(previous, "_unmix_runtime", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):  # warnings.showwarning's signature
+        if issubclass(category, RuntimeWarning):
+            logger.debug("%s: %s (%s:%d)", category.__name__, message, filename, lineno)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    show._unmix_runtime = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 class _RunLogHandler(logging.FileHandler):

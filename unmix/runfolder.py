@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unmix.atomic import atomic_write_text, is_no_space, no_space_message
+from unmix.config.secrets import REDACTED, is_secret_name, looks_secret
 from unmix.errors import ConfigurationError, ModelError, TrainingError, UnmixError
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,6 @@ BACKUP_METADATA = "training_metadata.json"
 BEST = "best.json"
 TRAIN_LOCK = "train.lock"
 _EPOCH = re.compile(r"(\d+)")
-# environment.json records UNMIX_* variables; one whose name holds one of these words is a credential.
-SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
-REDACTED = "<redacted>"
 
 
 class RunFolder:
@@ -282,12 +280,16 @@ class RunFolder:
             atomic_write_text(self.results, text.getvalue())
         return {key: [_number(row[i]) for row in body] for i, key in enumerate(header) if "loss" in key}
 
-    def best_weights(self) -> Path:
+    def best_weights(self, *, choose_flag: str = "--weights") -> Path:
         """The weights to separate with: the best checkpoint by the monitored loss.
 
         ``weights/best.json`` (written at each improvement) names it; without it,
         the checkpoint with the highest epoch (checkpoints are written only on
         improvement); without checkpoints, the final weights.
+
+        Args:
+            choose_flag: the caller's flag that picks other weights, named by the
+                fallback warning and the error (evaluate.py's is ``--checkpoint``).
 
         Raises:
             ModelError: the run has no weights at all.
@@ -305,10 +307,10 @@ class RunFolder:
         checkpoints = [p for p in self.weights.glob("*.weights.h5") if p.name.startswith("callback_weights_")]
         finals = sorted(self.weights.glob("*.weights.h5"))
         if not checkpoints and not finals:
-            raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass --weights")
+            raise ModelError(f"run folder {self.path} has no weights in {self.weights}: train it first, or pass {choose_flag}")
         chosen = max(checkpoints, key=_checkpoint_epoch) if checkpoints else finals[0]
         if problem is not None:  # never a silent fallback to other weights than the best
-            logger.warning("%s: using %s instead (the latest checkpoint); pass --weights to choose", problem, chosen.name)
+            logger.warning("%s: using %s instead (the latest checkpoint); pass %s to choose", problem, chosen.name, choose_flag)
         return chosen
 
     def identity(self) -> str:
@@ -394,7 +396,7 @@ def environment_info(*, configuration_file: Path, working_directory: Path, run_f
         "configuration_file": str(configuration_file),
         "working_directory": str(working_directory),
         "run_folder": str(run_folder),
-        "collection_folder": collection_folder or "",
+        "collection_folder": REDACTED if looks_secret(collection_folder) else collection_folder or "",
         "user": _user(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
@@ -407,9 +409,9 @@ def environment_info(*, configuration_file: Path, working_directory: Path, run_f
 
 
 def recorded_variables(environ: Mapping[str, str]) -> dict[str, str]:
-    """The ``UNMIX_*`` variables for environment.json, credentials (TOKEN, KEY, SECRET, PASSWORD in the name) redacted."""
+    """The ``UNMIX_*`` variables for environment.json, credentials (TOKEN, KEY, SECRET, PASSWORD in the name, or a URL with a password) redacted."""
     return {
-        name: REDACTED if is_credential(name) else value
+        name: REDACTED if is_credential(name) or looks_secret(value) else value
         for name, value in sorted(environ.items())
         if name.startswith("UNMIX_")
     }
@@ -468,7 +470,7 @@ def start_run(
 
 def is_credential(name: str) -> bool:
     """Whether a variable holds a credential: an ``UNMIX_*`` name with TOKEN, KEY, SECRET or PASSWORD in it."""
-    return name.startswith("UNMIX_") and any(word in name.upper() for word in SECRET_WORDS)
+    return name.startswith("UNMIX_") and is_secret_name(name)
 
 
 def redact_credentials(configuration: str, environ: Mapping[str, str]) -> str:

@@ -60,7 +60,7 @@ def test_oracle_on_every_song_of_a_configured_collection(tiny, tmp_path, capsys)
     assert "median over songs" in out and "vocals (mean)" in out
     for name in SONGS:
         assert f"\n{name} " in out
-    folder = work / "evaluation" / "tiny" / "oracle-irm_global"
+    folder = work / "evaluation" / "tiny" / "oracle-irm_global_all"
     assert sorted(p.name for p in (folder / "test").iterdir()) == [f"{n}.json" for n in SONGS]
     assert (folder / "sdr.png").is_file() and (folder / "tracks.csv").is_file()
     with (work / "evaluation" / "tiny" / "accuracy_tiny.csv").open() as handle:
@@ -216,7 +216,7 @@ def test_baseline_compares_song_by_song(tiny, tmp_path, capsys):
     work = tmp_path / "work"
     common = ["--configuration", str(tiny), "--metric", "global", "--split", "all", "--workingdir", str(work), "--quiet"]
     assert evaluate.main([*common, "--oracle", "mixture"]) == EXIT_OK
-    floor = work / "evaluation" / "tiny" / "oracle-mixture_global"
+    floor = work / "evaluation" / "tiny" / "oracle-mixture_global_all"
     capsys.readouterr()
     assert evaluate.main([*common, "--oracle", "irm", "--baseline", str(floor)]) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
@@ -227,7 +227,7 @@ def test_baseline_compares_song_by_song(tiny, tmp_path, capsys):
         with (folder / "tracks.csv").open() as handle:
             return {row["track"]: float(row[name]) for row in csv.DictReader(handle, delimiter=";")}
 
-    ceiling = work / "evaluation" / "tiny" / "oracle-irm_global"
+    ceiling = work / "evaluation" / "tiny" / "oracle-irm_global_all"
     for line, name in ((vocals, "voc_sdr"), (instrumental, "inst_sdr")):
         before, after = column(floor, name), column(ceiling, name)
         differences = sorted(after[s] - before[s] for s in SONGS)
@@ -257,7 +257,7 @@ def test_a_baseline_of_another_metric_names_the_metric_to_pass(tiny, tmp_path, c
     common = ["--configuration", str(tiny), "--oracle", "mixture", "--split", "all", "--workingdir", str(work), "--quiet"]
     assert evaluate.main([*common, "--metric", "global"]) == EXIT_OK
     capsys.readouterr()
-    code = evaluate.main([*common, "--metric", "mir_eval", "--baseline", str(work / "evaluation" / "tiny" / "oracle-mixture_global")])
+    code = evaluate.main([*common, "--metric", "mir_eval", "--baseline", str(work / "evaluation" / "tiny" / "oracle-mixture_global_all")])
     err = capsys.readouterr().err.strip()
     assert code == EXIT_USAGE and "was scored with global, this evaluation with mir_eval; pass --metric global" in err, err
 
@@ -267,11 +267,11 @@ def test_the_high_band_snr_is_written_printed_and_compared_with_a_baseline(tiny,
     work = tmp_path / "work"
     common = ["--configuration", str(tiny), "--metric", "global", "--split", "all", "--high_band_edge", "500", "--workingdir", str(work), "--quiet"]
     assert evaluate.main([*common, "--oracle", "mixture"]) == EXIT_OK
-    floor = work / "evaluation" / "tiny" / "oracle-mixture_global"
+    floor = work / "evaluation" / "tiny" / "oracle-mixture_global_all"
     capsys.readouterr()
     assert evaluate.main([*common, "--oracle", "irm", "--baseline", str(floor)]) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
-    ceiling = work / "evaluation" / "tiny" / "oracle-irm_global"
+    ceiling = work / "evaluation" / "tiny" / "oracle-irm_global_all"
 
     def column(folder, name):
         with (folder / "tracks.csv").open() as handle:
@@ -358,3 +358,45 @@ def test_standard_protocol_flags_are_usage_errors_with_mir1k(extra, capsys):
         evaluate.main(["--configuration", "c.jsonc", "--oracle", "mixture", "--protocol", "mir1k", *extra])
     assert caught.value.code == EXIT_USAGE
     assert f"{extra[0]} belongs to the standard protocol; --protocol mir1k always scores whole clips" in capsys.readouterr().err
+
+
+def test_the_test_and_validation_splits_write_to_their_own_folders(tiny, tmp_path, capsys):
+    """Both used to write <label>_<metric>/: the second split overwrote the first's tracks.csv."""
+    configuration = write_configuration(tmp_path / "split.jsonc", tmp_path / "tiny", validation_ratio=0.5)
+    work = tmp_path / "work"
+    scored = {}
+    for split in ("test", "validation"):
+        code = evaluate.main(["--configuration", str(configuration), "--oracle", "irm", "--metric", "global", "--split", split,
+                              "--workingdir", str(work), "--quiet"])  # fmt: skip
+        assert code == EXIT_OK
+        scores = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("scores: "))
+        scored[split] = Path(scores.removeprefix("scores: "))
+    base = work / "evaluation" / "tiny"  # the collection folder names it
+    assert scored == {"test": base / "oracle-irm_global", "validation": base / "oracle-irm_global_validation"}
+    tracks = {}
+    for split, folder in scored.items():
+        with (folder / "tracks.csv").open() as handle:
+            tracks[split] = [row["track"] for row in csv.DictReader(handle, delimiter=";")]
+        assert sorted(p.stem for p in (folder / "test").iterdir()) == tracks[split]
+    assert len(tracks["test"]) == len(tracks["validation"]) == 1 and tracks["test"] != tracks["validation"]
+
+
+def test_a_bad_batch_size_of_a_run_is_refused_with_its_key_and_file_before_any_song_is_prepared(tiny, tmp_path, capsys, dummy_run):
+    document = json.loads(tiny.read_text().split("\n", 1)[1])
+    document["training"]["batch_size"] = 0
+    (tmp_path / "runs").mkdir()
+    folder, _ = dummy_run(tmp_path / "runs" / "bad-batch", document, weights_file="weights.weights.h5")
+    code = evaluate.main(["--run_folder", str(folder.path), "--metric", "global", "--workingdir", str(tmp_path / "work"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_USAGE
+    assert err == f"error: training.batch_size in {folder.configuration}: received 0; expected a whole number >= 1 and <= 4096"
+    assert not (tmp_path / "work" / "cache").exists()  # nothing was prepared
+
+
+def test_the_fallback_from_an_unreadable_best_json_names_evaluates_flag(tiny, tmp_path, capsys, dummy_run):
+    folder, _ = dummy_run(tmp_path / "runs" / "broken-best", tiny, weights_file="callback_weights_02.weights.h5")
+    folder.best_record.write_text("{")
+    code = evaluate.main(["--run_folder", str(folder.path), "--metric", "global", "--workingdir", str(tmp_path / "work"), "--quiet"])
+    assert code == EXIT_OK
+    (warning,) = [line for line in capsys.readouterr().err.splitlines() if "best.json" in line]
+    assert warning.endswith("using callback_weights_02.weights.h5 instead (the latest checkpoint); pass --checkpoint FILE to choose")

@@ -83,6 +83,13 @@ CASES = {
     "combination typo": ({"transformation": {"combination": "own"}}, "transformation.combination", '"ratio" (ratio masks; the instrumental is the input minus the rest) or "direct"'),
     "stitching typo": ({"transformation": {"stitching": "centre"}}, "transformation.stitching", '"taper" (a Hann blend of overlapping windows) or "middle"'),
     "kernel initializer typo": ({"training": {"model": {"name": "hourglass", "options": {"kernel_initializer": "normal"}}}}, "training.model.options.kernel_initializer", "one of glorot_uniform, lecun_normal, he_normal"),
+    # Names inside the run folder (issue 29, minor 13): "../../../x.weights.h5" wrote the final weights into the working folder.
+    "weights file outside the run folder": (
+        {"environment": {"weights": {"file": "../../../x.weights.h5"}}}, "environment.weights.file", "a name inside the run folder: relative, without '..'",
+    ),
+    "weights folder absolute": ({"environment": {"weights": {"folder": "/tmp/elsewhere"}}}, "environment.weights.folder", "a name inside the run folder"),
+    "log file up by a Windows separator": ({"environment": {"log_file": "..\\logs.txt"}}, "environment.log_file", "a name inside the run folder"),
+    "collection name with a path": ({"collection": {"name": "../../up"}}, "collection.name", "one name without '/'"),
     "mask loss on a magnitude representation": ({"transformation": {"name": "window"}}, "training.loss_function", "use a loss such as"),
 }
 

@@ -46,3 +46,25 @@ def test_enormous_amplitude_is_refused_not_separated_into_nan(peak):
     loud = (samples / np.abs(samples).max() * peak).astype(np.float32)
     with pytest.raises(AudioError, match=r"^sample \d+ \(\d\.\d{3} s, channel \d\) is .*, beyond ±2\^31 .*normalise the audio's peak to 1\.0 and separate again$"):
         tiny_separator().separate(loud, SAMPLE_RATE)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_audio_is_refused_in_one_line(dtype):
+    """numpy dropped the imaginary part with only its ComplexWarning, and the real part was separated (issue 29, minor 17)."""
+    samples = (song_samples(seconds=0.5) + 0.1j).astype(dtype)
+    with pytest.raises(AudioError, match=r"^received complex audio \(dtype complex\d+\); expected real samples: pass samples\.real, or np\.abs\(samples\)"):
+        tiny_separator().separate(samples, SAMPLE_RATE)
+
+
+def test_audio_that_is_not_numbers_is_refused_in_one_line():
+    with pytest.raises(AudioError, match=r"^received audio of dtype <U\d+ that does not hold plain numbers"):
+        tiny_separator().separate(np.array([["a", "b"], ["c", "d"]]), SAMPLE_RATE)
+
+
+def test_no_numpy_warning_on_the_way_in(recwarn):
+    """A float64 beyond float32's range met check_samples as inf, after numpy's "overflow encountered in cast"."""
+    with pytest.raises(AudioError, match=r"^sample 0 \(0\.000 s, channel 0\) is 1e\+39, beyond ±2\^31"):
+        tiny_separator().separate(np.full((2, SAMPLE_RATE), 1e39), SAMPLE_RATE)
+    stems = tiny_separator().separate(song_samples(seconds=0.5).astype(np.float16), SAMPLE_RATE)  # 2^31 overflows float16
+    assert stems["vocals"].dtype == np.float32
+    assert [str(w.message) for w in recwarn] == []

@@ -3,7 +3,7 @@
 Both defaulted to ``./unmix-web``; the second re-queued the first's running job and both
 separated one queue, so accepted jobs ended failed with their stems deleted. The first server
 here is a real process (``tests.web.support``, a slow tiny separator); the second is
-``unmix-serve``'s ``main`` with ``uvicorn.run`` recorded instead of run.
+``unmix-serve``'s ``main`` with ``uvicorn.Server.run`` recorded instead of run.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def served(monkeypatch):
-    """``uvicorn.run`` replaced: records the app it would have served, and the lock file's text meanwhile."""
+    """``uvicorn.Server.run`` replaced: records the app it would have served, and the lock file's text meanwhile."""
     calls = {}
 
-    def run(app, **options):
-        calls.update(app=app, lock=(app.state.store.root / LOCK_FILE).read_text(), **options)
+    def run(server, sockets=None):
+        app = server.config.app
+        calls.update(app=app, lock=(app.state.store.root / LOCK_FILE).read_text(), sockets=sockets)
 
-    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     return calls
 
 

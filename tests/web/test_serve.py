@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import tomllib
@@ -18,9 +19,15 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def served(monkeypatch):
-    """Run main() with uvicorn.run replaced: returns what it would have served."""
+    """Run main() with the socket and uvicorn's server replaced: returns what it would have served where."""
     calls = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.update(app=app, **options))
+
+    def listening(host, port):
+        calls.update(host=host, port=port)
+        return socket.socket()  # unbound: the tests' port 8000 may be another program's
+
+    monkeypatch.setattr(serve, "listening_socket", listening)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: calls.update(app=server.config.app, sockets=sockets))
     return calls
 
 
@@ -53,7 +60,12 @@ def test_any_other_address_warns_on_one_line(tmp_path, served, capsys):
     assert options["max_upload_mb"] == 20 and options["default_model"] == "fast"
 
 
-@pytest.mark.parametrize(("argv", "message"), [(["--port", "0"], "--port must be between 1 and 65535"), (["--max_upload_mb", "0"], "--max_upload_mb must be positive")])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--port", "0"], "--port must be between 1 and 65535"), (["--max_upload_mb", "0"], "--max_upload_mb must be a positive number"),
+     (["--max_upload_mb", "inf"], "--max_upload_mb must be a positive number of megabytes, received inf"),
+     (["--max_upload_mb", "nan"], "received nan")],
+)  # fmt: skip
 def test_bad_flags_are_usage_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as caught:
         serve.main(argv)
@@ -72,3 +84,58 @@ def test_python_m_unmix_web_and_the_console_script():
     assert result.returncode == 0 and "--max_upload_mb" in result.stdout and "--workingdir" in result.stdout
     scripts = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["unmix-serve"] == "unmix.web.serve:main"
+
+
+@pytest.fixture
+def port_in_use():
+    """A port on 127.0.0.1 that another program listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "line"),
+    [
+        (lambda port: ["--port", str(port)], 1,
+         lambda port: f"error: cannot listen on 127.0.0.1:{port}: the port is in use (another server?); stop what uses it, or pass --port with a free one"),
+        (lambda port: ["--host", "no-such-host.invalid"], 2, lambda port: "error: --host no-such-host.invalid: no such address ("),
+        (lambda port: ["--host", "192.0.2.1"], 2, lambda port: "error: --host 192.0.2.1: not an address of this machine ("),
+    ],
+    ids=["port in use", "unknown host", "another machine's address"],
+)  # fmt: skip
+def test_an_address_it_cannot_serve_is_one_line_before_any_address_is_printed(flags, code, line, port_in_use, tmp_path, capsys):
+    """uvicorn bound only once it started: it exited 3 after "open http://…" named the other server's address."""
+    work = tmp_path / "work"
+    assert serve.main([*flags(port_in_use), "--workingdir", str(work)]) == code
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(line(port_in_use)), err
+    assert not work.exists()  # no job was touched
+
+
+def test_the_server_serves_on_the_socket_it_bound(tmp_path):
+    """The real path: the bound socket answers, and the address printed is the one served."""
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "unmix.web", "--port", str(port), "--workingdir", str(tmp_path / "w")],
+                               cwd=REPOSITORY, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        assert line.startswith(f"unmix: open http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/jobs", timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "the server did not answer"
+                time.sleep(0.1)
+    finally:
+        process.kill()
+        process.wait(10)

@@ -19,12 +19,12 @@ import numpy as np
 
 from unmix.audio import ffmpeg, native
 from unmix.audio.resample import change_channels, reblock, resample, resample_blocks
-from unmix.audio.writer import WRITABLE_EXTENSIONS, AudioWriter, check_options, open_writer, save
+from unmix.audio.writer import WRITABLE_EXTENSIONS, AudioWriter, check_options, open_writer, save, written_layout
 from unmix.errors import AudioError
 
 __all__ = [
     "SUPPORTED_EXTENSIONS", "AudioInfo", "AudioWriter", "info", "is_audio_file", "load", "open_writer",
-    "read_blocks", "save",
+    "read_blocks", "save", "written_layout",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)

@@ -161,14 +161,37 @@ def decode_blocks(path: Path, *, stream: int, info: Stream, block_samples: int) 
             process.stdout.close()
 
 
+#: The sample rates of MPEG audio layer III (MPEG-1, 2 and 2.5) and its most channels.
+MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+MP3_MAX_CHANNELS = 2
+
+
+def mp3_layout(sample_rate: int, n_channels: int) -> tuple[int, int]:
+    """The sample rate (Hz) and channel count an MP3 holds of audio with these.
+
+    The input's where MP3 has them; otherwise the lowest MP3 rate above the input's (48000 Hz
+    at most: 96 kHz becomes 48 kHz) and stereo for more than two channels.
+    """
+    rate = sample_rate if sample_rate in MP3_SAMPLE_RATES else next((r for r in MP3_SAMPLE_RATES if r > sample_rate), MP3_SAMPLE_RATES[-1])
+    return rate, min(n_channels, MP3_MAX_CHANNELS)
+
+
 class Mp3Writer:
-    """Pipes float32 frames into an ffmpeg process that encodes MP3 (libmp3lame, 320 kbit/s)."""
+    """Pipes float32 frames into an ffmpeg process that encodes MP3 (libmp3lame, 320 kbit/s).
+
+    Audio MP3 cannot hold is converted as ``mp3_layout`` says, by ffmpeg and on purpose: its
+    default 5.1 downmix adds the centre and the surrounds to each side and took a 0.94 peak to
+    1.8, so ``rematrix_maxval 1.0`` scales the downmix to stay within full scale.
+    """
 
     def __init__(self, path: Path, *, sample_rate: int, n_channels: int, target: Path) -> None:
         self._target = target
+        rate, channels = mp3_layout(sample_rate, n_channels)
+        downmix = ["-rematrix_maxval", "1.0"] if channels < n_channels else []
         command = [
             _binary(FFMPEG), *_QUIET, "-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(n_channels),
-            "-i", "pipe:0", "-vn", "-c:a", "libmp3lame", "-b:a", "320k", "-f", "mp3", str(path),
+            "-i", "pipe:0", "-vn", "-ar", str(rate), "-ac", str(channels), *downmix,
+            "-c:a", "libmp3lame", "-b:a", "320k", "-f", "mp3", str(path),
         ]  # fmt: skip
         self._errors: IO[bytes] = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
@@ -190,7 +213,7 @@ class Mp3Writer:
         """Finish encoding and wait for ffmpeg.
 
         Raises:
-            AudioError: when ffmpeg failed (e.g. a sample rate MP3 cannot hold, above 48 kHz).
+            AudioError: when ffmpeg failed (a full disk, say).
         """
         assert self._process.stdin is not None
         try:

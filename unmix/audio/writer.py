@@ -40,6 +40,16 @@ def bit_depth_subtypes(extension: str) -> Mapping[int, str]:
     return entry[2] if entry else MappingProxyType({})
 
 
+def written_layout(path: str | os.PathLike[str], *, sample_rate: int, n_channels: int) -> tuple[int, int]:
+    """The sample rate (Hz) and channel count a file at ``path`` holds of audio with these.
+
+    WAV and FLAC keep both; MP3 has at most two channels and 48 kHz (``ffmpeg.mp3_layout``).
+    """
+    if Path(path).suffix.lower() == ".mp3":
+        return ffmpeg.mp3_layout(sample_rate, n_channels)
+    return sample_rate, n_channels
+
+
 _Backend = native.SoundfileWriter | ffmpeg.Mp3Writer
 
 
@@ -107,7 +117,7 @@ def open_writer(
     Args:
         path: target; its extension picks the format: .wav (subtype "FLOAT" default,
             "PCM_16", "PCM_24"), .flac ("PCM_24" default, "PCM_16"), .mp3 (ffmpeg,
-            libmp3lame 320 kbit/s, up to 48 kHz and 2 channels). :func:`bit_depth_subtypes`
+            libmp3lame 320 kbit/s, up to 48 kHz and 2 channels: see :func:`written_layout`). :func:`bit_depth_subtypes`
             names the subtype of each bit depth.
         sample_rate: rate in Hz.
         n_channels: channel count of every block.

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from unmix.cli.options import add_logging_flags  # noqa: F401  (re-exported: every command's --verbose/--quiet)
@@ -72,18 +71,6 @@ def keep_freed_memory() -> bool:
 def hide_gpus() -> None:
     """Make TensorFlow see no GPU (``--cpu``); only works before TensorFlow loads."""
     os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-
-
-def what_is(path: Path) -> str:
-    """What ``path`` is, for a message: "a folder", "a file", "a character device", ..., or "not found"."""
-    kinds = (
-        (path.is_dir, "a folder"), (path.is_file, "a file"), (path.is_char_device, "a character device"),
-        (path.is_block_device, "a block device"), (path.is_fifo, "a named pipe"), (path.is_socket, "a socket"),
-    )  # fmt: skip
-    for test, kind in kinds:
-        if test():
-            return kind
-    return "not found" if not path.exists() else "not a file or folder"
 
 
 def guarded(body: Callable[[], int], *, verbose: bool) -> int:

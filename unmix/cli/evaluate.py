@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, what_is
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level
+from unmix.paths import what_is
 from unmix.errors import ConfigurationError, DataError
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         first = f" (first: {result.failed[0][0]}: {result.failed[0][1]})" if result.failed else ""
         raise DataError(f"no song could be scored: {len(result.failed)} failed{first}")
     folder, accuracy = _destination(run, collection, working_directory=working_directory)
-    files = write_evaluation(result, folder, label=label, title=f"{label} on {collection} ({role} songs, {metric})")
+    files = write_evaluation(result, folder, label=label, split=role, title=f"{label} on {collection} ({role} songs, {metric})")
     write_accuracy(result, accuracy, epoch=epoch, kind=role if args.oracle is None else f"{role}-{label}")
     title = f"{label} on {len(songs)} {role} song(s) of {collection}: {metric}, median over songs of per-track medians (dB)"
     lines = [*format_table(result, title=title), f"scores: {files.folder}", f"accuracy row: {accuracy}"]
@@ -120,6 +121,7 @@ def _run(args: argparse.Namespace) -> int:
 def _configuration(args: argparse.Namespace):
     """The configuration to score with, the run folder (None without one) and the working directory."""
     from unmix import config as configuration
+    from unmix.config.validate import check_ranges
     from unmix.runfolder import RunFolder
 
     if args.test_data_count is not None and args.test_data_count < 1:
@@ -129,10 +131,13 @@ def _configuration(args: argparse.Namespace):
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()
     run = RunFolder.open(args.run_folder) if args.run_folder else None
     if run is not None:
-        return configuration.load_resolved(run.configuration), run, working_directory
-    if not args.oracle and not args.weights:
-        raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
-    return configuration.load(args.configuration, working_directory=working_directory), run, working_directory
+        config = configuration.load_resolved(run.configuration)
+    else:
+        if not args.oracle and not args.weights:
+            raise ConfigurationError("--configuration alone scores nothing: add --weights W (trained with it) or --oracle irm|ibm|mixture, or pass --run_folder")
+        config = configuration.load(args.configuration, working_directory=working_directory)
+    check_ranges(config)  # a batch_size of 0 is named with its key and file before any song is prepared
+    return config, run, working_directory
 
 
 def _run_mir1k(args: argparse.Namespace) -> int:
@@ -251,7 +256,7 @@ def _estimator(args: argparse.Namespace, config, run, *, working_directory: Path
     if run is None:  # --weights W --configuration C
         separator = Separator.from_weights(args.weights, args.configuration, working_directory=working_directory)
         return separator.separate, "model", _weights_epoch(Path(args.weights))
-    weights = _checkpoint(args.checkpoint, run) if args.checkpoint else run.best_weights()
+    weights = _checkpoint(args.checkpoint, run) if args.checkpoint else run.best_weights(choose_flag="--checkpoint FILE")
     separator = Separator.from_run_folder(run.path, weights=weights)
     return separator.separate, "model", _weights_epoch(weights)
 

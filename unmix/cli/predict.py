@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, sigterm_as_interrupt, what_is
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, sigterm_as_interrupt
+from unmix.paths import what_is
 from unmix.errors import ConfigurationError, UnmixError, unknown_name
 from unmix.separation.outputs import BIT_DEPTHS, DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
 

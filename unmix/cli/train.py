@@ -79,7 +79,11 @@ def _run(args: argparse.Namespace) -> int:
                 f"--resume {args.resume} continues with the run's own configuration ({run.configuration}), not --configuration "
                 f"{args.configuration}: drop --configuration, or leave out --resume to train a new run with it"
             )
-        config = configuration.load_resolved(run.configuration)
+        from unmix.config.env import load_environment
+
+        # The run's secrets are env() references in its configuration: read them from the environment and .env again.
+        variables = load_environment(working_directory=working_directory, project_root=configuration.PROJECT_ROOT)
+        config = configuration.load_resolved(run.configuration, environ=variables)
     else:
         config = configuration.load(configuration_path(args.configuration, working_directory), working_directory=working_directory)
     import_tensorflow_quietly()

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unmix.config.env import ignored_variables, load_environment, resolve
-from unmix.config.jsonc import load_chain, merge_chain, origin_of, read_jsonc
+from unmix.config.env import EnvReference, ignored_variables, load_environment, resolve
+from unmix.config.jsonc import check_configuration_file, load_chain, merge_chain, origin_of, read_jsonc
+from unmix.config.secrets import redacted, secret_keys
 from unmix.config.schema import (
     CollectionOptions,
     EnvironmentOptions,
@@ -50,7 +51,9 @@ class Config:
     ``sections`` the typed view, always derived from ``data`` when the object is made, so the
     two cannot disagree: derive a changed copy with ``replace``. Pass this object (or one
     section of it) explicitly. ``origins`` maps each dotted key to the file that set it, so
-    that a check made later (``unmix.config.validate``) can name the file to fix.
+    that a check made later (``unmix.config.validate``) can name the file to fix. ``secrets``
+    maps each key that read a secret with env() (``unmix.config.secrets``) to its reference:
+    ``to_json`` writes the reference instead of the value.
 
     Raises:
         ConfigurationError: ``data`` does not validate (see ``unmix.config.typed``).
@@ -61,6 +64,7 @@ class Config:
     name: str
     environ: Mapping[str, str]
     origins: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+    secrets: Mapping[str, EnvReference] = field(default_factory=lambda: MappingProxyType({}))
     sections: Sections = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +73,7 @@ class Config:
         object.__setattr__(self, "data", freeze(without_deprecated(Sections, tree)))
         object.__setattr__(self, "sections", sections)
         object.__setattr__(self, "origins", MappingProxyType(dict(self.origins)))
+        object.__setattr__(self, "secrets", MappingProxyType(dict(self.secrets)))
         object.__setattr__(self, "environ", MappingProxyType(dict(self.environ)))
 
     def replace(self, key: str, value: Any) -> Config:
@@ -95,7 +100,8 @@ class Config:
             node[last] = _merged(node[last], thaw(value))
         else:
             node[last] = thaw(value)
-        return dataclasses.replace(self, data=data)
+        kept = {k: r for k, r in self.secrets.items() if k != key and not k.startswith(f"{key}.")}  # a value given here is no env() secret
+        return dataclasses.replace(self, data=data, secrets=kept)
 
     def origin(self, key: str) -> str:
         """The file that set ``key`` (or its nearest parent key), for messages."""
@@ -134,10 +140,20 @@ class Config:
         return thaw(node)
 
     def to_json(self) -> str:
-        """The resolved tree as JSON text, marked resolved so it reloads without re-merging."""
+        """The resolved tree as JSON text, marked resolved so it reloads without re-merging.
+
+        A secret (``secrets``) is written as its env() reference, never in clear.
+        """
         from unmix import __version__
 
         data = thaw(self.data)
+        for key, reference in self.secrets.items():
+            *parents, last = key.split(".")
+            node: Any = data
+            for part in parents:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict) and last in node:
+                node[last] = redacted(reference)
         data["meta"] = {"resolved": True, "source": str(self.path), "unmix_version": __version__}
         header = "// Resolved unmix configuration: loaded as it is, never merged again.\n"
         return header + json.dumps(data, indent=4, sort_keys=False) + "\n"
@@ -180,8 +196,7 @@ def load(
         ConfigurationError: any problem with the files, values or environment variables.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigurationError(f"configuration file not found: {path}")
+    check_configuration_file(path)
     working_directory = Path.cwd() if working_directory is None else Path(working_directory)
     variables = load_environment(working_directory=working_directory, project_root=PROJECT_ROOT, environ=environ)
     own = read_jsonc(path)
@@ -192,22 +207,26 @@ def load(
     for message in ignored_variables(chain[0][1], merged, environ=variables, origins=origins):
         logger.warning("%s", message)
     resolved = resolve(merged, environ=variables, key_path="", origins=origins)
-    return Config(data=resolved, path=path.resolve(), name=path.name.removesuffix(".jsonc"), environ=variables, origins=origins)
+    return Config(
+        data=resolved, path=path.resolve(), name=path.name.removesuffix(".jsonc"), environ=variables, origins=origins,
+        secrets=secret_keys(merged, variables),
+    )  # fmt: skip
 
 
 def load_resolved(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
     """Load a run folder's ``configuration.jsonc`` as written (no merge); only its redacted credentials read the environment."""
     path = Path(path)
-    data = read_jsonc(path)
-    origins = {key: path for key in data}
-    # Credentials are written as env('UNMIX_…', null) (unmix.runfolder.redact_credentials): read them again.
-    data = resolve(data, environ=dict(environ or {}), key_path="", origins=origins)
+    written = read_jsonc(path)
+    origins = {key: path for key in written}
+    variables = dict(environ or {})
+    # Secrets are written as env('NAME', null) (Config.to_json, unmix.runfolder.redact_credentials): read them again.
+    data = resolve(written, environ=variables, key_path="", origins=origins)
     # unmix wrote this file, not the user: a key an earlier version wrote and this one no longer
     # reads (a run folder or an installed model from before) is dropped without a warning.
     data = without_deprecated(Sections, data)
     meta = data.get("meta", {}) if isinstance(data.get("meta"), Mapping) else {}
     name = Path(str(meta.get("source", path))).name.removesuffix(".jsonc")
-    return Config(data=data, path=path.resolve(), name=name, environ=dict(environ or {}), origins=origins)
+    return Config(data=data, path=path.resolve(), name=name, environ=variables, origins=origins, secrets=secret_keys(written, variables))
 
 
 def require_collection_folder(collection: CollectionOptions) -> Path:

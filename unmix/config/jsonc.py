@@ -15,6 +15,7 @@ from typing import Any
 import commentjson
 
 from unmix.errors import ConfigurationError
+from unmix.paths import what_is
 
 MASTER_NAME = "master.jsonc"
 _LINE = re.compile(r"line (\d+)", re.IGNORECASE)
@@ -58,16 +59,31 @@ def strip_block_comments(text: str) -> str:
     return "".join(out)
 
 
+def check_configuration_file(path: Path) -> None:
+    """Refuse what is not a configuration file by what it is: missing, a folder, ``/dev/null`` (a device).
+
+    Raises:
+        ConfigurationError: ``path`` is not a regular file.
+    """
+    kind = what_is(path)
+    if kind == "not found":
+        raise ConfigurationError(f"configuration file not found: {path}")
+    if kind != "a file":
+        raise ConfigurationError(f"{path} is {kind}, not a configuration file; pass a .jsonc file, e.g. configurations/default-hourglass.jsonc")
+
+
 def read_jsonc(path: Path) -> dict[str, Any]:
     """Parse one JSONC file into a dict.
 
+    A UTF-8 byte order mark (Windows Notepad writes one) is skipped. A parse error names the
+    line and column, never the file's text: a ``base`` can name any file (``/etc/passwd``).
+
     Raises:
-        ConfigurationError: the file is missing, unreadable, binary, not JSONC or not an object.
+        ConfigurationError: the file is missing, not a file, unreadable, binary, not JSONC or not an object.
     """
+    check_configuration_file(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"configuration file not found: {path}") from None
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise ConfigurationError(f"cannot read configuration file {path}: {error.strerror}") from None
     except UnicodeDecodeError as error:
@@ -82,13 +98,34 @@ def read_jsonc(path: Path) -> dict[str, Any]:
     except ConfigurationError as error:
         raise ConfigurationError(f"{path}: {error}") from None
     except Exception as error:  # commentjson wraps lark and json errors in several types
-        match = _LINE.search(str(error))
-        where = f" near line {match.group(1)}" if match else ""
-        first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise ConfigurationError(f"{path}: not valid JSONC{where} ({first}); check commas, quotes and brackets") from None
+        raise ConfigurationError(_parse_error(path, text, error)) from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path}: the top level must be an object {{...}}, received {type(data).__name__}")
     return data
+
+
+def _parse_error(path: Path, text: str, error: Exception) -> str:
+    """The one line for a file commentjson cannot parse: where, and what to do; no text of the file.
+
+    commentjson's own message holds the whole text ("('Unable to parse text', '…')") or a
+    dump of the grammar; the position comes from lark's error, the message or its context.
+    """
+    line = column = None
+    for cause in (error, error.__context__):
+        if getattr(cause, "line", None) is not None:
+            line, column = cause.line, getattr(cause, "column", None)
+            break
+    else:
+        match = _LINE.search(str(error))
+        line = int(match.group(1)) if match else None
+    if line is None:
+        return f"{path}: not valid JSONC; check commas, quotes and brackets"
+    where = f"line {line}" + (f", column {column}" if column is not None else "")
+    if column is not None:
+        rest = text.splitlines()[line - 1][column - 1 :] if line - 1 < len(text.splitlines()) else ""
+        if rest.lstrip("+-").startswith(("NaN", "Infinity")):
+            return f"{path}: {where}: NaN and Infinity are not JSON numbers; write a finite number (or null)"
+    return f"{path}: not valid JSONC at {where}; check commas, quotes and brackets there"
 
 
 def find_configurations_root(start: Path) -> Path:
@@ -103,14 +140,20 @@ def find_configurations_root(start: Path) -> Path:
 
 
 def resolve_base(child: Path, base: str, root: Path) -> Path:
-    """Look the base up beside the child, then in the configurations root."""
-    tried = [child.parent / base, root / base]
+    """Look the base up beside the child, then in the configurations root.
+
+    Raises:
+        ConfigurationError: neither is a file; a folder or a device of that name is named as such.
+    """
+    tried = list(dict.fromkeys([child.parent / base, root / base]))  # one place when the child sits in the root
     for candidate in tried:
         if candidate.is_file():
             return candidate.resolve()
-    raise ConfigurationError(
-        f"{child}: base {base!r} not found; tried {tried[0]} and {tried[1]}"
-    )
+    for candidate in tried:
+        kind = what_is(candidate)
+        if kind != "not found":
+            raise ConfigurationError(f"{child}: base {base!r} is {kind} ({candidate}), not a configuration file; name a .jsonc file")
+    raise ConfigurationError(f"{child}: base {base!r} not found; tried {' and '.join(map(str, tried))}")
 
 
 def load_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -125,12 +168,18 @@ def load_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     chain: list[tuple[Path, dict[str, Any]]] = []
     seen: list[Path] = []
     current: Path | None = path
+    named_by = ""  # "<child>: base '<name>'", once current is a base
     while current is not None:
         if current in seen:
             loop = " -> ".join(str(p) for p in [*seen, current])
             raise ConfigurationError(f"configuration inheritance cycle: {loop}")
         seen.append(current)
-        data = read_jsonc(current)
+        try:
+            data = read_jsonc(current)
+        except ConfigurationError as error:
+            if named_by:  # say which file named it: the base may be anyone's file
+                raise ConfigurationError(f"{named_by} cannot be used: {error}") from None
+            raise
         chain.append((current, data))
         base = data.get("base")
         if current == master:
@@ -142,6 +191,7 @@ def load_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
         elif not isinstance(base, str):
             raise ConfigurationError(f"{current}: 'base' must be a file name string, received {base!r}")
         else:
+            named_by = f"{current}: base {base!r}"
             current = resolve_base(current, base, root)
     chain.reverse()
     return chain

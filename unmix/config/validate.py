@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import string
+from pathlib import PurePosixPath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -147,7 +148,38 @@ def check_ranges(config: Config) -> None:
     weights_file = config.environment.weights.file
     if not weights_file.endswith(".weights.h5"):
         raise out_of_range(config, "environment.weights.file", weights_file, "a file name ending in .weights.h5")
+    _check_names(config)
     _check_callbacks(config)
+
+
+# Keys that name a file or folder inside the run folder: "../../x" would write outside it.
+RUN_FOLDER_NAMES = (
+    "environment.log_file", "environment.plot_folder", "environment.weights.folder", "environment.weights.file",
+    "training.callbacks.csv_logger.file", "training.callbacks.tensorboard.folder",
+)  # fmt: skip
+# Keys whose value becomes part of a file or folder name, or is recorded in clear (environment.json,
+# logs.txt): a secret read into one with env() would be on disk for anyone to list.
+NAMING_KEYS = (
+    *RUN_FOLDER_NAMES, "collection.name", "collection.folder", "environment.name", "environment.output_path", "environment.cache_folder",
+)  # fmt: skip
+
+
+def _check_names(config: Config) -> None:
+    """Names stay inside the run folder, a collection's name is one file-name part, and no name is a secret."""
+    for key in NAMING_KEYS:
+        if key in config.secrets:
+            raise ConfigurationError(
+                f"{key} in {config.origin(key)}: its value is a secret, read from {config.secrets[key].name} with env(), "
+                f"and would be written in clear into file names or logs; give {key} a plain value"
+            )
+    for key in RUN_FOLDER_NAMES:
+        value = config.get(key, None)
+        path = PurePosixPath(value.replace("\\", "/")) if isinstance(value, str) else None  # a Windows separator counts too
+        if path is not None and (path.is_absolute() or ".." in path.parts):
+            raise out_of_range(config, key, value, "a name inside the run folder: relative, without '..'")
+    name = config.collection.name
+    if name is not None and (name in ("", ".", "..") or any(separator in name for separator in "/\\")):
+        raise out_of_range(config, "collection.name", name, "one name without '/' or '\\' (it names accuracy_<name>.csv and evaluation/<name>/), e.g. \"musdb18\"")
 
 
 def out_of_range(config: Config, key: str, value: Any, allowed: str) -> ConfigurationError:

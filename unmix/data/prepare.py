@@ -1,8 +1,8 @@
 """Prepare a collection: decode every song once into the cache, in parallel.
 
 Valid cache files are reused; missing or stale ones are built in worker
-processes (``spawn``, so a parent that already loaded TensorFlow is never
-forked). One bad song is a warning and an entry in ``failed``; it never stops
+processes (``unmix.data.pool``: ``spawn``, so a parent that already loaded TensorFlow is never
+forked, and they die with it). One bad song is a warning and an entry in ``failed``; it never stops
 the others. A full disk does: it would fail every song, so it is one error.
 
 Several processes may prepare into one cache at once (two trainings started
@@ -13,10 +13,9 @@ a process that waited for it reuses what the other wrote.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from unmix.data.cache import CachedSong, cache_key, cache_path, open_cached, remove_stale_temporaries, write_cached
 from unmix.data.disk import is_no_space, no_space_message
 from unmix.data.lock import LOCK_TIMEOUT_S, file_lock, lock_path
+from unmix.data.pool import process_pool
 from unmix.data.songs import Song, load_song
 from unmix.progress import count_bar
 from unmix.errors import ConfigurationError, DataError, UnmixError
@@ -209,8 +209,7 @@ def _build_all(jobs, *, sample_rate: int, n_channels: int, workers: int | None, 
                 if bar is not None:
                     bar.update(done)
             return
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with process_pool(workers) as pool:
             futures = {
                 pool.submit(build_song_in_worker, song, path, key, sample_rate, n_channels): song.id
                 for song, path, key in jobs

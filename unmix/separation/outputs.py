@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from unmix.audio.writer import WRITABLE_EXTENSIONS, bit_depth_subtypes
+from unmix.audio.writer import WRITABLE_EXTENSIONS, bit_depth_subtypes, written_layout
 from unmix.errors import ConfigurationError
 
 #: The stems of a two-stem separation; ``instrumental`` is always ``mixture - vocals``.
@@ -90,6 +90,23 @@ def subtype_of(file_format: str, bit_depth: int | None) -> str | None:
             raise ConfigurationError(f"--bit_depth 32: {file_format.upper()} has no float samples; use --bit_depth 24, or --format wav for 32-bit float")
         raise ConfigurationError(f"--bit_depth {bit_depth}: expected one of {', '.join(map(str, subtypes))} for {file_format}")
     return subtypes[bit_depth]
+
+
+def format_note(file_format: str, *, sample_rate: int, n_channels: int) -> str | None:
+    """One line saying what ``file_format`` forces on the stems of a song with this rate and channel count.
+
+    None when the stems keep both, as WAV and FLAC always do. MP3 has at most two channels and
+    48 kHz, so a 6-channel or 96 kHz song cannot keep its layout there; saying so is the promise.
+    """
+    rate, channels = written_layout(f"x.{check_format(file_format)}", sample_rate=sample_rate, n_channels=n_channels)
+    if (rate, channels) == (sample_rate, n_channels):
+        return None
+    changes = []
+    if channels != n_channels:
+        changes.append(f"{'stereo' if channels == 2 else f'{channels} channels'} (a downmix of the song's {n_channels} channels)")
+    if rate != sample_rate:
+        changes.append(f"at {rate} Hz (the song has {sample_rate} Hz)")
+    return f"{file_format.upper()} holds at most 2 channels at up to 48000 Hz: the stems are {' '.join(changes)}; choose wav or flac to keep the song's"
 
 
 def check_template(template: str, stems: Sequence[str]) -> None:

@@ -40,7 +40,7 @@ from unmix.separation import streaming
 from unmix.separation.arrays import check_audio
 from unmix.separation.kernel import Kernel, Plan, plan_from_sections
 from unmix.separation.loading import keras_predict, load_model, open_run, stats_beside, targets_of
-from unmix.separation.outputs import DEFAULT_TEMPLATE, STEMS, check_stems, song_name_of, stem_paths, subtype_of
+from unmix.separation.outputs import DEFAULT_TEMPLATE, STEMS, check_stems, format_note, song_name_of, stem_paths, subtype_of
 
 logger = logging.getLogger(__name__)
 
@@ -348,7 +348,9 @@ class Separator:
         gone) are removed first.
 
         Returns:
-            The written file of each stem; they have the input's sample rate and channel count.
+            The written file of each stem; they have the input's sample rate and channel count,
+            except where MP3 cannot hold them (more than 2 channels, above 48 kHz), which a
+            warning line says (``format_note``).
 
         Raises:
             AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
@@ -374,6 +376,9 @@ class Separator:
                 logger.info("%s: removed %d partial file(s) of a separation that was killed", folder, len(removed))
         details = audio.info(path)
         rate, n_channels = details.sample_rate, details.n_channels
+        forced = format_note(file_format, sample_rate=rate, n_channels=n_channels)
+        if forced is not None:
+            logger.warning("%s: %s", path, forced)
         chunks = audio.read_blocks(path, sample_rate=None, n_channels=None, block_samples=max(1, int(READ_BLOCK_SECONDS * rate)))
         started = time.time_ns()
         created = _missing_folders(targets.values())

@@ -12,8 +12,10 @@ import contextlib
 import logging
 import math
 import os
+import shutil
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keras
@@ -197,6 +199,7 @@ def train(
         return None
     check_distribution(config.training.distribution)
     names = RunFolder.names(config.environment, config.training.callbacks)
+    fitting = threading.Event()  # set by _train when model.fit starts: from then on the run folder holds results
     with contextlib.ExitStack() as held:
         if resume is not None:
             run = RunFolder.open(resume, **names)
@@ -210,15 +213,37 @@ def train(
                 config.environment, callbacks=config.training.callbacks, name=config.name, configuration=config.to_json(),
                 source=config.path, collection_folder=config.collection.folder, environ=config.environ, working_directory=working_directory,
             )  # fmt: skip
+            held.push(_removed_unless_fitted(run, fitting))  # pushed before the lock: runs after it is released
             held.enter_context(_trained_here(run, distribution=config.training.distribution))
             logger.info("run folder: %s", run.path)
         try:
             with stop_on_full_disk(run):
-                _train(config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights, quiet=quiet)
+                _train(
+                    config, run, working_directory=working_directory, resumed=resume is not None, initial_weights=initial_weights, quiet=quiet,
+                    fitting=fitting,
+                )  # fmt: skip
         finally:
             if run.log_handler is not None:
                 log.remove_handler(run.log_handler)
     return run
+
+
+def _removed_unless_fitted(run: RunFolder, fitting: threading.Event) -> Callable[..., bool]:
+    """An exit hook that removes a new run's folder when training fails before ``model.fit`` starts.
+
+    Such a folder holds only what this process wrote a moment ago (configuration, environment,
+    the log of the failure): a bad ``--initial_weights`` file, a collection with no decodable
+    song or a Ctrl-C while preparing left one orphan folder per attempt. The error line says
+    what went wrong; a run that reached ``fit`` keeps its folder, whatever happens next.
+    """
+
+    def hook(kind: type[BaseException] | None, error: BaseException | None, trace: object) -> bool:
+        if kind is not None and not fitting.is_set():
+            shutil.rmtree(run.path, ignore_errors=True)
+            logger.info("removed %s: the run failed before its first epoch", run.path)
+        return False  # the error goes on
+
+    return hook
 
 
 @contextlib.contextmanager
@@ -247,7 +272,9 @@ def _prepare(config: Config, *, working_directory: Path, quiet: bool):
     return prepare_collection(config.collection, cache_dir=cache, workers=config.training.workers or None, progress=not quiet, accompaniments=True)
 
 
-def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None, quiet: bool) -> None:
+def _train(
+    config: Config, run: RunFolder, *, working_directory: Path, resumed: bool, initial_weights: Path | None, quiet: bool, fitting: threading.Event,
+) -> None:  # fmt: skip
     training = config.training
     strategy = make_strategy(training.distribution)  # first: a multi-worker strategy must precede any TF op
     prepared = _prepare(config, working_directory=working_directory, quiet=quiet)
@@ -315,6 +342,7 @@ def _train(config: Config, run: RunFolder, *, working_directory: Path, resumed: 
     )
     if validation_data is None:
         logger.warning("no validation songs: checkpoints and early stopping monitor the training loss")
+    fitting.set()
     result = model.fit(train_data, validation_data=validation_data, epochs=training.epoch.count, callbacks=callbacks, verbose=0 if quiet else training.verbose)
     losses = result.history.get("loss", [])
     diverged = bool(losses) and not math.isfinite(losses[-1])

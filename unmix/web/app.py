@@ -1,6 +1,7 @@
 """The web application: one static page and a small JSON API over the job store and the worker.
 
-API (every error is ``{"error": "<one line>"}`` with a 4xx status):
+API (every error is ``{"error": "<one line>"}``, with a 4xx status for a bad request and 507 or 500
+when the server's working folder is full or unwritable):
 
 - ``GET /``: the page; ``GET /static/...``: its script and style.
 - ``GET /api/options``: the models (with scores and whether installed), formats, upload limit.
@@ -17,6 +18,8 @@ path is checked to lie in its job folder, so no request reaches a file outside t
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -31,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
+from unmix.atomic import is_no_space
 from unmix.errors import ConfigurationError, DataError, unknown_name
 from unmix.pretrained import catalog
 from unmix.separation.outputs import FORMATS
@@ -39,6 +43,7 @@ from unmix.web.uploads import receive_form
 from unmix.web.validation import UploadRejected, check_audio, display_name, stored_path
 from unmix.web.worker import SeparatorFactory, Worker, load_pretrained
 
+logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
 
@@ -70,8 +75,8 @@ def create_app(
         DataError: the working folder cannot be created, or another server has it (it stays
             locked until the application's lifespan ends).
     """
-    if not max_upload_mb > 0:
-        raise ConfigurationError(f"--max_upload_mb must be positive, received {max_upload_mb}")
+    if not (math.isfinite(max_upload_mb) and max_upload_mb > 0):
+        raise ConfigurationError(f"--max_upload_mb must be a positive number of megabytes, received {max_upload_mb}")
     offered = list(models) if models is not None else installed_models()
     default = default_model or catalog.default_name()
     if default not in offered:
@@ -100,6 +105,12 @@ def create_app(
     async def one_line_errors(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
+    @app.exception_handler(OSError)
+    async def storage_errors(request: Request, error: OSError) -> JSONResponse:
+        """The working folder failed (full, unwritable): one JSON line for the page, one log line for the server."""
+        logger.error("%s %s: %s", request.method, request.url.path, error)
+        return storage_error(error)
+
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -119,7 +130,11 @@ def create_app(
 
     @app.post("/api/jobs", status_code=201)
     async def upload(request: Request) -> JSONResponse:
-        job_id, folder = store.new_id()
+        try:
+            job_id, folder = store.new_id()
+        except OSError as error:
+            logger.error("upload: cannot make a job folder in %s: %s", store.jobs_dir, error)
+            return storage_error(error)
         try:
             form = await receive_form(request.stream(), content_type=request.headers.get("content-type", ""), content_length=request.headers.get("content-length"), folder=folder, max_bytes=max_bytes)
             model, file_format = _choices(form.fields, offered=offered, default=default)
@@ -136,6 +151,10 @@ def create_app(
         except ClientDisconnect:
             store.discard(job_id)
             return JSONResponse({"error": "the upload was interrupted; send it again"}, status_code=400)
+        except OSError as error:  # the disk filled while the file arrived, or job.json cannot be written
+            store.discard(job_id)
+            logger.error("upload refused: %s (job folder %s removed)", error, folder)
+            return storage_error(error)
         except BaseException:
             store.discard(job_id)
             raise
@@ -157,12 +176,23 @@ def create_app(
     @app.get("/api/jobs/{job_id}/spectrogram.png")
     def spectrogram(job_id: str) -> FileResponse:
         job = _job(store, job_id)
-        path = store.inside(job, SPECTROGRAM)
+        try:
+            path = store.inside(job, SPECTROGRAM)
+        except DataError as error:  # a link out of the job folder
+            raise HTTPException(404, str(error)) from None
         if not job.spectrogram or not path.is_file():
             raise HTTPException(404, f"job {job.id} has no spectrogram (state: {job.state})")
         return FileResponse(path, media_type="image/png", headers={"X-Content-Type-Options": "nosniff"})
 
     return app
+
+
+def storage_error(error: OSError) -> JSONResponse:
+    """The answer when the server's working folder fails: 507 for a full disk, 500 otherwise; nothing was kept."""
+    if is_no_space(error):
+        return JSONResponse({"error": "the server's disk is full: nothing was kept; free space in the server's working folder, then send it again"}, status_code=507)
+    reason = error.strerror or type(error).__name__
+    return JSONResponse({"error": f"the server cannot write its working folder ({reason}): nothing was kept; the server's log names the file"}, status_code=500)
 
 
 def _job(store: JobStore, job_id: str) -> Job:

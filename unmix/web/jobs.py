@@ -72,6 +72,7 @@ class Job:
         progress: fraction of the song separated, 0 to 1.
         duration_s: length of the song in seconds.
         error: the one-line reason of a failed job.
+        note: one line on what the output format forces (an MP3 of a 6-channel song is stereo), or None.
         stems: ``{stem: file name inside stems/}`` of a finished job.
         spectrogram: whether ``spectrogram.png`` was drawn.
         started, finished: seconds since the epoch, or None.
@@ -87,6 +88,7 @@ class Job:
     progress: float = 0.0
     duration_s: float = 0.0
     error: str | None = None
+    note: str | None = None
     stems: dict[str, str] = field(default_factory=dict)
     spectrogram: bool = False
     started: float | None = None
@@ -210,6 +212,9 @@ class JobStore:
     def update(self, job_id: str, *, persist: bool = True, **changes: Any) -> Job:
         """Replace fields of a job and write its ``job.json`` (progress-only updates are throttled).
 
+        A ``job.json`` that cannot be written is one error line in the server's log: the job goes
+        on in memory, and only that state is lost at a restart.
+
         Args:
             job_id: the job.
             persist: False keeps the change in memory unless the last write is older than
@@ -220,7 +225,10 @@ class JobStore:
             job = dataclasses.replace(self._jobs[job_id], **changes)
             self._jobs[job_id] = job
             if persist or time.monotonic() - self._written.get(job_id, 0.0) >= PROGRESS_WRITE_SECONDS:
-                self._write(job)
+                try:
+                    self._write(job)
+                except OSError as error:  # the job goes on in memory; stopping the worker would lose every later job
+                    logger.error("job %s: cannot write its %s (%s): this state is not kept over a restart", job_id, JOB_FILE, error)
         return job
 
     def clear_outputs(self, job_id: str) -> None:

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from unmix import audio
 from unmix.errors import UnmixError
-from unmix.separation.outputs import STEMS
+from unmix.separation.outputs import STEMS, format_note
 from unmix.web.jobs import DONE, FAILED, RUNNING, SPECTROGRAM, STEMS_FOLDER, Job, JobStore
 from unmix.web.preview import draw_spectrogram
 
@@ -100,9 +101,13 @@ class Worker:
             _Stopped: the worker was asked to stop during the job.
         """
         self.store.clear_outputs(job.id)
-        job = self.store.update(job.id, state=RUNNING, progress=0.0, error=None, started=time.time(), finished=None)
+        job = self.store.update(job.id, state=RUNNING, progress=0.0, error=None, note=None, started=time.time(), finished=None)
         folder = self.store.folder(job.id)
         try:
+            details = audio.info(folder / job.input_file)
+            note = format_note(job.file_format, sample_rate=details.sample_rate, n_channels=details.n_channels)
+            if note is not None:  # on the card while it runs: what the format forces
+                job = self.store.update(job.id, note=note)
             separator = self._separator(job.model)
             written = separator.separate_file(
                 folder / job.input_file, folder / STEMS_FOLDER, file_format=job.file_format, filename="{stem}.{ext}",

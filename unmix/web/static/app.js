@@ -133,7 +133,7 @@ function updateCard(card, job) {
   $(".bar", card).setAttribute("aria-valuenow", String(percent));
   $(".fill", card).style.width = `${percent}%`;
   $(".percent", card).textContent = `${percent} %`;
-  $(".status", card).textContent = statusText(job);
+  $(".status", card).textContent = job.note && job.state !== "failed" ? `${statusText(job)} · ${job.note}` : statusText(job);
   if (job.state === "done" && !card.dataset.result) showResult(card, job);
 }
 
