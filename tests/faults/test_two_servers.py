@@ -3,7 +3,7 @@
 Both defaulted to ``./unmix-web``; the second re-queued the first's running job and both
 separated one queue, so accepted jobs ended failed with their stems deleted. The first server
 here is a real process (``tests.web.support``, a slow tiny separator); the second is
-``unmix-serve``'s ``main`` with ``uvicorn.Server.run`` recorded instead of run.
+``unmix-serve``'s ``main`` with ``serve.run_server`` recorded instead of run.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import signal
 import time
 
 import pytest
-import uvicorn
 
 from tests.web.support import free_port, get_json, server_with_a_job_in_progress, write_song
 from unmix.web import serve
@@ -25,14 +24,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def served(monkeypatch):
-    """``uvicorn.Server.run`` replaced: records the app it would have served, and the lock file's text meanwhile."""
+    """``serve.run_server`` replaced (uvicorn's Config would reconfigure logging): records the app it would have served, and the lock file's text meanwhile."""
     calls = {}
 
-    def run(server, sockets=None):
-        app = server.config.app
-        calls.update(app=app, lock=(app.state.store.root / LOCK_FILE).read_text(), sockets=sockets)
+    def run(app, listener, **where):
+        calls.update(app=app, lock=(app.state.store.root / LOCK_FILE).read_text(), listener=listener)
 
-    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setattr(serve, "run_server", run)
     return calls
 
 

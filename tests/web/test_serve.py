@@ -9,7 +9,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from unmix.web import serve
@@ -27,7 +26,7 @@ def served(monkeypatch):
         return socket.socket()  # unbound: the tests' port 8000 may be another program's
 
     monkeypatch.setattr(serve, "listening_socket", listening)
-    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: calls.update(app=server.config.app, sockets=sockets))
+    monkeypatch.setattr(serve, "run_server", lambda app, listener, **where: calls.update(app=app, listener=listener))
     return calls
 
 

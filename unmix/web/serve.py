@@ -92,9 +92,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _serve(args: argparse.Namespace) -> int:
+def run_server(app, listener: socket.socket, *, host: str, port: int) -> None:
+    """Serve ``app`` with uvicorn on the bound ``listener`` until Ctrl-C (``host`` and ``port`` are for its messages)."""
     import uvicorn
 
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[listener])
+
+
+def _serve(args: argparse.Namespace) -> int:
     from unmix.web.app import create_app
 
     loopback = is_loopback(args.host)
@@ -109,7 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
         sys.stdout.write(f"unmix: open http://{shown}:{args.port}/ (jobs in {args.workingdir}; Ctrl-C stops, unfinished jobs resume at the next start)\n")
         sys.stdout.flush()
         try:
-            uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")).run(sockets=[listener])
+            run_server(app, listener, host=args.host, port=args.port)
         finally:
             app.state.store.close()  # also when the server never started its lifespan
     return EXIT_OK
