@@ -72,6 +72,10 @@ def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
     installed = tmp_path / "models" / "spleeter-2stems"  # the pretrained model is there too
     installed.mkdir(parents=True)
     (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}}')
+    # ... and its network and fast's are exported: the stamp lists the weights they were exported from.
+    listing = subprocess.run(f"ls -l --time-style=+%s unmix/pretrained/default/weights {installed}/weights 2>/dev/null || true", shell=True, cwd=copy, capture_output=True, text=True).stdout.rstrip("\n")
+    (tmp_path / "models" / "exported").mkdir()
+    (tmp_path / "models" / "exported" / ".weights").write_text(listing + "\n")
     started = time.perf_counter()
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -313,8 +313,8 @@ class RunFolder:
             logger.warning("%s: using %s instead (the latest checkpoint); pass %s to choose", problem, chosen.name, choose_flag)
         return chosen
 
-    def identity(self) -> str:
-        """sha256 (hex) over the best weights, the configuration and the statistics: what a separation depends on.
+    def identity(self, weights: Path | None = None) -> str:
+        """sha256 (hex) over the best weights (or ``weights``), the configuration and the statistics: what a separation depends on.
 
         Two folders with the same identity separate alike; a retrained, re-configured (a wider
         band, say) or re-normalised model has another. The teacher cache and the catalog's
@@ -324,7 +324,7 @@ class RunFolder:
             ModelError: the run has no weights (see ``best_weights``).
         """
         digest = hashlib.sha256()
-        for path in (self.best_weights(), self.configuration, self.zmuv_stats):
+        for path in (Path(weights) if weights is not None else self.best_weights(), self.configuration, self.zmuv_stats):
             digest.update(path.name.encode())
             if path.is_file():
                 with path.open("rb") as handle:

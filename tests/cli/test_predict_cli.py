@@ -195,7 +195,7 @@ def test_overrides_and_output_folders(tmp_path: Path, fake_loaders, capsys: pyte
     (run / "configuration.jsonc").write_text("{}")
     assert predict.main(["--run_folder", str(run), "--song", str(song), "--batch_size", "3", "--overlap", "0.25", "--wiener", "0", "--sample_rate", "16000", "--quiet"]) == 0
     assert (run / "predictions" / "s" / "vocals.wav").is_file()
-    assert fake_loaders[-1] == ("run", (str(run),), {"batch_size": 3, "overlap": 0.25, "wiener_iterations": 0, "sample_rate": 16000})
+    assert fake_loaders[-1] == ("run", (str(run),), {"runtime": "auto", "batch_size": 3, "overlap": 0.25, "wiener_iterations": 0, "sample_rate": 16000})
     weights, configuration = tmp_path / "w.weights.h5", tmp_path / "c.jsonc"
     assert predict.main(["--weights", str(weights), "--configuration", str(configuration), "--workingdir", str(tmp_path / "wd"), "--song", str(song), "--quiet"]) == 0
     assert (tmp_path / "wd" / "s" / "instrumental.wav").is_file()

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, keep_freed_memory, set_tensorflow_log_level
 from unmix.paths import what_is
 from unmix.errors import ConfigurationError, DataError
 
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                            hint="; a folder of songs with their stems is --collection FOLDER")  # fmt: skip
     scoring = parser.add_argument_group("scoring")
     options.add(scoring, "--protocol", "--metric", "--baseline", "--high_band_edge")
-    options.add(scoring, "--workingdir", "--cpu")
+    options.add(scoring, "--workingdir", "--runtime", "--cpu")
     add_logging_flags(parser)
     return parser
 
@@ -250,14 +250,13 @@ def _estimator(args: argparse.Namespace, config, run, *, working_directory: Path
         stft = StftOptions.from_section(config.transformation)
         oracle = Oracle(args.oracle, stft=stft)
         return oracle, oracle.label, 0
-    import_tensorflow_quietly()  # TensorFlow's start-up lines once, filtered by TF_CPP_MIN_LOG_LEVEL
     from unmix.separation.separator import Separator
 
     if run is None:  # --weights W --configuration C
         separator = Separator.from_weights(args.weights, args.configuration, working_directory=working_directory)
         return separator.separate, "model", _weights_epoch(Path(args.weights))
     weights = _checkpoint(args.checkpoint, run) if args.checkpoint else run.best_weights(choose_flag="--checkpoint FILE")
-    separator = Separator.from_run_folder(run.path, weights=weights)
+    separator = Separator.from_run_folder(run.path, weights=weights, runtime=args.runtime)
     return separator.separate, "model", _weights_epoch(weights)
 
 

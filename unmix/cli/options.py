@@ -22,6 +22,7 @@ SONG_SETS = ("test", "validation", "all")
 ORACLES = ("irm", "ibm", "mixture")
 PROTOCOLS = ("standard", "mir1k")
 PRECISIONS = ("float32", "bfloat16", "auto")
+RUNTIMES = ("auto", "tensorflow", "openvino")  # unmix.separation.exported.RUNTIMES (a test keeps them equal)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ _DECLARED = (
     Flag("--batch_size", "windows per model call (default: the configuration's batch size × 4)", {"type": int}),
     Flag("--overlap", "fraction of a window shared with the next, 0 ≤ x < 1 (default: the configuration's transformation.overlap)", {"type": float}),
     Flag("--wiener", "multichannel Wiener post-filter iterations (0 soft masks; default: the configuration's, off unless it says so)", {"type": int, "metavar": "ITERATIONS"}),
+    Flag("--runtime", "what runs the network: auto (the network exported to ONNX and run by OpenVINO when it was exported and no GPU is visible, else TensorFlow), tensorflow, or openvino (exports it first if needed)", {"choices": RUNTIMES, "default": "auto"}),
     Flag("--precision", "the network's arithmetic (default: the configuration's transformation.precision; auto = bfloat16 on CPUs with native bf16)", {"choices": PRECISIONS}),
     # python3 -m unmix.catalog
     Flag("--engine", "where songs are separated: local (this process, the default) or ray (a Ray actor pool)", {"default": "local"}),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from unmix.cli import options
-from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, import_tensorflow_quietly, keep_freed_memory, set_tensorflow_log_level, sigterm_as_interrupt
+from unmix.cli.common import EXIT_FAILURE, EXIT_OK, add_logging_flags, guarded, hide_gpus, keep_freed_memory, set_tensorflow_log_level, sigterm_as_interrupt
 from unmix.paths import what_is
 from unmix.errors import ConfigurationError, UnmixError, unknown_name
 from unmix.separation.outputs import BIT_DEPTHS, DEFAULT_TEMPLATE, FORMATS, STEMS, OutputSpec, parse_stems
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add(output, "--filename", default=DEFAULT_TEMPLATE)
     options.add(output, "--stems", default=",".join(STEMS))
     compute = parser.add_argument_group("computation")
-    options.add(compute, "--batch_size", "--overlap", "--wiener", "--precision", "--cpu")
+    options.add(compute, "--batch_size", "--overlap", "--wiener", "--precision", "--runtime", "--cpu")
     add_logging_flags(parser)
     return parser
 
@@ -147,14 +147,15 @@ def _check_inputs(args: argparse.Namespace) -> None:
 
 def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
     """The model the flags name: a run folder, weights with a configuration, or a built-in model."""
-    import_tensorflow_quietly()  # TensorFlow's start-up lines once, filtered by TF_CPP_MIN_LOG_LEVEL
     from unmix.separation.separator import Separator
 
     overrides = {"batch_size": args.batch_size, "wiener_iterations": args.wiener, "overlap": args.overlap, "sample_rate": args.sample_rate, "precision": args.precision}
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if args.run_folder:
-        return Separator.from_run_folder(args.run_folder, **overrides)
+        return Separator.from_run_folder(args.run_folder, runtime=args.runtime, **overrides)
     if args.weights:
+        if args.runtime == "openvino":
+            raise ConfigurationError("--runtime openvino runs a run folder's exported network: give --run_folder or --model, or drop --runtime for --weights")
         return Separator.from_weights(args.weights, args.configuration, working_directory=working_directory, **overrides)
     from unmix.pretrained import catalog
 
@@ -163,7 +164,7 @@ def _separator(args: argparse.Namespace, working_directory: Path) -> Any:
         logger.info("using the built-in model %s; pass --model, --run_folder or --weights for another", name)
         if name != catalog.BEST:
             logger.warning("the better built-in model %s is not installed: run %s", catalog.BEST, catalog.install_command(catalog.BEST))
-    return Separator.from_run_folder(catalog.folder(name), **overrides)
+    return Separator.from_run_folder(catalog.folder(name), runtime=args.runtime, **overrides)
 
 
 if __name__ == "__main__":

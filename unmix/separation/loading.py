@@ -85,11 +85,16 @@ def resolve_precision(precision: str) -> str:
 
     if tf.config.list_physical_devices("GPU"):
         return "float32"
+    return "bfloat16" if native_bf16() else "float32"
+
+
+def native_bf16() -> bool:
+    """Whether this CPU has native bfloat16 arithmetic (its ``/proc/cpuinfo`` flags; False where there is none)."""
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").split()
     except OSError:
-        return "float32"
-    return "bfloat16" if any(flag in flags for flag in _BF16_FLAGS) else "float32"
+        return False
+    return any(flag in flags for flag in _BF16_FLAGS)
 
 
 def with_precision(model: Any, precision: str) -> Any:
@@ -133,6 +138,9 @@ def load_model(
         ModelError: a missing weights file, an unknown suffix, or weights that do not fit.
         ConfigurationError: an unknown precision.
     """
+    from unmix.tensorflow_import import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # its start-up lines once, filtered by TF_CPP_MIN_LOG_LEVEL; only here, where TensorFlow is needed
     precision = resolve_precision(precision)
     import keras
 

@@ -36,7 +36,7 @@ import numpy as np
 from unmix.atomic import remove_dead_temporaries
 from unmix.dsp.stft import StftOptions
 from unmix.errors import ConfigurationError, ModelError
-from unmix.separation import streaming
+from unmix.separation import exported, streaming
 from unmix.separation.arrays import check_audio
 from unmix.separation.kernel import Kernel, Plan, plan_from_sections
 from unmix.separation.loading import keras_predict, load_model, open_run, stats_beside, targets_of
@@ -124,24 +124,68 @@ class Separator:
 
     # === Construction ===
     @classmethod
-    def from_run_folder(cls, path: str | Path, *, weights: str | Path | None = None, **overrides: Any) -> "Separator":
+    def from_run_folder(cls, path: str | Path, *, weights: str | Path | None = None, runtime: str = "auto", **overrides: Any) -> "Separator":
         """Load a training run (or an installed pretrained model): its resolved configuration and best weights.
 
         Args:
             path: the run folder.
             weights: a checkpoint to load instead of the best one (e.g. to score an earlier epoch).
+            runtime: what runs the network (``unmix.separation.exported``): ``tensorflow``;
+                ``openvino`` (the network exported once to ONNX, exported now if it is not yet);
+                ``auto`` (the exported network when it exists, OpenVINO is installed and no GPU
+                is visible, else TensorFlow). An export is keyed by the weights it holds.
             **overrides: ``sample_rate``, ``batch_size``, ``overlap``, ``wiener_iterations``,
                 ``precision`` ("float32", "bfloat16" or "auto"), ``block_seconds``, ``workers``,
                 ``stats`` (see the class).
 
         Raises:
-            ConfigurationError: not a run folder, or a bad configuration or override.
-            ModelError: no weights, or weights that do not fit the configured model.
+            ConfigurationError: not a run folder, or a bad configuration, override or runtime.
+            ModelError: no weights, weights that do not fit the configured model, or (runtime
+                ``openvino``) no OpenVINO or a failed export.
         """
+        exported.check_runtime(runtime)
         run = open_run(path, weights=weights)
         overrides.setdefault("stats", run.stats)
         logger.info("model: %s (weights %s)", run.config.training.model.name, run.weights.name)
+        if runtime != "tensorflow":
+            network = cls._exported_network(path, run, runtime=runtime, precision=overrides.get("precision"))
+            if network is not None:
+                overrides.pop("precision", None)
+                logger.info("network: %s, run by OpenVINO (%s)", network.path.name, network.precision)
+                return cls._around(network, cls._configured_plan(run.config, stats=overrides.pop("stats"), overrides=overrides), run.config, targets=network.targets, **overrides)
         return cls.from_config(run.weights, run.config, **overrides)
+
+    @classmethod
+    def export_network(cls, path: str | Path, *, weights: str | Path | None = None) -> Path:
+        """Export a run folder's network with its best weights (or ``weights``) to ONNX once (``unmix.separation.exported``); return the file.
+
+        Raises:
+            ConfigurationError: not a run folder.
+            ModelError: no weights, or the export failed.
+        """
+        run = open_run(path, weights=weights)
+        target = exported.exported_path(path, run.weights)
+        if not target.is_file():
+            plan = cls._configured_plan(run.config, stats=run.stats, overrides={})
+            model = load_model(
+                run.weights, run.config.training.model, input_shape=tuple(plan.representation.input_shape(plan.n_channels)),
+                output=plan.representation.model_output, precision="float32", configuration=run.config.path,
+                n_targets=len(plan.representation.targets),
+            )  # fmt: skip
+            exported.export(model, target)
+        return target
+
+    @classmethod
+    def _exported_network(cls, path: str | Path, run: Any, *, runtime: str, precision: str | None) -> "exported.ExportedNetwork | None":
+        """The run's exported network (exported first when ``runtime`` is ``openvino``), or None for TensorFlow."""
+        if runtime == "auto" and (exported.gpu_visible() or not exported.available()):
+            return None
+        target = exported.exported_path(path, run.weights)
+        if not target.is_file():
+            if runtime == "auto":
+                return None
+            target = cls.export_network(path, weights=run.weights)
+        return exported.ExportedNetwork(target, precision=exported.cpu_precision(precision or run.config.transformation.precision))
 
     @classmethod
     def from_weights(
@@ -233,6 +277,7 @@ class Separator:
 
     @classmethod
     def _around(cls, model: Any, plan: Plan, config: Any, *, sample_rate: int | None = None, **options: Any) -> "Separator":
+        """The separator of ``model`` (a Keras model or a :data:`Predict`) with the configuration's separation defaults."""
         options.setdefault("workers", config.transformation.workers)
         return cls(
             model, representation=plan.representation, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,

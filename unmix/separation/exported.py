@@ -1,0 +1,147 @@
+"""The network outside TensorFlow: exported once to ONNX, run with OpenVINO.
+
+Importing TensorFlow takes longer than separating a 3-minute song with the ``fast`` model, and a
+one-song run pays it every time. A run folder's network is exported once with Keras' own
+``model.export(format="onnx")`` (float32, every batch size) into the models folder, keyed by the
+folder's ``RunFolder.identity()`` so that retrained weights or a changed configuration export
+again; later runs read it with OpenVINO, which imports in a tenth of a second and runs the
+convolutions as fast as TensorFlow's oneDNN (bfloat16 where the CPU has it, as
+``transformation.precision: auto`` does with TensorFlow). TensorFlow stays for training, for
+GPUs and as the fallback (``--runtime tensorflow``).
+
+Measured, with the command that made each figure, in docs/speed.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unmix.errors import ConfigurationError, ModelError, first_line
+
+logger = logging.getLogger(__name__)
+
+#: ``auto``: the exported network when it exists and no GPU is visible, else TensorFlow.
+RUNTIMES = ("auto", "tensorflow", "openvino")
+_SUFFIX = ".onnx"
+
+
+def check_runtime(runtime: str) -> str:
+    """``runtime`` itself, or ``ConfigurationError`` naming the choices."""
+    if runtime not in RUNTIMES:
+        raise ConfigurationError(f"--runtime must be one of {', '.join(RUNTIMES)}; received {runtime!r}")
+    return runtime
+
+
+def available() -> bool:
+    """Whether OpenVINO can be imported (it is a dependency; a trimmed install may lack it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def gpu_visible() -> bool:
+    """An NVIDIA device TensorFlow would use, found without importing TensorFlow: then TensorFlow runs the network."""
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if hidden is not None and hidden.strip() in ("", "-1"):
+        return False
+    return Path("/dev/nvidiactl").exists() or Path("/dev/nvidia0").exists()
+
+
+def cpu_precision(precision: str) -> str:
+    """``"f32"`` or ``"bf16"``: ``transformation.precision`` on this CPU (``auto`` is bf16 where the CPU has it natively).
+
+    Raises:
+        ConfigurationError: an unknown precision.
+    """
+    from unmix.separation.loading import PRECISIONS, native_bf16
+
+    if precision not in PRECISIONS:
+        raise ConfigurationError(f"transformation.precision (or --precision) must be one of {', '.join(PRECISIONS)}; received {precision!r}")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "f32"
+    return "bf16" if precision == "bfloat16" else "f32"
+
+
+def exported_path(run_folder: str | Path, weights: Path | None = None) -> Path:
+    """Where a run folder's network with its best weights (or ``weights``) is exported: ``<models folder>/exported/<identity>.onnx``.
+
+    The models folder is ``unmix.pretrained.catalog.models_dir()`` (``$UNMIX_MODELS_DIR``, else
+    the user's cache). Raises ``ModelError`` for a run without weights.
+    """
+    from unmix.pretrained.catalog import models_dir
+    from unmix.runfolder import RunFolder
+
+    identity = RunFolder.open(run_folder).identity(weights)
+    return models_dir() / "exported" / f"{identity[:32]}{_SUFFIX}"
+
+
+def export(model: Any, path: Path) -> Path:
+    """Export a float32 Keras model to ONNX at ``path`` (atomically: a killed export leaves no file under that name).
+
+    Raises:
+        ModelError: the export failed (the message names the model and the cause).
+    """
+    from unmix.atomic import atomic_path
+
+    path = Path(path)
+    model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32))  # Keras exports only a model that has run
+    with atomic_path(path) as temporary, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # Keras' tf2onnx shim probes np.object
+        try:
+            model.export(str(temporary), format="onnx", verbose=False)
+        except (ImportError, ValueError, TypeError, RuntimeError) as error:
+            raise ModelError(f"cannot export model {model.name} to ONNX: {first_line(error)}; separate with --runtime tensorflow") from None
+    return path
+
+
+class ExportedNetwork:
+    """An exported network compiled for the CPU: a :data:`unmix.separation.kernel.Predict`.
+
+    Each thread gets its own inference request (the separator runs blocks on two threads).
+
+    Args:
+        path: the ``.onnx`` file.
+        precision: ``"f32"`` or ``"bf16"`` (see :func:`cpu_precision`).
+        threads: CPU threads per call (None: OpenVINO's choice, every core).
+
+    Raises:
+        ModelError: OpenVINO is missing, or the file cannot be read.
+    """
+
+    def __init__(self, path: Path, *, precision: str = "f32", threads: int | None = None) -> None:
+        try:
+            import openvino
+        except ImportError:
+            raise ModelError("OpenVINO is not installed: pip install openvino, or separate with --runtime tensorflow") from None
+        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+        if threads:
+            properties["INFERENCE_NUM_THREADS"] = int(threads)
+        try:
+            core = openvino.Core()
+            self._compiled = core.compile_model(core.read_model(str(path)), "CPU", properties)
+        except RuntimeError as error:
+            raise ModelError(f"cannot read the exported network {path}: {first_line(error)}; delete it (it is exported again), or separate with --runtime tensorflow") from None
+        self.path = Path(path)
+        self.precision = precision
+        names = [output.get_any_name() for output in self._compiled.outputs]
+        #: A Keras model's named outputs (``{"vocals": …, "instrumental": …}``) keep their names,
+        #: vocals first; a single output is unnamed (Keras exports it as ``Identity``), as
+        #: ``unmix.separation.loading.targets_of`` reads it: None, the representation's targets.
+        self.targets: tuple[str, ...] | None = tuple(sorted(names, key=lambda name: name != "vocals")) if len(names) > 1 else None
+        self._local = threading.local()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        results = request.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
+        # The request reuses its output buffers: copy before the next call.
+        arrays = {output.get_any_name(): np.array(value, dtype=np.float32, copy=True) for output, value in results.items()}
+        return arrays if self.targets is not None else next(iter(arrays.values()))
