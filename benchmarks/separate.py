@@ -15,7 +15,10 @@ The default model is ``unmix/pretrained/default`` (the shipped run folder) when 
 speed). Prints figures, never asserts. The first model is the "default" of the tracking lines
 ``end-to-end real-time factor: <N>x`` and ``peak RSS 60 min: <N> MB``.
 
-Run: ``python benchmarks/separate.py [--run_folder RUN | --configuration C ...] [--quick]``.
+Run folders' networks run as a user's would: ``--runtime auto`` (the default) takes the network's
+OpenVINO export when there is one (``python -m unmix.pretrained export``), ``tensorflow`` never.
+
+Run: ``python benchmarks/separate.py [--run_folder RUN | --configuration C ...] [--runtime R] [--quick]``.
 """
 
 from __future__ import annotations
@@ -63,11 +66,11 @@ def write_song(path: Path, *, minutes: float, sample_rate: int = SAMPLE_RATE) ->
     return n_samples / sample_rate
 
 
-def load(model: str, kind: str):
+def load(model: str, kind: str, runtime: str = "auto"):
     from unmix.separation.separator import Separator
 
     if kind == "run":
-        return Separator.from_run_folder(model)
+        return Separator.from_run_folder(model, runtime=runtime)
     from unmix.config import load as load_configuration
 
     return Separator.from_config(None, load_configuration(REPOSITORY / model if not Path(model).is_absolute() else model))
@@ -90,13 +93,13 @@ def network_only(separator, n_seconds: float) -> float:
     return time.perf_counter() - begin
 
 
-def speed(model: str, kind: str, *, minutes: float, folder: Path, repeats: int) -> float:
+def speed(model: str, kind: str, *, minutes: float, folder: Path, repeats: int, runtime: str = "auto") -> float:
     song = folder / f"song-{minutes:g}min.wav"
     if not song.exists():
         write_song(song, minutes=minutes)
     seconds = minutes * 60
     begin = time.perf_counter()
-    separator = load(model, kind)
+    separator = load(model, kind, runtime)
     load_s = time.perf_counter() - begin
     warm = folder / "warm.wav"
     write_song(warm, minutes=5 / 60)
@@ -108,25 +111,26 @@ def speed(model: str, kind: str, *, minutes: float, folder: Path, repeats: int) 
         runs.append(time.perf_counter() - begin)
     total_s = statistics.median(runs)
     network_s = network_only(separator, seconds)
-    print(f"{model}: {seconds:.0f} s of stereo {SAMPLE_RATE} Hz at a model rate of {separator.sample_rate} Hz, batch {separator.batch_size}, {separator.workers} worker(s)")
+    network = "OpenVINO" if type(separator.kernel.predict).__name__ == "ExportedNetwork" else "TensorFlow"
+    print(f"{model}: {seconds:.0f} s of stereo {SAMPLE_RATE} Hz at a model rate of {separator.sample_rate} Hz, batch {separator.batch_size}, {separator.workers} worker(s), network run by {network}")
     print(f"  model load {load_s:.1f} s; end to end {total_s:.2f} s (median of {len(runs)}: {', '.join(f'{r:.2f}' for r in runs)}); network only {network_s:.2f} s")
     print(f"  end to end  {seconds / total_s:8.1f}x real time ({seconds / (total_s + load_s):.1f}x with the model load)")
     print(f"  network     {seconds / network_s:8.1f}x real time")
     return seconds / total_s
 
 
-def peak_rss_mb(model: str, kind: str, *, minutes: float, folder: Path) -> float:
+def peak_rss_mb(model: str, kind: str, *, minutes: float, folder: Path, runtime: str = "auto") -> float:
     """Peak RSS of a fresh process that loads the model and separates a song of ``minutes``."""
     song = folder / f"song-{minutes:g}min.wav"
     if not song.exists():
         write_song(song, minutes=minutes)
-    command = [sys.executable, __file__, "--child", model, kind, str(song), str(folder / "out")]
+    command = [sys.executable, __file__, "--child", model, kind, str(song), str(folder / "out"), "--runtime", runtime]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def child(model: str, kind: str, song: str, output: str) -> None:
-    separator = load(model, kind)
+def child(model: str, kind: str, song: str, output: str, runtime: str) -> None:
+    separator = load(model, kind, runtime)
     separator.separate_file(song, output)
     print(_peak_rss_kb() / 1024)
 
@@ -157,10 +161,11 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0, help="song length of the speed test (default 3)")
     parser.add_argument("--rss_minutes", type=float, nargs="*", default=[3, 30, 60], help="song lengths of the RSS test")
     parser.add_argument("--rss_configuration", help="model of the RSS test (default: the first model; a light one such as configurations/default-dummy.jsonc measures the pipeline alone)")
+    parser.add_argument("--runtime", choices=("auto", "tensorflow", "openvino"), default="auto", help="what runs a run folder's network (default auto: its OpenVINO export when there is one)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, args.runtime)
         return
     if args.run_folder:
         chosen = [(args.run_folder, "run")]
@@ -174,9 +179,9 @@ def main() -> None:
     print(f"CPUs: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="unmix-bench-") as temporary:
         folder = Path(temporary)
-        factors = [speed(model, kind, minutes=minutes, folder=folder, repeats=repeats) for model, kind in chosen]
+        factors = [speed(model, kind, minutes=minutes, folder=folder, repeats=repeats, runtime=args.runtime) for model, kind in chosen]
         model, kind = (args.rss_configuration, "configuration") if args.rss_configuration else chosen[0]
-        rss = {m: peak_rss_mb(model, kind, minutes=m, folder=folder) for m in rss_minutes}
+        rss = {m: peak_rss_mb(model, kind, minutes=m, folder=folder, runtime=args.runtime) for m in rss_minutes}
     for m, mb in rss.items():
         print(f"{model}: peak RSS {m:g} min: {mb:.0f} MB")
     print(f"end-to-end real-time factor: {factors[0]:.1f}x")
