@@ -2,12 +2,15 @@
 
 progressbar2 keeps the stderr it saw at its first import, which may be closed
 since (a test capture or an embedding application replaced it); the bars here
-always write to whatever ``sys.stderr`` is at each write.
+always write to whatever ``sys.stderr`` is at each write. Keras draws its own bar
+on stdout; :func:`end_open_line_on_error` keeps an error from being glued to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -60,3 +63,40 @@ class SecondsBar:
     def finish(self) -> None:
         if self._bar is not None:
             self._bar.finish()
+
+
+class LineTracker:
+    """A stream that forwards to another and remembers whether the last text left its line open."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.line_open = False
+
+    def write(self, text: str) -> int:
+        if text:
+            self.line_open = not text.endswith("\n")
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def end_open_line_on_error() -> Iterator[None]:
+    """Route ``sys.stdout`` through a :class:`LineTracker` for the block; an exception ends an open line first.
+
+    Keras' progress bar redraws one line of stdout and ends it only when the epoch is done, so
+    an error raised in between (a full disk at a checkpoint, Ctrl-C) was written right after
+    the bar, on the same line of the terminal. The newline goes to stdout, where the bar is,
+    and is flushed before the exception travels on to whoever prints it.
+    """
+    tracker = LineTracker(sys.stdout)
+    with contextlib.redirect_stdout(tracker):
+        try:
+            yield
+        except BaseException:
+            if tracker.line_open:
+                with contextlib.suppress(OSError, ValueError):  # a closed or full stdout must not hide the error
+                    tracker.write("\n")
+                    tracker.flush()
+            raise
