@@ -35,6 +35,12 @@ def count_bar(label: str, total: int, *, unit: str) -> Any:
     return progressbar.ProgressBar(max_value=max(total, 1), widgets=widgets, fd=CurrentStderr()).start()
 
 
+def end_count_bar(bar: Any) -> None:
+    """End a :func:`count_bar`'s line at the count it reached: 100 % only when every item was counted."""
+    bar.update(bar.value, force=True)
+    bar.finish(dirty=True)
+
+
 class SecondsBar:
     """``progress(done_seconds, total_seconds)`` of one song: counts the seconds done and, when shown, draws a bar.
 
@@ -46,10 +52,11 @@ class SecondsBar:
         self.name = name
         self.show = show
         self.done_seconds = 0.0
+        self.total_seconds = 0.0
         self._bar: Any = None
 
     def __call__(self, done_seconds: float, total_seconds: float) -> None:
-        self.done_seconds = done_seconds
+        self.done_seconds, self.total_seconds = done_seconds, total_seconds
         if not self.show:
             return
         if self._bar is None:
@@ -60,9 +67,20 @@ class SecondsBar:
             self._bar.start()
         self._bar.update(min(int(done_seconds), self._bar.max_value))
 
-    def finish(self) -> None:
-        if self._bar is not None:
+    def finish(self, *, complete: bool = True) -> None:
+        """End the bar's line; it shows 100 % only for a song separated to the length last announced.
+
+        An interrupted or failed song (``complete=False``), or one that decoded short of the
+        length its header declared, keeps the seconds it reached, below 100 %: progressbar2's
+        own ``finish`` would fill the bar whatever was done.
+        """
+        if self._bar is None:
+            return
+        if complete and self.done_seconds >= self.total_seconds:
             self._bar.finish()
+            return
+        self._bar.update(min(int(self.done_seconds), self._bar.max_value - 1), force=True)
+        self._bar.finish(dirty=True)
 
 
 class LineTracker:

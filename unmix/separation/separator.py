@@ -385,7 +385,9 @@ class Separator:
         try:
             with contextlib.ExitStack() as stack:
                 writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels, subtype=subtype)) for stem, target in targets.items()}
-                n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress), writers)
+                # The bar counts towards what the header declares, as the truncation warning does.
+                total = max(details.declared_samples or 0, details.n_samples)
+                n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=total, progress=progress), writers)
         except BaseException:
             for target in targets.values():  # a stem finished before another failed must not stay alone
                 with contextlib.suppress(OSError):
@@ -395,7 +397,8 @@ class Separator:
                 with contextlib.suppress(OSError):  # not empty: another song's files are in it
                     folder.rmdir()
             raise
-        _warn_if_truncated(path, n, details)
+        if not _warn_if_truncated(path, n, details) and progress is not None and n:
+            progress(n / rate, n / rate)  # the length is known now: a header's estimate that was off ends at 100 %
         return targets
 
     def predict_batch(self, batch: np.ndarray) -> Any:
@@ -414,8 +417,8 @@ def _missing_folders(paths: Iterable[Path]) -> list[Path]:
     return sorted(missing, key=lambda folder: len(folder.parts), reverse=True)
 
 
-def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:
-    """One warning when a file decoded to clearly fewer samples than its header declares (a cut-off download)."""
+def _warn_if_truncated(path: Path, decoded: int, details: Any) -> bool:
+    """One warning when a file decoded to clearly fewer samples than its header declares (a cut-off download); whether it did."""
     declared = max(details.declared_samples or 0, details.n_samples)
     # Compressed formats differ from their header by the encoder's delay and padding.
     if declared - decoded > max(4096, declared // 100):
@@ -424,3 +427,5 @@ def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:
             "%s: decoded %.1f s of the %.1f s its header declares: the file looks truncated; separated what was there",
             path, decoded / rate, declared / rate,
         )  # fmt: skip
+        return True
+    return False
