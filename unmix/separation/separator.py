@@ -35,7 +35,7 @@ import numpy as np
 
 from unmix.atomic import remove_dead_temporaries
 from unmix.dsp.stft import StftOptions
-from unmix.errors import ConfigurationError, ModelError
+from unmix.errors import AudioError, ConfigurationError, ModelError
 from unmix.separation import streaming
 from unmix.separation.arrays import check_audio
 from unmix.separation.kernel import Kernel, Plan, plan_from_sections
@@ -291,8 +291,8 @@ class Separator:
             combination is "direct": then each is the model's own estimate).
 
         Raises:
-            AudioError: for input that is not a 2-D array, has more than two channels but fewer
-                samples, holds NaN, infinite or samples beyond ±2^31, or separates into
+            AudioError: for input that is not a 2-D array, has no samples or more than two
+                channels but fewer samples, holds NaN, infinite or samples beyond ±2^31, or separates into
                 non-finite stems; or a bad sample rate.
         """
         samples = check_audio(samples, sample_rate)
@@ -353,8 +353,9 @@ class Separator:
             warning line says (``format_note``).
 
         Raises:
-            AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
-                is left behind, nor a folder that only this song's stems would have filled).
+            AudioError: the file cannot be decoded or holds no samples, or a stem cannot be
+                written (nothing partial is left behind, nor a folder that only this song's stems
+                would have filled).
             ConfigurationError: a bad template, format, bit depth or stem name, or a stem that
                 would overwrite ``path``.
         """
@@ -388,6 +389,8 @@ class Separator:
                 # The bar counts towards what the header declares, as the truncation warning does.
                 total = max(details.declared_samples or 0, details.n_samples)
                 n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=total, progress=progress), writers)
+                if n == 0:  # its empty stems are removed below, as a failed song's
+                    raise AudioError(f"audio file {path} holds no samples (0 s of audio): there is nothing to separate; re-export it, or leave it out")
         except BaseException:
             for target in targets.values():  # a stem finished before another failed must not stay alone
                 with contextlib.suppress(OSError):
