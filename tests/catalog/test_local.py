@@ -95,7 +95,7 @@ def test_another_source_into_a_planned_destination_is_a_usage_error(run, songs, 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--engine", "local", "--workers", "2"], "--workers and --gpus_per_worker need --engine ray"),
     (["--address", "auto"], "--address auto needs --engine ray"),
-    (["--engine", "ray", "--workers", "0"], "--workers must be a positive integer, received 0"),
+    (["--engine", "ray", "--workers", "0"], "--workers must be a whole number of actors from 1 to 256, received 0"),
     (["--model", "nope"], "--model nope: not a built-in model"),
     (["--format", "mp3", "--bit_depth", "24"], "--bit_depth 24: mp3 has no bit depth"),
     (["--stems", "drums"], "--stems: expected vocals and/or instrumental"),

@@ -295,7 +295,7 @@ def test_the_high_band_snr_is_written_printed_and_compared_with_a_baseline(tiny,
 def test_a_bad_high_band_edge_is_a_usage_error_before_anything_is_prepared(tiny, tmp_path, capsys):
     code = evaluate.main(["--configuration", str(tiny), "--oracle", "irm", "--high_band_edge", "0", "--workingdir", str(tmp_path)])
     assert code == EXIT_USAGE
-    assert "error: high_band_edge: Received: 0.0; expected a frequency in Hz above 0, e.g. 11025" in capsys.readouterr().err
+    assert "error: --high_band_edge must be a frequency in Hz above 0 and at most 192000 (the highest Nyquist frequency), received 0.0" in capsys.readouterr().err
     assert not (tmp_path / "cache").exists()
 
 

@@ -114,7 +114,7 @@ def test_model_flag_errors(argv: list[str], message: str, capsys: pytest.Capture
         (["--stems", ","], "--stems: expected vocals and/or instrumental"),
         (["--overlap", "1.5"], "--overlap must be in [0, 1), received 1.5"),
         (["--overlap", "-0.1"], "--overlap must be in [0, 1)"),
-        (["--batch_size", "0"], "--batch_size must be a positive integer, received 0"),
+        (["--batch_size", "0"], "--batch_size must be a whole number of windows from 1 to 4096, received 0"),
     ],
 )
 def test_option_errors_are_one_line_exit_2(extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

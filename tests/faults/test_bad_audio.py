@@ -231,3 +231,44 @@ def test_a_corrupt_mp3_is_called_corrupt_not_missing(tmp_path, fake_model, run, 
     assert separate(run, tmp_path / "out", song) == 1
     (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert str(song) in line and "does not exist" not in line and "libsndfile cannot decode it; the file is corrupt, truncated or not audio" in line
+
+
+def _no_samples(folder: Path) -> list[Path]:
+    """A WAV of zero frames and a FLAC whose header declares no length and that holds no frame (ffmpeg's)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wav, flac = folder / "empty.wav", folder / "nothing.flac"
+    soundfile.write(wav, np.zeros((0, 2), np.float32), RATE)
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"anullsrc=r={RATE}:cl=stereo", "-t", "0", str(flac)], check=True)
+    return [wav, flac]
+
+
+def test_a_song_with_no_samples_is_one_line_and_exit_1(tmp_path, fake_model, run, capsys):
+    """Zero frames: the WAV gave two empty stems and exit 0; the FLAC "Internal psf_fseek() failed" (issue 29)."""
+    for song in _no_samples(tmp_path / "songs"):
+        assert separate(run, tmp_path / "out", song) == 1
+        (line,) = error_lines(capsys.readouterr().err)
+        assert line == f"error: {song}: audio file {song} holds no samples (0 s of audio): there is nothing to separate; re-export it, or leave it out"
+        assert not (tmp_path / "out").exists()
+
+
+def test_songs_with_no_samples_in_a_folder_fail_and_the_others_are_separated(tmp_path, fake_model, run, capsys):
+    folder = tmp_path / "songs"
+    empty = _no_samples(folder)
+    soundfile.write(folder / "good.wav", noise().T, RATE)
+    assert predict.main(["--run_folder", str(run), "--songs", str(folder), "--output", str(tmp_path / "out"), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert sorted(error_lines(captured.err)) == sorted(f"error: {s}: audio file {s} holds no samples (0 s of audio): there is nothing to separate; re-export it, or leave it out" for s in empty)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good"]
+    assert (tmp_path / "out" / "good" / "vocals.wav").is_file()
+
+
+def test_a_flac_written_to_a_pipe_is_separated(tmp_path, fake_model, run):
+    """Its header declares no length: libsndfile failed at its end ("Internal psf_fseek() failed"); ffmpeg decodes it."""
+    wav = tmp_path / "source.wav"
+    soundfile.write(wav, noise(seconds=1.0).T, RATE, subtype="PCM_16")
+    song = tmp_path / "piped.flac"
+    with song.open("wb") as handle:
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-f", "flac", "-"], stdout=handle, check=True)
+    assert separate(run, tmp_path / "out", song) == 0
+    vocals, rate = soundfile.read(tmp_path / "out" / "piped" / "vocals.wav")
+    assert rate == RATE and vocals.shape == (RATE, 2)

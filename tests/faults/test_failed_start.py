@@ -35,7 +35,7 @@ def _lambda_model(path: Path) -> None:
 BAD_WEIGHTS = {
     "not HDF5": ("bad.weights.h5", _not_hdf5, "cannot read weights"),
     "HDF5 of something else": ("other.weights.h5", _other_hdf5, "do not match configuration"),
-    "a Lambda model": ("lambda.keras", _lambda_model, "do not match configuration"),
+    "a Lambda model": ("lambda.keras", _lambda_model, "holds a Lambda layer, which is Python code: unmix never loads code from a model file; give the model's weights as a .weights.h5 file"),
 }
 
 

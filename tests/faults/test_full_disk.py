@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import os
 import subprocess
 import sys
@@ -217,3 +218,26 @@ def test_full_disk_in_a_fresh_process_exits_1_without_a_crash(tmp_path: Path, co
     assert result.returncode == EXIT_FAILURE, result.stderr[-3000:]
     assert _error_line(kit, result.stderr).startswith("error: no space left on device while writing ")
     assert result.stdout == ""
+
+
+@pytest.mark.slow
+def test_the_full_disk_line_starts_a_line_of_its_own_after_keras_progress_bar(tmp_path: Path, training_environment, kit, monkeypatch) -> None:
+    """Keras' bar (stdout) ends its line only when the epoch ends; the checkpoint's error came before that.
+
+    stdout and stderr are one stream here, as on a terminal: the error line must start a line.
+    """
+    monkeypatch.setenv("UNMIX_TEST_DATA_COUNT", "0")
+    configuration = kit.child_configuration(tmp_path / "full.jsonc", {"training": {**OVERRIDES["training"], "verbose": 1}})
+    inject, when, named = WHERE["epoch-2 checkpoint"]
+    disk = FullDisk(when, kit)
+    console = io.StringIO()
+    with monkeypatch.context() as patch:
+        inject(patch, disk)
+        patch.setattr(sys, "stdout", console)
+        patch.setattr(sys, "stderr", console)
+        code = train.main(["--configuration", str(configuration), "--workingdir", str(tmp_path / "work")])
+    assert code == EXIT_FAILURE and disk.raised_for is not None
+    text = console.getvalue()
+    (line,) = [line for line in text.splitlines() if "no space left on device" in line]
+    assert line.startswith("error: no space left on device while writing ") and line.endswith(named.split("/")[-1] + "; free space, then continue with --resume " + str(next((tmp_path / "work" / "runs").iterdir()))), line
+    assert "━" in text, "Keras drew no progress bar: the test shows nothing"

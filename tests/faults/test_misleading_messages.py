@@ -35,7 +35,20 @@ def test_a_malformed_youtube_link_is_named_and_not_blamed_on_the_network(url, tm
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("url", ["https://www.youtube.com/watch?v=abc", "youtu.be/abc", " http://127.0.0.1:9/watch?v=abc "])
+@pytest.mark.parametrize(
+    ("url", "missing"),
+    [("https://youtube.com/watch?v=", "its v= names no video"), ("https://www.youtube.com/watch", "its v= names no video"),
+     ("m.youtube.com/watch?v=%20&t=3", "its v= names no video"), ("https://youtu.be/", "it names no video after youtu.be/")],
+)  # fmt: skip
+def test_a_youtube_link_without_a_video_is_malformed_not_a_network_problem(url, missing, tmp_path, kit, capsys):
+    """Issue 29: ``watch?v=`` with no id passed the check, and yt-dlp's failure said to check the network."""
+    assert predict.main(["--youtube", url, "--output", str(tmp_path / "out")]) == EXIT_USAGE
+    line = kit.one_line(capsys.readouterr().err)
+    assert line == f"error: --youtube: {url!r} is a malformed YouTube URL: {missing}; give a link such as https://www.youtube.com/watch?v=<id> or https://youtu.be/<id>"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("url", ["https://www.youtube.com/watch?v=abc", "youtu.be/abc", " http://127.0.0.1:9/watch?v=abc ", "https://www.youtube.com/@channel", "https://vimeo.com/watch?v="])
 def test_links_are_accepted_with_or_without_a_scheme(url):
     assert youtube.check_url(url) == url
 

@@ -27,7 +27,7 @@ def test_soundfile_layout_is_refused_with_the_expected_layout(tmp_path, n_channe
     assert stems["vocals"].shape == (n_channels, frames.shape[0])
 
 
-@pytest.mark.parametrize(("shape", "refused"), [((3, 3), False), ((3, 2), True), ((2, 1), False), ((1, 0), False)])
+@pytest.mark.parametrize(("shape", "refused"), [((3, 3), False), ((3, 2), True), ((2, 1), False), ((1, 1), False)])
 def test_only_more_channels_than_samples_beyond_stereo_is_refused(shape, refused):
     """Mono and stereo clips shorter than their channel count are still audio; 3 channels of 2 samples are not."""
     clip = np.full(shape, 0.1, dtype=np.float32)
@@ -37,6 +37,21 @@ def test_only_more_channels_than_samples_beyond_stereo_is_refused(shape, refused
         return
     stems = tiny_separator().separate(clip, SAMPLE_RATE)
     np.testing.assert_allclose(stems["vocals"] + stems["instrumental"], clip, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (1, 0), (6, 0)])
+def test_audio_with_no_samples_is_refused_in_one_line(shape):
+    """Zero samples were "separated" into empty stems without a word (issue 29, zero-sample audio)."""
+    with pytest.raises(AudioError, match=rf"^received audio of shape \({shape[0]}, 0\), with no samples; expected \(channels, samples\) with at least one sample: there is nothing to separate$"):
+        tiny_separator().separate(np.zeros(shape, np.float32), SAMPLE_RATE)
+
+
+def test_a_file_with_no_samples_is_refused_and_leaves_no_stem(tmp_path):
+    song = tmp_path / "empty.wav"
+    soundfile.write(song, np.zeros((0, 2), np.float32), SAMPLE_RATE)
+    with pytest.raises(AudioError, match=rf"^audio file {song} holds no samples \(0 s of audio\): there is nothing to separate; re-export it, or leave it out$"):
+        tiny_separator().separate_file(song, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("peak", [3.4e38, 1e18])

@@ -79,9 +79,10 @@ def _describe(path: Path, stream: int | None) -> tuple[AudioInfo, ffmpeg.Stream 
         if stream not in (None, 0):
             raise AudioError(f"{path} holds a single audio stream; received stream={stream}, expected 0 or None")
         rate, channels, length = native.info(path)
-        declared = native.wav_declared_frames(path) if path.suffix.lower() == ".wav" else length
-        return AudioInfo(rate, channels, length, length / rate, 1, declared), None, 0
-    streams = ffmpeg.probe(path)
+        if length != native.UNKNOWN_LENGTH:
+            declared = native.wav_declared_frames(path) if path.suffix.lower() == ".wav" else length
+            return AudioInfo(rate, channels, length, length / rate, 1, declared), None, 0
+    streams = ffmpeg.probe(path)  # and a native format whose header declares no length (native.UNKNOWN_LENGTH)
     index = stream or 0
     if not 0 <= index < len(streams):
         raise AudioError(

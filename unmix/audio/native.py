@@ -17,6 +17,10 @@ from unmix.audio.decoder_noise import Capture, muted
 from unmix.errors import AudioError
 
 EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"})
+# libsndfile's frame count of a file whose header declares no length (SF_COUNT_MAX): a FLAC that
+# ffmpeg wrote to a pipe, or with no samples at all. libsndfile fails at its end ("Internal
+# psf_fseek() failed"), so such a file is decoded with ffmpeg (``unmix.audio._describe``).
+UNKNOWN_LENGTH = 2**63 - 1
 
 # What save() and open_writer() write through libsndfile: extension -> (format, default subtype,
 # {bit depth: subtype}). 32 bits is float, which FLAC cannot hold (its samples are integers).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from unmix.errors import AudioError
 
@@ -31,8 +31,28 @@ def check_url(url: str) -> str:
     text = url.strip()
     parsed = urlparse(text if "://" in text else "https://" + text)  # "www.youtube.com/watch?v=…" is a link too
     if parsed.scheme not in ("http", "https") or "." not in parsed.netloc or any(c.isspace() for c in text):
-        raise AudioError(f"{url!r} is not a YouTube URL: give a link such as https://www.youtube.com/watch?v=<id> or https://youtu.be/<id>")
+        raise AudioError(f"{url!r} is not a YouTube URL: {_EXAMPLES}")
+    missing = _missing_video(parsed.hostname or "", parsed.path, parse_qs(parsed.query))
+    if missing:
+        raise AudioError(f"{url!r} is a malformed YouTube URL: {missing}; {_EXAMPLES}")
     return url
+
+
+_EXAMPLES = "give a link such as https://www.youtube.com/watch?v=<id> or https://youtu.be/<id>"
+
+
+def _missing_video(host: str, path: str, query: dict[str, list[str]]) -> str | None:
+    """What a YouTube link lacks to name a video (``watch?v=`` with no id, ``youtu.be/``), or None.
+
+    yt-dlp would try such a link as a web page and fail with a network-looking error. Links of
+    other sites, and YouTube's other pages (channels, playlists), are left to yt-dlp.
+    """
+    host = host.lower().removeprefix("www.").removeprefix("m.").removeprefix("music.")
+    if host == "youtu.be" and not path.strip("/"):
+        return "it names no video after youtu.be/"
+    if host == "youtube.com" and path.rstrip("/") == "/watch" and not any(value.strip() for value in query.get("v", [])):
+        return "its v= names no video"
+    return None
 
 
 class _YtDlpLogger:

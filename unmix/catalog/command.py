@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NUMERIC_FLAGS = ("--workers", "--gpus_per_worker", "--retries")
+
+
 def main(argv: list[str] | None = None) -> int:
     set_tensorflow_log_level()
     parser = build_parser()
@@ -55,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         if args.model and args.run_folder:
             parser.error("give one model: --model NAME or --run_folder RUN")
-        if args.retries < 0:
-            parser.error(f"--retries must be 0 or more, received {args.retries}")
         keep_freed_memory()
         if args.cpu:
             hide_gpus()
@@ -81,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     from unmix.catalog.runner import run_catalog
     from unmix.catalog.worker import Job
 
+    options.check_numbers(args, *NUMERIC_FLAGS)  # before anything is planned or loaded
     check_engine(args.engine, address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     output = OutputSpec(folder=Path(args.output), file_format=args.format, filename=args.filename, stems=parse_stems(args.stems), bit_depth=args.bit_depth)
     job = Job(

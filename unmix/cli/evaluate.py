@@ -87,11 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: _run(args), verbose=args.verbose)
 
 
+NUMERIC_FLAGS = ("--test_data_count", "--high_band_edge")
+
+
 def _run(args: argparse.Namespace) -> int:
     from unmix.evaluation.evaluate import check_metric, evaluate_songs, format_table, write_accuracy, write_evaluation
     from unmix.evaluation.compare import format_baseline_comparison, read_baseline
     from unmix.evaluation.band_snr import check_edge_hz
 
+    options.check_numbers(args, *NUMERIC_FLAGS)  # before any song is prepared
     if args.protocol == "mir1k":
         return _run_mir1k(args)
     metric = check_metric(args.metric)
@@ -124,8 +128,6 @@ def _configuration(args: argparse.Namespace):
     from unmix.config.validate import check_ranges
     from unmix.runfolder import RunFolder
 
-    if args.test_data_count is not None and args.test_data_count < 1:
-        raise ConfigurationError(f"--test_data_count: Received: {args.test_data_count}; expected a whole number >= 1.")
     if args.collection:
         _check_collection(args.collection)
     working_directory = Path(args.workingdir) if args.workingdir else Path.cwd()

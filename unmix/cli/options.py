@@ -13,10 +13,13 @@ snake_case too. An older spelling (``--prepare-only``) is still accepted and hid
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from unmix.errors import ConfigurationError
 
 SONG_SETS = ("test", "validation", "all")
 ORACLES = ("irm", "ibm", "mixture")
@@ -101,6 +104,55 @@ _DECLARED = (
     Flag("--quiet", "show only warnings and errors", {"action": "store_true"}),
 )
 FLAGS: dict[str, Flag] = {flag.name: flag for flag in _DECLARED}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric flag takes: finite, ``low <= value <= high`` (strict with ``above_low``, ``below_high``), whole or not."""
+
+    low: float
+    high: float
+    words: str
+    whole: bool = True
+    above_low: bool = False
+    below_high: bool = False
+
+    def accepts(self, value: float) -> bool:
+        if not math.isfinite(value) or (self.whole and value != int(value)):
+            return False
+        return (value > self.low if self.above_low else value >= self.low) and (value < self.high if self.below_high else value <= self.high)
+
+
+# Every numeric flag's range (argparse has already refused what is not a number of its type:
+# "nan" or "1e30" for an int). The bounds are those of the configuration key a flag overrides
+# (unmix.config.validate.RULES); each lies far beyond what can be meant.
+BOUNDS: dict[str, Bounds] = {
+    "--sample_rate": Bounds(8000, 384000, "a whole number of Hz from 8000 to 384000 (e.g. 44100)"),
+    "--batch_size": Bounds(1, 4096, "a whole number of windows from 1 to 4096"),
+    "--overlap": Bounds(0, 1, "in [0, 1)", whole=False, below_high=True),
+    "--wiener": Bounds(-1, 100, "-1 (off), 0 (soft masks) or a count from 1 to 100"),
+    "--workers": Bounds(1, 256, "a whole number of actors from 1 to 256"),
+    "--gpus_per_worker": Bounds(0, 64, "a number of GPUs from 0 (CPU only) to 64", whole=False),
+    "--retries": Bounds(0, 100, "a whole number from 0 (no retry) to 100"),
+    "--test_data_count": Bounds(1, 1_000_000, "a whole number of songs from 1 to 1000000"),
+    "--high_band_edge": Bounds(0, 192000, "a frequency in Hz above 0 and at most 192000 (the highest Nyquist frequency)", whole=False, above_low=True),
+    # unmix-serve
+    "--port": Bounds(1, 65535, "between 1 and 65535"),
+    "--max_upload_mb": Bounds(0, math.inf, "a positive number of megabytes", whole=False, above_low=True),
+}
+
+
+def check_numbers(args: argparse.Namespace, *names: str) -> None:
+    """Check the numeric flags ``names`` that were given against :data:`BOUNDS`, before any work.
+
+    Raises:
+        ConfigurationError: ``"--overlap must be in [0, 1), received 1.5"``: the first value out of range.
+    """
+    for name in names:
+        value = getattr(args, name.removeprefix("--"))
+        bounds = BOUNDS[name]
+        if value is not None and not bounds.accepts(value):
+            raise ConfigurationError(f"{name} must be {bounds.words}, received {value}")
 
 
 def add(container: Any, *names: str, note: str | None = None, **options: Any) -> None:

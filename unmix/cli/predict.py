@@ -87,11 +87,11 @@ def _list_models() -> int:
     return EXIT_OK
 
 
+NUMERIC_FLAGS = ("--sample_rate", "--batch_size", "--overlap", "--wiener")
+
+
 def _run(args: argparse.Namespace) -> int:
-    if args.overlap is not None and not 0 <= args.overlap < 1:
-        raise ConfigurationError(f"--overlap must be in [0, 1), received {args.overlap}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigurationError(f"--batch_size must be a positive integer, received {args.batch_size}")
+    options.check_numbers(args, *NUMERIC_FLAGS)  # --sample_rate 0 was ignored, --wiener 1000000 ran for ever
     _check_inputs(args)
     if args.model:
         from unmix.pretrained import catalog

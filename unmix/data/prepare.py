@@ -25,7 +25,7 @@ from unmix.data.disk import is_no_space, no_space_message
 from unmix.data.lock import LOCK_TIMEOUT_S, file_lock, lock_path
 from unmix.data.pool import process_pool
 from unmix.data.songs import Song, load_song
-from unmix.progress import count_bar
+from unmix.progress import count_bar, end_count_bar
 from unmix.errors import ConfigurationError, DataError, UnmixError
 
 logger = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ def _build_all(jobs, *, sample_rate: int, n_channels: int, workers: int | None, 
                     bar.update(done)
     finally:
         if bar is not None:
-            bar.finish()
+            end_count_bar(bar)  # Ctrl-C while preparing keeps the count it reached, not 100 %
 
 
 def _make_cache_folder(cache_dir: Path) -> None:

@@ -12,7 +12,9 @@ types are errors naming the key path) and calls the builder for the representati
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -212,6 +214,7 @@ def load_matching_weights(model: keras.Model, weights: Path, *, model_name: str,
 
     if not Path(weights).name.endswith((".h5", ".keras")):  # Keras' own error names formats, not the flag
         raise ModelError(f"cannot load weights {weights}: expected a .weights.h5 or .keras file")
+    refuse_code_layers(weights)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -225,6 +228,40 @@ def load_matching_weights(model: keras.Model, weights: Path, *, model_name: str,
             raise ModelError(f"weights {weights} do not match {target}: {detail} of model {model_name} differ in shape or name; {advice}") from None
     for warning in caught:
         warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def refuse_code_layers(path: Path) -> None:
+    """Refuse a ``.keras`` file whose model holds a ``Lambda`` layer, before Keras reads it.
+
+    A Lambda layer is Python code (marshalled bytecode); unmix loads models with
+    ``safe_mode=True``, where Keras refuses it with a paragraph that ends in "pass
+    safe_mode=False", and ``load_weights`` would instead blame a mismatch. Anything else (not a
+    ``.keras`` file, not a zip, no ``config.json``) is left to the loader's own message.
+
+    Raises:
+        ModelError: one line naming the file, why it is refused and what to give instead.
+    """
+    if Path(path).suffix != ".keras":
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return
+    if _holds_lambda(config):
+        raise ModelError(
+            f"{path} holds a Lambda layer, which is Python code: unmix never loads code from a model file; "
+            "give the model's weights as a .weights.h5 file, or a .keras model built from a configuration (train.py writes both)"
+        )
+
+
+def _holds_lambda(node: Any) -> bool:
+    """Whether a Keras model configuration (nested dicts and lists) names a ``Lambda`` layer anywhere."""
+    if isinstance(node, Mapping):
+        return node.get("class_name") == "Lambda" or any(_holds_lambda(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_holds_lambda(value) for value in node)
+    return False
 
 
 def copy_layers_by_name(target: keras.Model, source: keras.Model, *, target_name: str, source_name: str) -> int:

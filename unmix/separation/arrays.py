@@ -30,7 +30,7 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
 
     Raises:
         AudioError: for a sample rate that is not a positive integer, an array that is not 2-D
-            with at least one channel, more than two channels but fewer samples (soundfile's
+            with at least one channel and one sample, more than two channels but fewer samples (soundfile's
             (frames, channels) layout, refused rather than guessed), complex or non-numeric
             samples, or NaN, infinite or too loud samples (``check_samples``' message, as a
             streamed file gets it).
@@ -41,6 +41,8 @@ def check_audio(samples: Any, sample_rate: Any) -> np.ndarray:
     if samples.ndim != 2 or samples.shape[0] == 0:
         raise AudioError(f"received audio of shape {samples.shape}; expected (channels, samples) with at least one channel")
     n_channels, n_samples = samples.shape
+    if n_samples == 0:
+        raise AudioError(f"received audio of shape {samples.shape}, with no samples; expected (channels, samples) with at least one sample: there is nothing to separate")
     # soundfile.read gives (frames, channels): read the other way, 3 s of stereo is 132300
     # channels of 2 samples, each padded to a whole model window (it never finished). Mono and
     # stereo clips shorter than their channel count stay what they say they are.

@@ -137,14 +137,16 @@ def _local_songs(songs: Sequence[Path], folders: Sequence[Path], report: Separat
 def _separate_one(separator: Any, label: str, path: Path, output: OutputSpec, report: SeparationReport, used: set[str], *, show_progress: bool) -> None:
     name = unique_name(song_name_of(path), used)
     bar = SecondsBar(name, show=show_progress)
+    complete = False
     try:
         written = separator.separate_file(path, output.folder, file_format=output.file_format, filename=output.filename, stems=output.stems, song_name=name, progress=bar, bit_depth=output.bit_depth)
+        complete = True
     except (UnmixError, OSError, RuntimeError, ValueError, MemoryError) as error:
         # Anything a broken file can make a decoder or encoder raise; a bug still fails loudly in --verbose.
         _fail(report, label, str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, error=error)
         return
     finally:
-        bar.finish()
+        bar.finish(complete=complete)  # an interrupted or failed song never shows 100 %
     report.done.append((label, written))
     report.audio_seconds += bar.done_seconds
 

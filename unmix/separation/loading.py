@@ -144,7 +144,7 @@ def load_model(
     precision = resolve_precision(precision)
     import keras
 
-    from unmix.models.registry import build_model, load_matching_weights, prediction_model
+    from unmix.models.registry import build_model, load_matching_weights, prediction_model, refuse_code_layers
 
     if weights is not None:
         weights = Path(weights)
@@ -153,6 +153,7 @@ def load_model(
     unreadable = "the file is damaged or not a Keras weights file: copy or download it again"
     try:
         if weights is not None and weights.suffix == ".keras":  # a whole model: the configuration builds nothing
+            refuse_code_layers(weights)
             try:
                 model = keras.saving.load_model(weights, compile=False, safe_mode=True)
             except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile) as error:

@@ -35,7 +35,7 @@ import numpy as np
 
 from unmix.atomic import remove_dead_temporaries
 from unmix.dsp.stft import StftOptions
-from unmix.errors import ConfigurationError, ModelError
+from unmix.errors import AudioError, ConfigurationError, ModelError
 from unmix.separation import exported, streaming
 from unmix.separation.arrays import check_audio
 from unmix.separation.kernel import Kernel, Plan, plan_from_sections
@@ -336,8 +336,8 @@ class Separator:
             combination is "direct": then each is the model's own estimate).
 
         Raises:
-            AudioError: for input that is not a 2-D array, has more than two channels but fewer
-                samples, holds NaN, infinite or samples beyond ±2^31, or separates into
+            AudioError: for input that is not a 2-D array, has no samples or more than two
+                channels but fewer samples, holds NaN, infinite or samples beyond ±2^31, or separates into
                 non-finite stems; or a bad sample rate.
         """
         samples = check_audio(samples, sample_rate)
@@ -398,8 +398,9 @@ class Separator:
             warning line says (``format_note``).
 
         Raises:
-            AudioError: the file cannot be decoded, or a stem cannot be written (nothing partial
-                is left behind, nor a folder that only this song's stems would have filled).
+            AudioError: the file cannot be decoded or holds no samples, or a stem cannot be
+                written (nothing partial is left behind, nor a folder that only this song's stems
+                would have filled).
             ConfigurationError: a bad template, format, bit depth or stem name, or a stem that
                 would overwrite ``path``.
         """
@@ -430,7 +431,11 @@ class Separator:
         try:
             with contextlib.ExitStack() as stack:
                 writers = {stem: stack.enter_context(audio.open_writer(target, sample_rate=rate, n_channels=n_channels, subtype=subtype)) for stem, target in targets.items()}
-                n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=details.n_samples, progress=progress), writers)
+                # The bar counts towards what the header declares, as the truncation warning does.
+                total = max(details.declared_samples or 0, details.n_samples)
+                n = streaming.write_stream(self.stream(chunks, sample_rate=rate, n_channels=n_channels, total_samples=total, progress=progress), writers)
+                if n == 0:  # its empty stems are removed below, as a failed song's
+                    raise AudioError(f"audio file {path} holds no samples (0 s of audio): there is nothing to separate; re-export it, or leave it out")
         except BaseException:
             for target in targets.values():  # a stem finished before another failed must not stay alone
                 with contextlib.suppress(OSError):
@@ -440,7 +445,8 @@ class Separator:
                 with contextlib.suppress(OSError):  # not empty: another song's files are in it
                     folder.rmdir()
             raise
-        _warn_if_truncated(path, n, details)
+        if not _warn_if_truncated(path, n, details) and progress is not None and n:
+            progress(n / rate, n / rate)  # the length is known now: a header's estimate that was off ends at 100 %
         return targets
 
     def predict_batch(self, batch: np.ndarray) -> Any:
@@ -459,8 +465,8 @@ def _missing_folders(paths: Iterable[Path]) -> list[Path]:
     return sorted(missing, key=lambda folder: len(folder.parts), reverse=True)
 
 
-def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:
-    """One warning when a file decoded to clearly fewer samples than its header declares (a cut-off download)."""
+def _warn_if_truncated(path: Path, decoded: int, details: Any) -> bool:
+    """One warning when a file decoded to clearly fewer samples than its header declares (a cut-off download); whether it did."""
     declared = max(details.declared_samples or 0, details.n_samples)
     # Compressed formats differ from their header by the encoder's delay and padding.
     if declared - decoded > max(4096, declared // 100):
@@ -469,3 +475,5 @@ def _warn_if_truncated(path: Path, decoded: int, details: Any) -> None:
             "%s: decoded %.1f s of the %.1f s its header declares: the file looks truncated; separated what was there",
             path, decoded / rate, declared / rate,
         )  # fmt: skip
+        return True
+    return False

@@ -36,6 +36,7 @@ from unmix.pipeline.generator import WindowDataset
 from unmix.pipeline.window_items import fixed_window
 from unmix.pipeline.stats import compute_zmuv_stats
 from unmix.pipeline.representations import get_representation
+from unmix.progress import end_open_line_on_error
 from unmix.runfolder import RunFolder, start_run
 from unmix.training.callback_list import build_callbacks
 from unmix.training.checks import check_configuration
@@ -343,7 +344,8 @@ def _train(
     if validation_data is None:
         logger.warning("no validation songs: checkpoints and early stopping monitor the training loss")
     fitting.set()
-    result = model.fit(train_data, validation_data=validation_data, epochs=training.epoch.count, callbacks=callbacks, verbose=0 if quiet else training.verbose)
+    with end_open_line_on_error():  # an error line starts on a line of its own, not after Keras' bar
+        result = model.fit(train_data, validation_data=validation_data, epochs=training.epoch.count, callbacks=callbacks, verbose=0 if quiet else training.verbose)
     losses = result.history.get("loss", [])
     diverged = bool(losses) and not math.isfinite(losses[-1])
     if diverged:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import errno
 import ipaddress
-import math
 import os
 import socket
 import sys
 from pathlib import Path
 
+from unmix.cli import options
 from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, set_tensorflow_log_level
 from unmix.errors import ConfigurationError, UnmixError
 
@@ -48,14 +48,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+NUMERIC_FLAGS = ("--port", "--max_upload_mb")
+
+
 def main(argv: list[str] | None = None) -> int:
     set_tensorflow_log_level()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not 0 < args.port < 65536:
-        parser.error(f"--port must be between 1 and 65535, received {args.port}")
-    if not (math.isfinite(args.max_upload_mb) and args.max_upload_mb > 0):
-        parser.error(f"--max_upload_mb must be a positive number of megabytes, received {args.max_upload_mb}")
+    try:
+        options.check_numbers(args, *NUMERIC_FLAGS)
+    except ConfigurationError as error:
+        parser.error(str(error))
     from unmix import log
 
     log.setup(verbose=args.verbose, quiet=args.quiet)
