@@ -109,18 +109,24 @@ class ExportedNetwork:
     Args:
         path: the ``.onnx`` file.
         precision: ``"f32"`` or ``"bf16"`` (see :func:`cpu_precision`).
-        threads: CPU threads per call (None: OpenVINO's choice, every core).
+        threads: CPU threads in all (None: OpenVINO's choice, every core).
+        streams: calls that run at once (the separator's block workers): 1 gives each call
+            every thread; more split the threads between them.
 
     Raises:
         ModelError: OpenVINO is missing, or the file cannot be read.
     """
 
-    def __init__(self, path: Path, *, precision: str = "f32", threads: int | None = None) -> None:
+    def __init__(self, path: Path, *, precision: str = "f32", threads: int | None = None, streams: int = 1) -> None:
         try:
             import openvino
         except ImportError:
             raise ModelError("OpenVINO is not installed: pip install openvino, or separate with --runtime tensorflow") from None
-        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+        properties: dict[str, Any] = {"INFERENCE_PRECISION_HINT": precision}
+        if streams > 1:
+            properties.update({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": int(streams)})
+        else:
+            properties["PERFORMANCE_HINT"] = "LATENCY"
         if threads:
             properties["INFERENCE_NUM_THREADS"] = int(threads)
         try:

@@ -148,7 +148,8 @@ class Separator:
         overrides.setdefault("stats", run.stats)
         logger.info("model: %s (weights %s)", run.config.training.model.name, run.weights.name)
         if runtime != "tensorflow":
-            network = cls._exported_network(path, run, runtime=runtime, precision=overrides.get("precision"))
+            streams = overrides.get("workers") or run.config.transformation.workers
+            network = cls._exported_network(path, run, runtime=runtime, precision=overrides.get("precision"), streams=streams)
             if network is not None:
                 overrides.pop("precision", None)
                 logger.info("network: %s, run by OpenVINO (%s)", network.path.name, network.precision)
@@ -176,7 +177,7 @@ class Separator:
         return target
 
     @classmethod
-    def _exported_network(cls, path: str | Path, run: Any, *, runtime: str, precision: str | None) -> "exported.ExportedNetwork | None":
+    def _exported_network(cls, path: str | Path, run: Any, *, runtime: str, precision: str | None, streams: int = 1) -> "exported.ExportedNetwork | None":
         """The run's exported network (exported first when ``runtime`` is ``openvino``), or None for TensorFlow."""
         if runtime == "auto" and (exported.gpu_visible() or not exported.available()):
             return None
@@ -185,7 +186,7 @@ class Separator:
             if runtime == "auto":
                 return None
             target = cls.export_network(path, weights=run.weights)
-        return exported.ExportedNetwork(target, precision=exported.cpu_precision(precision or run.config.transformation.precision))
+        return exported.ExportedNetwork(target, precision=exported.cpu_precision(precision or run.config.transformation.precision), streams=streams)
 
     @classmethod
     def from_weights(
