@@ -16,9 +16,11 @@ COPY unmix ./unmix
 COPY configurations ./configurations
 COPY train.py predict.py docker-entrypoint.py ./
 RUN pip install --no-cache-dir --no-deps -e .
-# The pretrained default model, converted at build time into the image (the download is dropped).
+# The pretrained default model, converted at build time into the image (the download is dropped),
+# and both built-in networks exported for OpenVINO (a CPU container then never imports TensorFlow).
 ENV UNMIX_MODELS_DIR=/opt/unmix/models
 RUN python3 -m unmix.pretrained install spleeter-2stems \
+    && python3 -m unmix.pretrained export \
     && rm -rf /opt/unmix/models/downloads
 
 WORKDIR /data
