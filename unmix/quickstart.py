@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, import_tensorflow_quietly, set_tensorflow_log_level
+from unmix.cli.common import EXIT_OK, add_logging_flags, guarded, set_tensorflow_log_level
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     log.setup(verbose=args.verbose, quiet=args.quiet)
 
     def body() -> int:
-        import_tensorflow_quietly()  # TensorFlow's start-up lines once, filtered by TF_CPP_MIN_LOG_LEVEL
         for line in run(output=Path(args.output), run_folder=Path(args.run_folder) if args.run_folder else None, model=args.model):
             sys.stdout.write(line + "\n")
         return EXIT_OK
