@@ -83,7 +83,7 @@ _MODELS: dict[str, _Model] = {
         instrumental_sdr=10.48,
         real_time_factor=46.8,
         vocals_high_band=4.04,
-        one_song_seconds=5.45,
+        one_song_seconds=5.13,
     ),
     FAST: _Model(
         description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
@@ -92,7 +92,7 @@ _MODELS: dict[str, _Model] = {
         instrumental_sdr=8.96,
         real_time_factor=106.0,
         vocals_high_band=2.76,
-        one_song_seconds=4.43,
+        one_song_seconds=2.87,
     ),
 }
 
