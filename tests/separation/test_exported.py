@@ -139,3 +139,17 @@ def test_runtime_openvino_with_loose_weights_is_a_usage_error(tmp_path, capsys):
     soundfile.write(song, mixture(0.2).T, RATE)
     assert main(["--weights", str(weights), "--configuration", str(tmp_path / "c.jsonc"), "--song", str(song), "--runtime", "openvino"]) == 2
     assert "--runtime openvino runs a run folder's exported network" in capsys.readouterr().err
+
+
+def test_a_damaged_export_falls_back_to_tensorflow_under_auto_and_is_named_under_openvino(run, models_dir, caplog):
+    from unmix.errors import ModelError
+
+    target = exported.exported_path(run)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not an onnx file")
+    with caplog.at_level("WARNING", logger="unmix"):
+        separator = Separator.from_run_folder(run)
+    assert not isinstance(separator.kernel.predict, exported.ExportedNetwork)
+    assert any(f"cannot read the exported network {target}" in r.getMessage() and "separating with TensorFlow" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ModelError, match="delete it, then export it again with --runtime openvino"):
+        Separator.from_run_folder(run, runtime="openvino")

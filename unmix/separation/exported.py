@@ -133,7 +133,7 @@ class ExportedNetwork:
             core = openvino.Core()
             self._compiled = core.compile_model(core.read_model(str(path)), "CPU", properties)
         except RuntimeError as error:
-            raise ModelError(f"cannot read the exported network {path}: {first_line(error)}; delete it (it is exported again), or separate with --runtime tensorflow") from None
+            raise ModelError(f"cannot read the exported network {path}: {first_line(error)}; delete it, then export it again with --runtime openvino (or python3 -m unmix.pretrained export for a built-in model), or separate with --runtime tensorflow") from None
         self.path = Path(path)
         self.precision = precision
         names = [output.get_any_name() for output in self._compiled.outputs]

@@ -186,7 +186,14 @@ class Separator:
             if runtime == "auto":
                 return None
             target = cls.export_network(path, weights=run.weights)
-        return exported.ExportedNetwork(target, precision=exported.cpu_precision(precision or run.config.transformation.precision), streams=streams)
+        chosen = exported.cpu_precision(precision or run.config.transformation.precision)
+        try:
+            return exported.ExportedNetwork(target, precision=chosen, streams=streams)
+        except ModelError as error:
+            if runtime != "auto":
+                raise
+            logger.warning("%s; separating with TensorFlow", error)  # a damaged export never stops a separation
+            return None
 
     @classmethod
     def from_weights(
