@@ -60,11 +60,9 @@ def cpu_precision(precision: str) -> str:
     Raises:
         ConfigurationError: an unknown precision.
     """
-    from unmix.separation.loading import PRECISIONS, native_bf16
+    from unmix.separation.loading import check_precision, native_bf16
 
-    if precision not in PRECISIONS:
-        raise ConfigurationError(f"transformation.precision (or --precision) must be one of {', '.join(PRECISIONS)}; received {precision!r}")
-    if precision == "auto":
+    if check_precision(precision) == "auto":
         return "bf16" if native_bf16() else "f32"
     return "bf16" if precision == "bfloat16" else "f32"
 

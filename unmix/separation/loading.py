@@ -67,15 +67,20 @@ PRECISIONS = ("float32", "bfloat16", "auto")
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+def check_precision(precision: str) -> str:
+    """``precision`` itself when it is one of :data:`PRECISIONS`, else ``ConfigurationError``."""
+    if precision not in PRECISIONS:
+        raise ConfigurationError(f"transformation.precision (or --precision) must be one of {', '.join(PRECISIONS)}; received {precision!r}")
+    return precision
+
+
 def resolve_precision(precision: str) -> str:
     """``"float32"`` or ``"bfloat16"``: ``"auto"`` is bfloat16 on a CPU with native bf16 and no visible GPU.
 
     Raises:
         ConfigurationError: an unknown precision.
     """
-    if precision not in PRECISIONS:
-        raise ConfigurationError(f"transformation.precision (or --precision) must be one of {', '.join(PRECISIONS)}; received {precision!r}")
-    if precision != "auto":
+    if check_precision(precision) != "auto":
         return precision
     import keras
 

@@ -165,15 +165,14 @@ class Separator:
             ModelError: no weights, or the export failed.
         """
         run = open_run(path, weights=weights)
-        target = exported.exported_path(path, run.weights)
+        return cls._export(run, exported.exported_path(path, run.weights))
+
+    @classmethod
+    def _export(cls, run: Any, target: Path) -> Path:
+        """``target``, the run's float32 network exported there unless it already is."""
         if not target.is_file():
             plan = cls._configured_plan(run.config, stats=run.stats, overrides={})
-            model = load_model(
-                run.weights, run.config.training.model, input_shape=tuple(plan.representation.input_shape(plan.n_channels)),
-                output=plan.representation.model_output, precision="float32", configuration=run.config.path,
-                n_targets=len(plan.representation.targets),
-            )  # fmt: skip
-            exported.export(model, target)
+            exported.export(cls._built_model(run.weights, run.config, plan, precision="float32"), target)
         return target
 
     @classmethod
@@ -185,7 +184,7 @@ class Separator:
         if not target.is_file():
             if runtime == "auto":
                 return None
-            target = cls.export_network(path, weights=run.weights)
+            target = cls._export(run, target)
         chosen = exported.cpu_precision(precision or run.config.transformation.precision)
         try:
             return exported.ExportedNetwork(target, precision=chosen, streams=streams)
@@ -250,12 +249,17 @@ class Separator:
             ModelError: a missing or unfit weights file, or missing ZMUV statistics.
         """
         plan = cls._configured_plan(config, stats=stats, overrides=overrides)
-        model = load_model(
+        model = cls._built_model(weights, config, plan, precision=precision or config.transformation.precision)
+        return cls._around(model, plan, config, **overrides)
+
+    @staticmethod
+    def _built_model(weights: str | Path | None, config: Any, plan: Plan, *, precision: str) -> Any:
+        """The configured Keras model for ``plan``'s representation, with ``weights`` loaded (``load_model``)."""
+        return load_model(
             weights, config.training.model, input_shape=tuple(plan.representation.input_shape(plan.n_channels)),
-            output=plan.representation.model_output, precision=precision or config.transformation.precision, configuration=config.path,
+            output=plan.representation.model_output, precision=precision, configuration=config.path,
             n_targets=len(plan.representation.targets),
         )  # fmt: skip
-        return cls._around(model, plan, config, **overrides)
 
     @classmethod
     def for_model(cls, model: Any, config: Any, *, stats: Any = None, **overrides: Any) -> "Separator":
