@@ -137,6 +137,14 @@ class TeacherOptions:
 
 
 @dataclass(frozen=True)
+class HighBandLossOptions:
+    # Hz: the loss counts the bins above it `weight` times (a quiet band, e.g. a voice's air above 11 kHz).
+    frequency: float = 11025.0
+    # How many times each bin above `frequency` counts; 1: every bin alike (the plain loss).
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class TrainingOptions:
     batch_size: int = 8
     epoch: EpochOptions = EpochOptions()
@@ -154,6 +162,7 @@ class TrainingOptions:
     callbacks: Mapping[str, Any] = field(default_factory=dict)
     augmentation: AugmentationOptions = AugmentationOptions()
     teacher: TeacherOptions = TeacherOptions()
+    high_band_loss: HighBandLossOptions = HighBandLossOptions()
     distribution: str = "none"
     mixed_precision: bool = False
     jit_compile: bool = False

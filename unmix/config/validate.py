@@ -99,6 +99,8 @@ RULES = (
     Rule("training.augmentation.gain_max", between(0, 100), "a gain >= 0 and <= 100, and >= gain_min"),
     Rule("training.teacher.weight", fraction(include_one=True), "a weight in [0, 1] of the teacher term (e.g. 0.5)"),
     Rule("training.teacher.max_frequency", lambda v: v is None or above(0)(v), "null (the band the teacher separates) or a frequency in Hz > 0 (e.g. 11025)"),
+    Rule("training.high_band_loss.frequency", above(0), "a frequency in Hz > 0 (e.g. 11025)"),
+    Rule("training.high_band_loss.weight", between(0, 1000, above_low=True), "a weight > 0 and <= 1000 of each bin above the frequency (1: every bin alike)"),
     Rule("training.callbacks.early_stopping.patience", at_least(0), "a whole number of epochs >= 0"),
     Rule("training.callbacks.early_stopping.min_delta", at_least(0), "a number >= 0"),
     Rule("training.callbacks.reduce_learningrate.factor", lambda v: _number(v) and 0 < v < 1, "a number > 0 and < 1"),

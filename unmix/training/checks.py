@@ -11,6 +11,7 @@ existed, leaving it behind. Each message names the key and the file that set it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -24,7 +25,7 @@ from unmix.errors import ConfigurationError
 from unmix.models import check_targets, options_class, options_from_mapping
 from unmix.pipeline.representations import get_representation
 from unmix.training.distribute import check_distribution
-from unmix.training.losses import loss_packs_mix
+from unmix.training.losses import check_band_weightable, loss_packs_mix
 from unmix.training.metrics import get_metric
 from unmix.training.optimizers import optimizer_arguments
 
@@ -60,7 +61,28 @@ def check_configuration(config: Config) -> None:
         )
     if training.teacher.name:
         _check_teacher(config, representation)
+    high_band_edge(config, n_fft=stft.n_fft, n_bins=representation.input_shape(config.collection.n_channels)[0])
     _check_accompaniments(config)
+
+
+def high_band_edge(config: Config, *, n_fft: int, n_bins: int) -> int | None:
+    """The first bin above ``training.high_band_loss.frequency``; None when its weight is 1.
+
+    Raises:
+        ConfigurationError: the frequency leaves no bin of the model's output below or above it.
+    """
+    band = config.training.high_band_loss
+    if band.weight == 1.0:
+        return None
+    edge = math.ceil(band.frequency * n_fft / config.collection.sample_rate)
+    if not 0 < edge < n_bins:
+        top = (n_bins - 1) * config.collection.sample_rate / n_fft
+        raise ConfigurationError(
+            f"training.high_band_loss.frequency in {config.origin('training.high_band_loss.frequency')}: {band.frequency:g} Hz leaves no "
+            f"bin of the model's {n_bins} (0-{top:.0f} Hz) on one side; choose a frequency inside that band, or set its weight to 1"
+        )
+    check_band_weightable(config.training.loss_function)
+    return edge
 
 
 def _check_accompaniments(config: Config) -> None:

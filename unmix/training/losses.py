@@ -17,6 +17,11 @@ Distillation (``training.teacher``) packs once more: ``y_true = concat([true_tar
 teacher_target], axis=-1)``, each half as the plain loss wants it (mix-packed or not), and
 ``TeacherMixedLoss`` returns ``(1 - weight) * loss(true) + weight * loss(teacher)``: the
 exact mixture of the two terms, not the loss of a mixed target (for L1 they differ).
+
+A band weight (``training.high_band_loss``) counts the bins from ``edge`` up ``weight`` times
+as much as those below: a quiet band such as a voice's air above 11 kHz holds a fraction of a
+percent of the energy, so a loss averaged over every bin hardly sees it. The loss is the
+bin-count-weighted mean of the loss of each band, so a weight of 1 is the plain loss.
 """
 
 from __future__ import annotations
@@ -100,7 +105,9 @@ def _split(y_true, y_pred):
 
 
 def _per_window(values):
-    """Mean over every axis but the batch axis: shape ``(batch,)``."""
+    """Mean over every axis but the batch axis: shape ``(batch,)`` (as it is when already so)."""
+    if len(values.shape) <= 1:
+        return values
     return ops.mean(values, axis=tuple(range(1, len(values.shape))))
 
 
@@ -144,6 +151,68 @@ def root_mean_squared_error(y_true, y_pred):
     return ops.ones_like(per_window) * ops.sqrt(ops.mean(per_window))
 
 
+# Losses that are a mean over bins: a band weight splits them exactly into a mean per band.
+BAND_WEIGHTABLE = ("L11_loss", "L22_loss", "mean_squared_error_noaxis", "mean_absolute_error", "mae", "mean_squared_error", "mse")
+
+
+def band_weighted(function: Loss, y_true, y_pred, *, edge: int | None, weight: float):
+    """``function``'s per-window loss with bins ``edge:`` (axis 1) counted ``weight`` times.
+
+    Returns:
+        ``(batch,)``: ``(edge * low + weight * (n - edge) * high) / (edge + weight * (n - edge))``,
+        where ``low`` and ``high`` are the loss over each band; ``function`` itself when
+        ``edge`` is None, ``weight`` is 1 or the output has no bins above ``edge``.
+    """
+    n_bins = y_pred.shape[1]
+    if edge is None or weight == 1.0 or not 0 < edge < n_bins:
+        return _per_window(function(y_true, y_pred))
+    low = _per_window(function(y_true[:, :edge], y_pred[:, :edge]))
+    high = _per_window(function(y_true[:, edge:], y_pred[:, edge:]))
+    above = weight * (n_bins - edge)
+    return (edge * low + above * high) / (edge + above)
+
+
+def check_band_weightable(name: str) -> None:
+    """Raise unless ``name`` is a loss that a band weight can split (a mean over bins).
+
+    Raises:
+        ConfigurationError: naming the loss and the ones that can be split.
+    """
+    if _lookup(name).name not in BAND_WEIGHTABLE:
+        raise ConfigurationError(
+            f"training.high_band_loss weighs bins, but training.loss_function {name!r} is not a mean over bins; "
+            f"use one of {', '.join(BAND_WEIGHTABLE)}, or set training.high_band_loss.weight to 1"
+        )
+
+
+@keras.saving.register_keras_serializable(package="unmix", name="BandWeightedLoss")
+class BandWeightedLoss(keras.losses.Loss):
+    """A registered loss with the bins from ``edge`` up counted ``weight`` times (``band_weighted``).
+
+    Args:
+        base: the registered name of the loss (``training.loss_function``).
+        edge: the first bin of the weighted band.
+        weight: how many times each bin there counts, > 0.
+
+    Raises:
+        ConfigurationError: a loss that is not a mean over bins, or a weight <= 0.
+    """
+
+    def __init__(self, base: str, edge: int, weight: float, *, name: str = "band_weighted_loss", reduction: str = "sum_over_batch_size", dtype=None) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        check_band_weightable(base)
+        if not float(weight) > 0.0:
+            raise ConfigurationError(f"training.high_band_loss.weight must be > 0; received {weight!r}")
+        self.base, self.edge, self.weight = base, int(edge), float(weight)
+        self._function = get_loss(base)
+
+    def call(self, y_true, y_pred):
+        return band_weighted(self._function, y_true, y_pred, edge=self.edge, weight=self.weight)
+
+    def get_config(self) -> dict:
+        return {"base": self.base, "edge": self.edge, "weight": self.weight, "name": self.name, "reduction": self.reduction}
+
+
 @keras.saving.register_keras_serializable(package="unmix", name="TeacherMixedLoss")
 class TeacherMixedLoss(keras.losses.Loss):
     """``(1 - weight) * base(true) + weight * base(teacher)`` on a target packed as ``[true, teacher]``.
@@ -151,28 +220,40 @@ class TeacherMixedLoss(keras.losses.Loss):
     Args:
         base: the registered name of the loss of each term (``training.loss_function``).
         weight: the weight of the teacher term, in [0, 1].
+        edge, band_weight: each term counts the bins from ``edge`` up ``band_weight`` times
+            (``band_weighted``); None: every bin alike.
 
     Raises:
-        ConfigurationError: an unknown loss name, or a weight outside [0, 1].
+        ConfigurationError: an unknown loss name, a weight outside [0, 1], or a band weight on
+            a loss that is not a mean over bins.
     """
 
-    def __init__(self, base: str, weight: float, *, name: str = "teacher_mixed_loss", reduction: str = "sum_over_batch_size", dtype=None) -> None:
+    def __init__(
+        self, base: str, weight: float, *, edge: int | None = None, band_weight: float = 1.0, name: str = "teacher_mixed_loss",
+        reduction: str = "sum_over_batch_size", dtype=None,
+    ) -> None:  # fmt: skip
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if not 0.0 <= float(weight) <= 1.0:
             raise ConfigurationError(f"training.teacher.weight must lie in [0, 1]; received {weight!r}")
+        if edge is not None and float(band_weight) != 1.0:
+            check_band_weightable(base)
         self.base = base
         self.weight = float(weight)
+        self.edge, self.band_weight = (None if edge is None else int(edge)), float(band_weight)
         self._function = get_loss(base)
 
     def call(self, y_true, y_pred):
         """Per-window loss of ``y_true`` (..., 2 * k) packed as ``[true, teacher]`` against ``y_pred``."""
         half = y_true.shape[-1] // 2
-        true_term = self._function(y_true[..., :half], y_pred)
-        teacher_term = self._function(y_true[..., half:], y_pred)
+        true_term = band_weighted(self._function, y_true[..., :half], y_pred, edge=self.edge, weight=self.band_weight)
+        teacher_term = band_weighted(self._function, y_true[..., half:], y_pred, edge=self.edge, weight=self.band_weight)
         return (1.0 - self.weight) * true_term + self.weight * teacher_term
 
     def get_config(self) -> dict:
-        return {"base": self.base, "weight": self.weight, "name": self.name, "reduction": self.reduction}
+        return {
+            "base": self.base, "weight": self.weight, "edge": self.edge, "band_weight": self.band_weight, "name": self.name,
+            "reduction": self.reduction,
+        }  # fmt: skip
 
 
 # Keras' own losses keep their Keras names; they serialize without the unmix package.

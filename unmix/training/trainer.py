@@ -39,13 +39,13 @@ from unmix.pipeline.representations import get_representation
 from unmix.progress import end_open_line_on_error
 from unmix.runfolder import RunFolder, start_run
 from unmix.training.callback_list import build_callbacks
-from unmix.training.checks import check_configuration
+from unmix.training.checks import check_configuration, high_band_edge
 from unmix.training.full_disk import stop_on_full_disk
 from unmix.data.collection import PreparedSplit, cache_folder, prepare_collection
 from unmix.data.lock import Busy, exclusive
 from unmix.data.songs import MIXTURE_GAINS
 from unmix.training.distribute import adapt_to_strategy, check_distribution, configure_precision, is_chief, make_strategy, worker_working_directory
-from unmix.training.losses import TeacherMixedLoss, get_loss, loss_packs_mix
+from unmix.training.losses import BandWeightedLoss, TeacherMixedLoss, get_loss, loss_packs_mix
 from unmix.training.metrics import get_metric
 from unmix.training.optimizers import build_optimizer
 from unmix.training.teacher import teacher_bins, teacher_songs
@@ -76,13 +76,21 @@ class RepeatTargets(keras.utils.PyDataset):
         self.dataset.on_epoch_end()
 
 
-def compiled_model(training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str, n_targets: int = 1) -> keras.Model:
-    """Build the configured model and compile it with its loss (on every output), metrics and optimizer."""
+def compiled_model(
+    training: TrainingOptions, *, input_shape: tuple[int, int, int], output: str, n_targets: int = 1, band_edge: int | None = None,
+) -> keras.Model:  # fmt: skip
+    """Build the configured model and compile it with its loss (on every output), metrics and optimizer.
+
+    ``band_edge``: the first bin that ``training.high_band_loss`` weighs (``high_band_edge``).
+    """
     model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output, n_targets=n_targets)
     n_outputs = len(model.outputs)
     loss = get_loss(training.loss_function)
+    band_weight = training.high_band_loss.weight
+    if band_edge is not None and band_weight != 1.0:
+        loss = BandWeightedLoss(training.loss_function, band_edge, band_weight)
     if training.teacher.name:  # targets packed as [true, teacher]: the exact mixture of the two terms
-        loss = TeacherMixedLoss(training.loss_function, training.teacher.weight)
+        loss = TeacherMixedLoss(training.loss_function, training.teacher.weight, edge=band_edge, band_weight=band_weight)
     metrics = [get_metric(name) for name in training.metrics]
     if isinstance(model.output, dict):  # one output per stem: one loss (and the metrics) per stem
         losses, output_metrics = {stem: loss for stem in model.output}, {stem: metrics for stem in model.output}
@@ -295,10 +303,11 @@ def _train(
         training, songs, prepared.songs("validation"), representation, teachers=teachers, teacher_bins=bins, stft=stft, packs_mix=packs_mix, stats=stats,
         accompaniments=prepared.accompaniments, mix_gain=mix_gain,
     )
+    input_shape = representation.input_shape(config.collection.n_channels)
+    band_edge = high_band_edge(config, n_fft=stft.n_fft, n_bins=input_shape[0])
     with strategy.scope():
         model = compiled_model(
-            training, input_shape=representation.input_shape(config.collection.n_channels), output=representation.model_output,
-            n_targets=len(representation.targets),
+            training, input_shape=input_shape, output=representation.model_output, n_targets=len(representation.targets), band_edge=band_edge,
         )  # fmt: skip
         n_outputs = len(model.outputs)
     adapt_to_strategy(model, strategy)
