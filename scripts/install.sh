@@ -54,10 +54,12 @@ if ! grep -qs '"bins": 1280' "$models_dir/spleeter-2stems/configuration.jsonc"; 
 fi
 
 # Each installed model's network exported once to ONNX (a minute the first time): predict.py then
-# runs it with OpenVINO and never imports TensorFlow. The stamp lists the models' weights (names,
-# sizes, times): while they stay, nothing runs. A failure costs speed only, never a separation.
+# runs it with OpenVINO and never imports TensorFlow. The stamp lists the models' weights and
+# configurations (names, sizes, times), which name the export: while they stay, nothing runs. A
+# failure costs speed only, never a separation.
 exported_stamp="$models_dir/exported/.weights"
-weights_now="$(ls -l --time-style=+%s unmix/pretrained/default/weights "$models_dir"/spleeter-2stems/weights 2>/dev/null || true)"
+weights_now="$(ls -l --time-style=+%s unmix/pretrained/default/weights "$models_dir"/spleeter-2stems/weights \
+    unmix/pretrained/default/configuration.jsonc "$models_dir"/spleeter-2stems/configuration.jsonc 2>/dev/null || true)"
 if [ "$(cat "$exported_stamp" 2>/dev/null)" != "$weights_now" ]; then
     if .venv/bin/python -m unmix.pretrained export --quiet >/dev/null; then
         mkdir -p "$models_dir/exported" && printf '%s\n' "$weights_now" > "$exported_stamp"

@@ -72,15 +72,41 @@ def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
     installed = tmp_path / "models" / "spleeter-2stems"  # the pretrained model is there too
     installed.mkdir(parents=True)
     (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}}')
-    # ... and its network and fast's are exported: the stamp lists the weights they were exported from.
-    listing = subprocess.run(f"ls -l --time-style=+%s unmix/pretrained/default/weights {installed}/weights 2>/dev/null || true", shell=True, cwd=copy, capture_output=True, text=True).stdout.rstrip("\n")
-    (tmp_path / "models" / "exported").mkdir()
-    (tmp_path / "models" / "exported" / ".weights").write_text(listing + "\n")
+    # ... and its network and fast's are exported: the stamp lists the weights and configurations they were exported from.
+    _stamp_exports(copy, installed)
     started = time.perf_counter()
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip-was-called" not in result.stderr
     assert time.perf_counter() - started < 10
+
+
+def _stamp_exports(copy: Path, installed: Path) -> None:
+    """The stamp scripts/install.sh leaves once both built-in networks are exported."""
+    listing = subprocess.run(
+        f"ls -l --time-style=+%s unmix/pretrained/default/weights {installed}/weights unmix/pretrained/default/configuration.jsonc "
+        f"{installed}/configuration.jsonc 2>/dev/null || true", shell=True, cwd=copy, capture_output=True, text=True,
+    ).stdout.rstrip("\n")  # fmt: skip
+    (installed.parent / "exported").mkdir(exist_ok=True)
+    (installed.parent / "exported" / ".weights").write_text(listing + "\n")
+
+
+def test_install_script_exports_again_when_a_configuration_changes(tmp_path):
+    """A configuration names the export (RunFolder.identity) as the weights do: a changed one is exported again."""
+    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n")
+    digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
+    (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
+    installed = tmp_path / "models" / "spleeter-2stems"
+    installed.mkdir(parents=True)
+    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}}')
+    _stamp_exports(copy, installed)
+    env = {**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and "unmix.pretrained export" not in result.stderr, result.stderr
+    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}, "transformation": {"workers": 2}}')
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "python-was-called -m unmix.pretrained export --quiet" in result.stderr
 
 
 def test_install_script_replaces_an_install_whose_vocals_stop_at_11_khz(tmp_path):
