@@ -64,14 +64,20 @@ def _checkout_with_fake_python(tmp_path: Path, script: str) -> Path:
     return copy
 
 
-def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
-    """A second run of scripts/install.sh (what quickstart.sh calls first) installs nothing."""
-    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho pip-was-called >&2\nexit 1\n")
+def _installed_checkout(tmp_path: Path, script: str, configuration: str) -> tuple[Path, Path]:
+    """A checkout whose requirements are installed (the stamp matches), and an installed spleeter-2stems with ``configuration``."""
+    copy = _checkout_with_fake_python(tmp_path, script)
     digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
     (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
-    installed = tmp_path / "models" / "spleeter-2stems"  # the pretrained model is there too
+    installed = tmp_path / "models" / "spleeter-2stems"
     installed.mkdir(parents=True)
-    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}}')
+    (installed / "configuration.jsonc").write_text(configuration)
+    return copy, installed
+
+
+def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
+    """A second run of scripts/install.sh (what quickstart.sh calls first) installs nothing."""
+    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho pip-was-called >&2\nexit 1\n", '{"training": {"model": {"options": {"bins": 1280}}}}')
     # ... and its network and fast's are exported: the stamp lists the weights and configurations they were exported from.
     _stamp_exports(copy, installed)
     started = time.perf_counter()
@@ -93,12 +99,7 @@ def _stamp_exports(copy: Path, installed: Path) -> None:
 
 def test_install_script_exports_again_when_a_configuration_changes(tmp_path):
     """A configuration names the export (RunFolder.identity) as the weights do: a changed one is exported again."""
-    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n")
-    digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
-    (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
-    installed = tmp_path / "models" / "spleeter-2stems"
-    installed.mkdir(parents=True)
-    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}}')
+    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n", '{"training": {"model": {"options": {"bins": 1280}}}}')
     _stamp_exports(copy, installed)
     env = {**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env=env, timeout=60)
@@ -111,12 +112,7 @@ def test_install_script_exports_again_when_a_configuration_changes(tmp_path):
 
 def test_install_script_replaces_an_install_whose_vocals_stop_at_11_khz(tmp_path):
     """An install from before issue 27 (no "bins": 1280) is installed again."""
-    copy = _checkout_with_fake_python(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n")
-    digest = subprocess.run(f"cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1", shell=True, cwd=copy, capture_output=True, text=True, check=True).stdout.strip()
-    (copy / ".venv" / ".unmix-requirements").write_text(digest + "\n")
-    installed = tmp_path / "models" / "spleeter-2stems"
-    installed.mkdir(parents=True)
-    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1024, "high_band": "none"}}}}')
+    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n", '{"training": {"model": {"options": {"bins": 1024, "high_band": "none"}}}}')
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "python-was-called -m unmix.pretrained install spleeter-2stems" in result.stderr
