@@ -70,6 +70,18 @@ def test_the_exported_network_separates_as_keras_does(run, models_dir):
     assert list(models_dir.glob("exported/*.onnx")) == [exported.exported_path(run)]
 
 
+def test_a_batch_spread_over_several_streams_gives_the_stems_of_one(run, models_dir):
+    """With a stream per block worker, a batch's windows run on every stream at once, each into its own slot."""
+    one = Separator.from_run_folder(run, runtime="openvino", workers=1, batch_size=3)
+    many = Separator.from_run_folder(run, runtime="openvino", workers=3, batch_size=3)
+    assert (one.kernel.predict.streams, many.kernel.predict.streams) == (1, 3) and many.kernel.predict._one_by_one
+    x = mixture(4.0)
+    expected, got = one.separate(x, RATE), many.separate(x, RATE)
+    peak = float(np.abs(x).max())
+    for stem in expected:
+        assert float(np.abs(got[stem] - expected[stem]).max()) <= 1e-5 * peak
+
+
 def test_auto_runs_the_export_only_once_it_exists_and_no_gpu_is_visible(run, models_dir, monkeypatch):
     assert not isinstance(Separator.from_run_folder(run).kernel.predict, exported.ExportedNetwork)  # nothing exported: Keras
     assert not exported.exported_path(run).exists()  # auto never exports by itself

@@ -136,6 +136,7 @@ class ExportedNetwork:
             raise ModelError(f"cannot read the exported network {path}: {first_line(error)}; delete it, then export it again with --runtime openvino (or python3 -m unmix.pretrained export for a built-in model), or separate with --runtime tensorflow") from None
         self.path = Path(path)
         self.precision = precision
+        self.streams = max(1, int(streams))
         names = [output.get_any_name() for output in self._compiled.outputs]
         #: A Keras model's named outputs (``{"vocals": …, "instrumental": …}``) keep their names,
         #: vocals first; a single output is unnamed (Keras exports it as ``Identity``), as
@@ -144,16 +145,25 @@ class ExportedNetwork:
         self._local = threading.local()
 
     def __call__(self, x: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
-        request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self._compiled.create_infer_request()
+        requests = getattr(self._local, "requests", None)
+        if requests is None:
+            # One request per stream: a batch's windows run on every stream at once, so a song of
+            # one block (or a last block alone) still uses every core.
+            n = self.streams if self._one_by_one else 1
+            requests = self._local.requests = [self._compiled.create_infer_request() for _ in range(n)]
         x = np.ascontiguousarray(x, dtype=np.float32)
         items = [x[i : i + 1] for i in range(len(x))] if self._one_by_one else [x]
         arrays: dict[str, list[np.ndarray]] = {}
-        for item in items:
-            # The request reuses its output buffers: copy before the next call.
-            for output, value in request.infer({0: item}).items():
-                arrays.setdefault(output.get_any_name(), []).append(np.array(value, dtype=np.float32, copy=True))
+        for first in range(0, len(items), len(requests)):
+            running = list(zip(requests, items[first : first + len(requests)]))
+            for request, item in running:
+                request.start_async({0: item})
+            for request, _ in running:
+                request.wait()
+                # The request reuses its output buffers: copy before its next call.
+                for output in self._compiled.outputs:
+                    value = request.get_tensor(output).data
+                    arrays.setdefault(output.get_any_name(), []).append(np.array(value, dtype=np.float32, copy=True))
         joined = {name: parts[0] if len(parts) == 1 else np.concatenate(parts) for name, parts in arrays.items()}
         return joined if self.targets is not None else next(iter(joined.values()))
 
