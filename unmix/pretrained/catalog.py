@@ -81,18 +81,18 @@ _MODELS: dict[str, _Model] = {
         installable=True,
         vocals_sdr=7.08,
         instrumental_sdr=10.48,
-        real_time_factor=46.8,
+        real_time_factor=48.0,
         vocals_high_band=4.04,
-        one_song_seconds=5.13,
+        one_song_seconds=5.18,
     ),
     FAST: _Model(
         description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
         installable=False,
         vocals_sdr=6.25,
-        instrumental_sdr=8.96,
-        real_time_factor=106.0,
+        instrumental_sdr=8.97,
+        real_time_factor=150.5,
         vocals_high_band=2.76,
-        one_song_seconds=2.87,
+        one_song_seconds=2.32,
     ),
 }
 
