@@ -5,7 +5,7 @@ One function, run by ``train`` before it creates anything and by ``train.py
 template rules first (``unmix.config.validate``), then looks every name up in
 the registry that will use it: model (and its options), loss, metrics,
 optimizer (and its options), distribution strategy, representation, normaliser, the
-teacher, the accompaniment folders, and the STFT parameters. Before, an unknown name failed only once the run folder
+teacher, the high-band loss weight, the accompaniment folders, and the STFT parameters. Before, an unknown name failed only once the run folder
 existed, leaving it behind. Each message names the key and the file that set it.
 """
 
