@@ -66,7 +66,7 @@ def check_configuration(config: Config) -> None:
 
 
 def high_band_edge(config: Config, *, n_fft: int, n_bins: int) -> int | None:
-    """The first bin above ``training.high_band_loss.frequency``; None when its weight is 1.
+    """The first bin whose centre is at or above ``training.high_band_loss.frequency`` (11025 Hz at 4096/44.1 kHz: bin 1024); None when its weight is 1.
 
     Raises:
         ConfigurationError: the frequency leaves no bin of the model's output below or above it.

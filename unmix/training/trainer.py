@@ -85,12 +85,13 @@ def compiled_model(
     """
     model = build_model(training.model.name, training.model.options, input_shape=input_shape, output=output, n_targets=n_targets)
     n_outputs = len(model.outputs)
-    loss = get_loss(training.loss_function)
     band_weight = training.high_band_loss.weight
-    if band_edge is not None and band_weight != 1.0:
-        loss = BandWeightedLoss(training.loss_function, band_edge, band_weight)
     if training.teacher.name:  # targets packed as [true, teacher]: the exact mixture of the two terms
         loss = TeacherMixedLoss(training.loss_function, training.teacher.weight, edge=band_edge, band_weight=band_weight)
+    elif band_edge is not None and band_weight != 1.0:
+        loss = BandWeightedLoss(training.loss_function, band_edge, band_weight)
+    else:
+        loss = get_loss(training.loss_function)
     metrics = [get_metric(name) for name in training.metrics]
     if isinstance(model.output, dict):  # one output per stem: one loss (and the metrics) per stem
         losses, output_metrics = {stem: loss for stem in model.output}, {stem: metrics for stem in model.output}
