@@ -117,6 +117,53 @@ def test_write_stream_writes_only_the_requested_stems(rng):
     assert np.concatenate(writers["vocals"].blocks, axis=1).shape == samples.shape
 
 
+class SlowWriter(CollectingWriter):
+    """Takes its time and records which thread wrote, and whether its blocks ever overlapped."""
+
+    def __init__(self, seconds: float, fail_at: int | None = None):
+        super().__init__()
+        self.seconds, self.fail_at, self.threads, self.busy, self.overlapped = seconds, fail_at, set(), False, False
+
+    def write(self, block):
+        import threading
+        import time
+
+        self.overlapped |= self.busy
+        self.busy = True
+        self.threads.add(threading.get_ident())
+        time.sleep(self.seconds)
+        self.busy = False
+        if self.fail_at is not None and len(self.blocks) == self.fail_at:
+            raise AudioError("disk gone")
+        super().write(block)
+
+
+def test_write_stream_writes_each_stem_on_a_thread_in_block_order():
+    import threading
+
+    blocks = [{"vocals": np.full((2, 3), i, np.float32), "instrumental": np.full((2, 3), -i, np.float32)} for i in range(5)]
+    writers = {"vocals": SlowWriter(0.01), "instrumental": SlowWriter(0.02)}
+    assert write_stream(iter(blocks), writers) == 15
+    for stem, sign in (("vocals", 1), ("instrumental", -1)):
+        writer = writers[stem]
+        assert [float(b[0, 0]) for b in writer.blocks] == [sign * i for i in range(5)]
+        assert threading.get_ident() not in writer.threads and not writer.overlapped
+
+
+def test_a_writer_error_stops_write_stream_and_is_raised():
+    taken = []
+
+    def blocks():
+        for i in range(6):
+            taken.append(i)
+            yield {"vocals": np.zeros((1, 4), np.float32)}
+
+    writer = SlowWriter(0.0, fail_at=2)
+    with pytest.raises(AudioError, match="disk gone"):
+        write_stream(blocks(), {"vocals": writer})
+    assert len(writer.blocks) == 2 and len(taken) <= 4
+
+
 def test_a_block_of_the_wrong_shape_is_an_audio_error(rng):
     with pytest.raises(AudioError, match=r"expected \(2, samples\)"):
         list(make_separator(block_seconds=1.0).stream(iter([noise(rng, 1, 100)]), sample_rate=MODEL_RATE, n_channels=2))

@@ -308,12 +308,27 @@ def iter_separate(
 def write_stream(stems: Iterable[Mapping[str, np.ndarray]], writers: Mapping[str, Any]) -> int:
     """Write each block's stems into ``writers`` (``{stem: writer with write(block)}``; stems without one are dropped).
 
+    Each stem is written on a thread of its own while the next block is separated (libsndfile
+    and the encoders release the GIL): a 3-minute song's float WAV stems take a sixth of a warm
+    ``fast`` run when written in turn on the separating thread. A stem holds at most one block
+    in writing, so the order of its blocks and the memory bound are kept; a writer's error is
+    raised here, at the next block or at the end.
+
     Returns:
         The number of samples of each stem processed.
     """
     n = 0
-    for block in stems:
-        for stem, writer in writers.items():
-            writer.write(block[stem])
-        n += next(iter(block.values())).shape[1]
+    pending: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=max(1, len(writers)), thread_name_prefix="unmix-write") as executor:
+        try:
+            for block in stems:
+                for job in pending:
+                    job.result()
+                pending = [executor.submit(writer.write, block[stem]) for stem, writer in writers.items()]
+                n += next(iter(block.values())).shape[1]
+            for job in pending:
+                job.result()
+        finally:
+            for job in pending:
+                job.cancel()
     return n
