@@ -47,6 +47,8 @@ CASES = {
     "gain 1e30": ({"training": {"augmentation": {"gain_max": 1e30}}}, "training.augmentation.gain_max", "<= 100"),
     "negative epoch count": ({"training": {"epoch": {"count": -3}}}, "training.epoch.count", "expected a whole number of epochs >= 1"),
     "overlap 1.5": ({"transformation": {"overlap": 1.5}}, "transformation.overlap", "expected a fraction of a window >= 0 and < 1"),
+    "block of no seconds": ({"transformation": {"block_seconds": 0}}, "transformation.block_seconds", "> 0 and <= 3600"),
+    "block of a day": ({"transformation": {"block_seconds": 86400}}, "transformation.block_seconds", "> 0 and <= 3600"),
     "mask exponent 0": ({"transformation": {"mask_exponent": 0}}, "transformation.mask_exponent", "expected a number > 0"),
     "window step above size": ({"transformation": {"options": {"step": 32}}}, "transformation.options.step", "between 1 and size=16"),
     "checkpoint template typo": (

@@ -20,7 +20,7 @@ TINY_CONFIGURATION = {
     "environment": {"name": "tiny"},
     "collection": {"sample_rate": MODEL_RATE, "stereo": True},
     "transformation": {
-        "name": "train_window_predict_mask", "fft_window": 256, "hop_length": 64,
+        "name": "train_window_predict_mask", "fft_window": 256, "hop_length": 64, "block_seconds": 0.5,
         "options": {"size": 16, "step": 16, "normalizer": "norm_max"},
     },
     "training": {"batch_size": 2, "model": {"name": "dummy", "options": {}}},
@@ -235,6 +235,8 @@ def test_from_run_folder_uses_the_best_weights(tmp_path, rng, write_tiny_run):
     (run.weights / "best.json").write_text(json.dumps({"file": "callback_weights_03.weights.h5"}))
     separator = Separator.from_run_folder(run.path)
     assert separator.sample_rate == MODEL_RATE and separator.batch_size == 8 and separator.step == 8
+    assert separator.block_seconds == 0.5  # transformation.block_seconds; an argument overrides it
+    assert Separator.from_run_folder(run.path, block_seconds=2.0).block_seconds == 2.0
     audio = noise(rng, 2, 7001)
     stems = separator.separate(audio, MODEL_RATE)
     np.testing.assert_allclose(stems["vocals"], audio, atol=2e-6)

@@ -65,6 +65,7 @@ MAX_FFT_WINDOW = 32768  # 0.74 s at 44.1 kHz; the shipped models use 4096 at mos
 MAX_BATCH = 4096  # windows per step or per model call
 MAX_WINDOW_FRAMES = 4096  # STFT frames in one model window (the shipped ones use 512 at most)
 MAX_WORKERS = 256  # processes or threads
+MAX_BLOCK_SECONDS = 3600  # an hour of audio per separation block: memory of a few GB per block beyond
 
 # training.model.options.kernel_initializer of the hourglass (its builder checks against this too).
 KERNEL_INITIALIZERS = ("glorot_uniform", "lecun_normal", "he_normal")
@@ -119,6 +120,7 @@ RULES = (
     Rule("transformation.precision", lambda value: value in ("float32", "bfloat16", "auto"), "float32, bfloat16 or auto"),
     Rule("transformation.batch_size", between(0, MAX_BATCH), f"0 (4 x training.batch_size) or a window count from 1 to {MAX_BATCH}"),
     Rule("transformation.workers", between(1, MAX_WORKERS), f"a thread count from 1 to {MAX_WORKERS} (e.g. 2)"),
+    Rule("transformation.block_seconds", between(0, MAX_BLOCK_SECONDS, above_low=True), f"seconds of audio per block, > 0 and <= {MAX_BLOCK_SECONDS} (e.g. 30)"),
 )
 _ABSENT = object()
 MONITORED = ("model_checkpoint", "early_stopping", "reduce_learningrate")

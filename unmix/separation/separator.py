@@ -291,6 +291,7 @@ class Separator:
     def _around(cls, model: Any, plan: Plan, config: Any, *, sample_rate: int | None = None, **options: Any) -> "Separator":
         """The separator of ``model`` (a Keras model or a :data:`Predict`) with the configuration's separation defaults."""
         options.setdefault("workers", config.transformation.workers)
+        options.setdefault("block_seconds", config.transformation.block_seconds)
         return cls(
             model, representation=plan.representation, stft_options=plan.stft, sample_rate=sample_rate or config.collection.sample_rate,
             n_channels=plan.n_channels, stats=plan.stats, batch_size=plan.batch_size, overlap=plan.overlap,
