@@ -25,6 +25,7 @@ stem, and the stems need not sum to the input (each is band-limited to the model
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from unmix.dsp.stft import StftOptions, istft, stft
 from unmix.errors import ConfigurationError, ModelError
 from unmix.separation import overlap_add
 from unmix.separation.arrays import batches, channel_groups, magnitude_channels_last
+from unmix.separation.shared_windows import BlockShare
 
 #: A batch ``(batch, n_bins, size, n_channels)`` → the model's prediction: one array of that
 #: shape (a single target, vocals), one of ``k * n_channels`` channels (``k`` targets stacked as
@@ -179,7 +181,7 @@ class Kernel:
         #: Every stem of a separation, the residual (if any) last.
         self.stems = self.estimated if self.residual is None else (*self.estimated, self.residual)
 
-    def __call__(self, audio: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
+    def __call__(self, audio: np.ndarray, *, frames: tuple[int, int | None] = (0, None), shared: BlockShare | None = None) -> dict[str, np.ndarray]:
         """Estimates of :attr:`estimated` for ``audio``.
 
         Args:
@@ -187,6 +189,8 @@ class Kernel:
             frames: ``(first, stop)``: the model windows start at STFT frame ``first`` and cover
                 the frames up to ``stop`` (None: the last frame); frames outside get no estimate.
                 The streaming layer uses it to run exactly the song's own windows on a block.
+            shared: the block boundary windows this block shares with its neighbours
+                (``unmix.separation.shared_windows``): each is run by one of the two blocks only.
 
         Returns:
             ``{stem: float32 (channels, samples)}``: STFT → windows → model → overlap-add →
@@ -196,7 +200,7 @@ class Kernel:
         spec = stft(audio, options=self.plan.stft)
         # |mix| is stored channels-last, the model's layout, so model windows are plain slices.
         mix_mag = magnitude_channels_last(spec)
-        magnitudes = self.magnitudes(mix_mag, frames=frames)
+        magnitudes = self.magnitudes(mix_mag, frames=frames, shared=shared)
         if self.plan.wiener_iterations >= 0:
             return self._wiener(magnitudes, mix_mag, spec, n_samples)
         if len(self.targets) == 1 or self.residual is None:
@@ -206,11 +210,13 @@ class Kernel:
         # estimate × e^{i∠mix} = spec × mask, the product formed inside istft.
         return {stem: istft(spec, options=self.plan.stft, length=n_samples, gain=masks[stem]) for stem in self.estimated}
 
-    def magnitudes(self, mix_mag: np.ndarray, *, frames: tuple[int, int | None] = (0, None)) -> dict[str, np.ndarray]:
+    def magnitudes(self, mix_mag: np.ndarray, *, frames: tuple[int, int | None] = (0, None), shared: BlockShare | None = None) -> dict[str, np.ndarray]:
         """Every target's magnitude estimate ``(channels, bins, frames)``, >= 0 (at most ``|mix|`` unless its mask is linear), window by window.
 
         Each batch is overlap-added as it arrives; a model's NaN or infinity becomes 0 (the model
-        may only remove energy). ``frames`` as in :meth:`__call__`.
+        may only remove energy). ``frames`` and ``shared`` as in :meth:`__call__`: the shared
+        windows this block claims run first (its neighbour may be waiting for them), those its
+        neighbour claimed are taken last.
         """
         plan = self.plan
         n_input, n_bins, n_frames = mix_mag.shape
@@ -223,20 +229,46 @@ class Kernel:
         taper = overlap_add.weights(plan.size, plan.step, kind=plan.stitching)
         stitchers = {(g, t): overlap_add.Stitcher(n_bins=n_bins, n_frames=n_frames, n_channels=plan.n_channels, taper=taper) for g in range(len(groups)) for t in self.targets}
         jobs = [(g, start) for g in range(len(groups)) for start in starts]
-        buffer = np.empty((min(plan.batch_size, len(jobs)), n_bins, plan.size, plan.n_channels), dtype=np.float32)
+        claimed: dict[tuple[int, int], Future[Any]] = {}
+        taken: list[tuple[tuple[int, int], Future[Any]]] = []
         # A song-scope normaliser scales by the block's mix: the separator makes the block the whole song.
         reference = plan.representation.song_reference(mix_mag)
-        for batch_jobs in batches(jobs, plan.batch_size):
-            mix_windows = buffer[: len(batch_jobs)]
-            for window, (g, start) in zip(mix_windows, batch_jobs):
-                valid = min(plan.size, n_frames - start)
-                window[:, :valid] = layouts[g][:, start : start + valid]
-                window[:, valid:] = 0.0
-            x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats, reference=reference), dtype=np.float32)
-            for target, prediction in self._call_model(x).items():
-                out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats, reference=reference)
-                for window, (g, start) in zip(out, batch_jobs):
-                    stitchers[g, target].add(window, start)
+        try:
+            if shared is not None:
+                own = []
+                for job in jobs:
+                    claim = shared.claim(*job)
+                    if claim is None or claim[0]:
+                        own.append(job)
+                        if claim is not None:
+                            claimed[job] = claim[1]
+                    else:
+                        taken.append((job, claim[1]))
+                jobs = sorted(own, key=lambda job: job not in claimed)  # stable: the claimed first
+            buffer = np.empty((min(plan.batch_size, len(jobs)), n_bins, plan.size, plan.n_channels), dtype=np.float32)
+            for batch_jobs in batches(jobs, plan.batch_size):
+                mix_windows = buffer[: len(batch_jobs)]
+                for window, (g, start) in zip(mix_windows, batch_jobs):
+                    valid = min(plan.size, n_frames - start)
+                    window[:, :valid] = layouts[g][:, start : start + valid]
+                    window[:, valid:] = 0.0
+                x = np.asarray(plan.representation.prepare(mix_windows, stats=plan.stats, reference=reference), dtype=np.float32)
+                published: dict[tuple[int, int], dict[str, np.ndarray]] = {job: {} for job in batch_jobs if job in claimed}
+                for target, prediction in self._call_model(x).items():
+                    out = plan.representation.to_vocals_magnitude(prediction, mix_windows, stats=plan.stats, reference=reference)
+                    for window, (g, start) in zip(out, batch_jobs):
+                        stitchers[g, target].add(window, start)
+                        if (g, start) in published:
+                            published[g, start][target] = np.array(window)
+                for job, outputs in published.items():
+                    claimed.pop(job).set_result(outputs)
+        except BaseException as error:
+            for future in claimed.values():  # the neighbour waiting for them fails with this block
+                future.set_exception(error)
+            raise
+        for (g, start), future in taken:
+            for target, window in future.result().items():
+                stitchers[g, target].add(window, start)
         covered = (first, stop)
         return {target: self._stitched(groups, [stitchers[g, target] for g in range(len(groups))], mix_mag, covered) for target in self.targets}
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from unmix.errors import AudioError
 from unmix.separation.arrays import check_samples, check_separated
+from unmix.separation.shared_windows import BlockShare, SharedWindows
 
 Progress = Callable[[float, float], None]
 
@@ -162,8 +163,9 @@ class _Resampler:
 
 
 
-#: Model-rate audio ``(channels, samples)`` and ``frames=(first, stop)``, the frames its model
-#: windows cover (``stop`` None: to the end) → ``{stem: estimate of the audio's shape}``.
+#: Model-rate audio ``(channels, samples)``, ``frames=(first, stop)``, the frames its model
+#: windows cover (``stop`` None: to the end), and ``shared=`` the block's ``BlockShare`` (the
+#: boundary windows its neighbours also run) → ``{stem: estimate of the audio's shape}``.
 BlockFunction = Callable[..., Mapping[str, np.ndarray]]
 
 
@@ -217,6 +219,8 @@ def iter_separate(
     workers = max(1, int(workers))
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unmix-block") if workers > 1 else None
     in_flight: deque[tuple[Future[Mapping[str, np.ndarray]], int, int]] = deque()  # (estimates of a segment, core start, core stop in it)
+    # The window of context on each side of a boundary is run by one of its two blocks only.
+    shared = SharedWindows()
 
     def submit_core(stop: int, *, final: bool) -> None:
         # Separate [first, last) and keep only the core [core_start, stop) of it. The windows run
@@ -233,11 +237,14 @@ def iter_separate(
             windows_to = (stop - first) // hop + layout.window_frames_after
         segment = model_audio.read(first, last)
         frames = (windows_from, windows_to)
+        if not final:  # song frames: the core ends on the window grid
+            shared.add_boundary(stop // hop - layout.window_frames_before, stop // hop + layout.window_frames_after)
+        share = BlockShare(shared, first // hop)
         if executor is None:
             job: Future[Mapping[str, np.ndarray]] = Future()
-            job.set_result(separate_block(segment, frames=frames))
+            job.set_result(separate_block(segment, frames=frames, shared=share))
         else:
-            job = executor.submit(separate_block, segment, frames=frames)
+            job = executor.submit(separate_block, segment, frames=frames, shared=share)
         in_flight.append((job, core_start - first, stop - first))
         core_start = stop
         model_audio.drop_before(core_start - layout.margin_samples)
