@@ -212,7 +212,7 @@ class TransformationOptions:
     # Blocks separated at once on threads (one block's STFT beside another's network); each adds a block of memory.
     workers: int = 2
     # Seconds of audio per block at separation (rounded up to at least 8 windows): memory grows with it, and a
-    # shorter block computes more windows twice (a window of context on each side of every block boundary).
+    # shorter block transforms more context frames again (a window of them on each side of every boundary).
     block_seconds: float = 30.0
     options: TransformOptions = TransformOptions()
 

@@ -42,7 +42,7 @@ class SharedWindows:
             self._ranges.append((int(first), int(stop)))
 
     def claim(self, key: Key) -> tuple[bool, Future[Outputs]] | None:
-        """None: the window is a block's own. Else ``(True, future)``: compute it and :meth:`publish` it; ``(False, future)``: the other block does, take its result."""
+        """None: the window is a block's own. Else ``(True, future)``: compute it and set the future's result (or exception); ``(False, future)``: the other block does, take its result."""
         with self._lock:
             start = key[1]
             if not any(first <= start < stop for first, stop in self._ranges):

@@ -73,7 +73,8 @@ def block_layout(*, n_fft: int, hop_length: int, size: int, step: int, sample_ra
     side), each of those frames on the windows covering it, and each window on the frames it
     reads, which must come from real audio: ``q`` frames more. Cores start on the window grid
     (multiples of ``hop_length * step`` samples) and hold at least 8 windows' worth of frames,
-    so that the windows computed twice (once as context) stay a small share.
+    so that the context frames each block transforms again stay a small share (its context
+    windows are run once for both blocks of a boundary: ``unmix.separation.shared_windows``).
 
     Args:
         n_fft: STFT length in samples.
