@@ -57,12 +57,15 @@ def test_read_blocks_errors_surface_at_call_time(tmp_path):
         audio.read_blocks(tmp_path / "three.wav", sample_rate=None, n_channels=4, block_samples=10)
 
 
+@pytest.mark.parametrize("finish", [False, True], ids=["closed", "finished-then-closed"])
 @pytest.mark.parametrize(("name", "subtype"), [("a.wav", None), ("a.flac", "PCM_16"), ("a.mp3", None)])
-def test_writer_in_blocks_equals_save(tmp_path, tone, name, subtype):
+def test_writer_in_blocks_equals_save(tmp_path, tone, name, subtype, finish):
     samples = tone(frequency_hz=440.0, duration_s=0.5, sample_rate=44100)
     with audio.open_writer(tmp_path / "blocks" / name, sample_rate=44100, n_channels=2, subtype=subtype) as writer:
         for start in range(0, samples.shape[1], 3000):
             writer.write(samples[:, start : start + 3000])
+        if finish:  # as write_stream does on each stem's thread before the files close
+            writer.finish()
     audio.save(tmp_path / "whole" / name, samples, 44100, subtype=subtype)
     blocked, _ = audio.load(tmp_path / "blocks" / name)
     whole, _ = audio.load(tmp_path / "whole" / name)

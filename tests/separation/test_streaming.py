@@ -150,6 +150,30 @@ def test_write_stream_writes_each_stem_on_a_thread_in_block_order():
         assert threading.get_ident() not in writer.threads and not writer.overlapped
 
 
+class FinishingWriter(SlowWriter):
+    """Records when and on which thread it was finished."""
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.finished = []  # (thread, blocks written by then)
+
+    def finish(self):
+        import threading
+
+        self.finished.append((threading.get_ident(), len(self.blocks)))
+
+
+def test_write_stream_finishes_each_writer_once_after_its_last_block_on_a_thread():
+    import threading
+
+    blocks = [{"vocals": np.zeros((2, 3), np.float32), "instrumental": np.zeros((2, 3), np.float32)} for _ in range(4)]
+    writers = {"vocals": FinishingWriter(0.01), "instrumental": FinishingWriter(0.03)}
+    assert write_stream(iter(blocks), writers) == 12
+    for writer in writers.values():
+        ((thread, written),) = writer.finished
+        assert written == 4 and thread != threading.get_ident()
+
+
 def test_a_writer_error_stops_write_stream_and_is_raised():
     taken = []
 

@@ -209,19 +209,24 @@ class Mp3Writer:
         except (BrokenPipeError, OSError) as error:
             raise self._failure() from error
 
-    def close(self) -> None:
-        """Finish encoding and wait for ffmpeg.
-
-        Raises:
-            AudioError: when ffmpeg failed (a full disk, say).
-        """
+    def finish(self) -> None:
+        """End the input and wait for ffmpeg to encode the rest; :meth:`close` then says whether it failed."""
         assert self._process.stdin is not None
         try:
             self._process.stdin.close()
         except (BrokenPipeError, OSError):
             pass
+        self._process.wait()
+
+    def close(self) -> None:
+        """Finish encoding (unless :meth:`finish` did) and wait for ffmpeg.
+
+        Raises:
+            AudioError: when ffmpeg failed (a full disk, say).
+        """
         try:
-            if self._process.wait() != 0:
+            self.finish()
+            if self._process.returncode != 0:
                 raise self._failure()
         finally:
             self._errors.close()

@@ -176,6 +176,10 @@ class SoundfileWriter:
         """Append float32 `(samples, channels)` frames (already validated and clipped)."""
         self._file.write(frames)
 
+    def finish(self) -> None:
+        """Write out what libsndfile buffers and sync it to the disk, so that the close after it has little left."""
+        self._file.flush()
+
     def close(self) -> None:
         """Finish the file (writes the header's final length)."""
         self._file.close()

@@ -91,6 +91,21 @@ class AudioWriter:
             raise write_error(self._path, error) from None
 
 
+    def finish(self) -> None:
+        """Complete the file's data before it is closed (libsndfile writes and syncs it, ffmpeg ends its encoding).
+
+        ``streaming.write_stream`` calls it on each stem's thread, so the stems finish at once;
+        closing then leaves the header and the rename. Closing without it does the same work.
+
+        Raises:
+            AudioError: when the encoder fails.
+        """
+        try:
+            self._backend.finish()
+        except (RuntimeError, OSError) as error:
+            raise write_error(self._path, error) from None
+
+
 def _writer_backend(
     path: Path, temporary: Path, *, sample_rate: int, n_channels: int, subtype: str | None
 ) -> tuple[_Backend, bool]:

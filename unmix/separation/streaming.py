@@ -266,17 +266,19 @@ def iter_separate(
         first = pending.start
         mix = pending.pop(n)
         out: dict[str, np.ndarray] = {}
-        rest = mix.copy()
         for stem in estimated:
             fifo = outputs[stem]
             block = fifo.pop(min(n, fifo.size))
             if block.shape[1] < n:  # the resamplers' rounding may leave a sample less: padded
                 block = np.pad(block, ((0, 0), (0, n - block.shape[1])))
             out[stem] = block
-            rest -= block
-        if residual is not None:
-            out[residual] = rest
+        # The input's samples passed check_samples, so the residual of finite estimates is finite.
         check_separated(out, mix=mix, first=first, sample_rate=sample_rate)
+        if residual is not None:
+            rest = np.subtract(mix, out[estimated[0]]) if estimated else mix.copy()
+            for stem in estimated[1:]:
+                rest -= out[stem]
+            out[residual] = rest
         done = pending.start
         if progress is not None:
             progress(done / sample_rate, max(done, total_samples or 0) / sample_rate)
@@ -320,7 +322,9 @@ def write_stream(stems: Iterable[Mapping[str, np.ndarray]], writers: Mapping[str
     and the encoders release the GIL): a 3-minute song's float WAV stems take a sixth of a warm
     ``fast`` run when written in turn on the separating thread. A stem holds at most one block
     in writing, so the order of its blocks and the memory bound are kept; a writer's error is
-    raised here, at the next block or at the end.
+    raised here, at the next block or at the end. After the last block, a writer that has a
+    ``finish()`` (``unmix.audio.AudioWriter``: flush and sync, or the encoder's end) is finished
+    on the threads too, all at once, instead of one after another as the files close.
 
     Returns:
         The number of samples of each stem processed.
@@ -334,6 +338,9 @@ def write_stream(stems: Iterable[Mapping[str, np.ndarray]], writers: Mapping[str
                     job.result()
                 pending = [executor.submit(writer.write, block[stem]) for stem, writer in writers.items()]
                 n += next(iter(block.values())).shape[1]
+            for job in pending:
+                job.result()
+            pending = [executor.submit(finish) for finish in (getattr(writer, "finish", None) for writer in writers.values()) if finish is not None]
             for job in pending:
                 job.result()
         finally:
