@@ -90,7 +90,6 @@ class AudioWriter:
         except (RuntimeError, OSError) as error:
             raise write_error(self._path, error) from None
 
-
     def finish(self) -> None:
         """Complete the file's data before it is closed (libsndfile writes and syncs it, ffmpeg ends its encoding).
 
