@@ -42,10 +42,11 @@ fi
 
 # Deezer's pretrained Spleeter 2-stems model, the default once installed: fetched once (73 MB)
 # and converted. The folder is the one unmix.pretrained.catalog.models_dir() reads; when the
-# model is there, nothing runs (not even Python). An install from before issue 27 (its
-# configuration has no "bins": 1280: vocals stop at 11 kHz) is replaced from the cached download.
+# model is there, nothing runs (not even Python). An older install (its configuration's high band
+# is not "instrumental_average": vocals stop at 11 kHz, or both U-Nets run over 1280 bins, 11 %
+# slower) is replaced from the cached download (unmix.pretrained.spleeter.is_current says the same).
 models_dir="${UNMIX_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/unmix/models}"
-if ! grep -qs '"bins": 1280' "$models_dir/spleeter-2stems/configuration.jsonc"; then
+if ! grep -qs '"high_band": "instrumental_average"' "$models_dir/spleeter-2stems/configuration.jsonc"; then
     echo "unmix: installing the pretrained model spleeter-2stems (first time: 73 MB download)" >&2
     if ! .venv/bin/python -m unmix.pretrained install spleeter-2stems --quiet; then
         echo "unmix: could not install the pretrained model spleeter-2stems (see the error above); run .venv/bin/python -m unmix.pretrained install spleeter-2stems when online" >&2

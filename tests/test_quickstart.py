@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+# An installed spleeter-2stems configuration as this version writes it (issue 27's high band).
+CURRENT = '{"training": {"model": {"options": {"bins": 1024, "vocals_bins": 1280, "high_band": "instrumental_average"}}}}'
 TINY = {
     "base": "mini/dummy.jsonc",
     "collection": {"sample_rate": 16000},
@@ -77,7 +79,7 @@ def _installed_checkout(tmp_path: Path, script: str, configuration: str) -> tupl
 
 def test_install_script_reuses_an_installed_environment_in_seconds(tmp_path):
     """A second run of scripts/install.sh (what quickstart.sh calls first) installs nothing."""
-    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho pip-was-called >&2\nexit 1\n", '{"training": {"model": {"options": {"bins": 1280}}}}')
+    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho pip-was-called >&2\nexit 1\n", CURRENT)
     # ... and its network and fast's are exported: the stamp lists the weights and configurations they were exported from.
     _stamp_exports(copy, installed)
     started = time.perf_counter()
@@ -99,20 +101,28 @@ def _stamp_exports(copy: Path, installed: Path) -> None:
 
 def test_install_script_exports_again_when_a_configuration_changes(tmp_path):
     """A configuration names the export (RunFolder.identity) as the weights do: a changed one is exported again."""
-    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n", '{"training": {"model": {"options": {"bins": 1280}}}}')
+    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n", CURRENT)
     _stamp_exports(copy, installed)
     env = {**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0 and "unmix.pretrained export" not in result.stderr, result.stderr
-    (installed / "configuration.jsonc").write_text('{"training": {"model": {"options": {"bins": 1280}}}, "transformation": {"workers": 2}}')
+    (installed / "configuration.jsonc").write_text(CURRENT[:-1] + ', "transformation": {"workers": 2}}')
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "python-was-called -m unmix.pretrained export --quiet" in result.stderr
 
 
-def test_install_script_replaces_an_install_whose_vocals_stop_at_11_khz(tmp_path):
-    """An install from before issue 27 (no "bins": 1280) is installed again."""
-    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n", '{"training": {"model": {"options": {"bins": 1024, "high_band": "none"}}}}')
+@pytest.mark.parametrize(
+    "configuration",
+    [
+        '{"training": {"model": {"options": {"bins": 1024, "high_band": "none"}}}}',  # before issue 27: vocals stop at 11 kHz
+        '{"training": {"model": {"options": {"bins": 1280, "high_band": "none"}}}}',  # both U-Nets over 1280 bins: 11 % slower
+    ],
+    ids=["spleeter-band", "both-u-nets-1280"],
+)
+def test_install_script_replaces_an_older_install(tmp_path, configuration):
+    """An install whose high band is not this version's is installed again."""
+    copy, installed = _installed_checkout(tmp_path, "#!/bin/sh\necho \"python-was-called $*\" >&2\nexit 0\n", configuration)
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=copy, capture_output=True, text=True, env={**os.environ, "UNMIX_MODELS_DIR": str(tmp_path / "models")}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "python-was-called -m unmix.pretrained install spleeter-2stems" in result.stderr

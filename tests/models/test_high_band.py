@@ -47,6 +47,31 @@ def test_average_applies_each_frame_s_mean_mask_below_the_edge(mix, targets) -> 
         np.testing.assert_allclose(estimate[:, EDGE:], expected, rtol=1e-5, atol=1e-6, err_msg=target)
 
 
+def test_instrumental_average_extends_the_instrumental_s_top_band_mask_and_keeps_the_vocals_silent(mix) -> None:
+    """The vocals U-Net over 192 bins, the instrumental's over 128; above 128 its mask is its mean over the top TOP_BINS."""
+    model = _model("instrumental_average", vocals_bins=192, bins=128)
+    y = _predict(model, mix)
+    assert np.all(y["vocals"][:, 192:] == 0)
+    assert np.all(y["vocals"][:, EDGE:192] > 0)  # the vocals U-Net's own estimate
+    assert TOP_BINS >= EDGE  # this band is no wider than the top bins: its whole mask is averaged
+    mask = y["instrumental"][:, :EDGE] / mix[:, :EDGE]
+    np.testing.assert_allclose(y["instrumental"][:, EDGE:], mask.mean(axis=1, keepdims=True) * mix[:, EDGE:], rtol=1e-5, atol=1e-6)
+
+
+def test_instrumental_average_averages_only_the_top_bins_of_a_wide_band(rng) -> None:
+    """With a band wider than TOP_BINS, the bins below the top ones do not count."""
+    shape = (513, 64, 2)  # FFT 1024; the instrumental U-Net over 384 bins, the vocals' over 448
+    options = {**TINY, "bins": 384, "vocals_bins": 448, "high_band": "instrumental_average"}
+    model = build_model("spleeter", options, input_shape=shape, output="magnitude")
+    x = (rng.random((1, *shape), dtype=np.float32) + 0.1) * 3.0
+    y = _predict(model, x)
+    mask = y["instrumental"][:, 384 - TOP_BINS : 384] / x[:, 384 - TOP_BINS : 384]
+    np.testing.assert_allclose(y["instrumental"][:, 384:], mask.mean(axis=1, keepdims=True) * x[:, 384:], rtol=1e-5, atol=1e-6)
+    whole = y["instrumental"][:, :384] / x[:, :384]
+    assert not np.allclose(whole.mean(axis=1, keepdims=True) * x[:, 384:], y["instrumental"][:, 384:], rtol=1e-3)
+    assert np.all(y["vocals"][:, 448:] == 0)
+
+
 def test_network_runs_the_u_nets_over_every_bin_but_nyquist(mix) -> None:
     model = _model("network")
     assert model.get_layer("band").output.shape[1] == 256
@@ -95,7 +120,7 @@ def test_a_head_starts_fresh_when_copied_from_u_nets_without_one(mix) -> None:
     np.testing.assert_allclose(_predict(target, mix)["vocals"][:, :EDGE], _predict(source, mix)["vocals"][:, :EDGE], rtol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["average", "learned"])
+@pytest.mark.parametrize("method", ["average", "learned", "instrumental_average"])
 def test_keras_file_round_trip(mix, method, tmp_path) -> None:
     model = _model(method)
     path = tmp_path / "model.keras"
@@ -108,7 +133,7 @@ def test_keras_file_round_trip(mix, method, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"high_band": "zeros"}, r"high_band must be one of none, average, network, learned; received 'zeros'"),
+        ({"high_band": "zeros"}, r"high_band must be one of none, average, network, learned, instrumental_average; received 'zeros'"),
         ({"high_band": "average", "freeze_unets": True}, r"freeze_unets trains the learned high band alone"),
         ({"vocals_bins": 64}, r"vocals_bins must be at least bins=128"),
         ({"vocals_bins": 200}, r"vocals_bins must be a multiple of 64"),

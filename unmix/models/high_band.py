@@ -16,15 +16,20 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-#: The extensions a band-limited model can use above its edge.
-METHODS = ("none", "average", "network", "learned")
+#: The extensions a band-limited model can use above its edge. ``instrumental_average`` leaves
+#: the vocals silent above their U-Net's band (as ``none``) and extends the instrumental's mask
+#: by its per-frame mean over the top :data:`TOP_BINS` of its band: with ``vocals_bins`` wider
+#: than ``bins``, the vocals U-Net alone runs over the extra bins (half the cost of widening
+#: both) and the ratio of the two estimates there still has an instrumental to weigh against.
+METHODS = ("none", "average", "network", "learned", "instrumental_average")
 #: The name of the learned head's nested model (its weights load and save on their own).
 HEAD = "high_band"
 #: High-band bins are averaged in groups of this many before the head (1024 bins -> 128 bands):
 #: a mask above 11 kHz needs no finer resolution, and the head then costs next to nothing.
 POOL = 8
 #: Bins just below the edge whose mean vocals mask is the head's starting point (about 1.4 kHz
-#: at 4096 / 44.1 kHz): the voice's own top octave says most about what lies above it.
+#: at 4096 / 44.1 kHz): the voice's own top octave says most about what lies above it. The
+#: ``instrumental_average`` extension averages the instrumental's mask over as many.
 TOP_BINS = 128
 #: Bins below the edge that the head's convolutions see beside the band above (5.5-11 kHz at
 #: 4096 / 44.1 kHz): the spectrum and the U-Net's mask there, to carry on across the edge.

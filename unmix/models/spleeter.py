@@ -34,7 +34,7 @@ import dataclasses
 import keras
 
 from unmix.errors import ConfigurationError
-from unmix.models.high_band import HEAD, METHODS, BandAverage, build_head, context_bins
+from unmix.models.high_band import HEAD, METHODS, TOP_BINS, BandAverage, build_head, context_bins
 from unmix.models.layers import check_levels, check_positive, check_rate
 from unmix.models.registry import register_model
 
@@ -65,13 +65,15 @@ class SpleeterOptions:
         targets: the U-Nets to build, from ``("vocals", "instrumental")``; ``["vocals"]``
             builds one U-Net whose single output is the vocals (representation ``window``).
         vocals_bins: bins the vocals U-Net sees, when it should see more than ``bins`` (the
-            instrumental's): half the cost of widening both, though on the valid songs widening
-            both scored better above 11 kHz (docs/default-model.md). None: ``bins``.
+            instrumental's): half the cost of widening both; with ``instrumental_average`` it
+            scores as widening both does above 11 kHz (docs/default-model.md). None: ``bins``.
         high_band: what the model does above each U-Net's band (``unmix.models.high_band``): ``none``
             (Spleeter: vocals 0 there), ``average`` (Spleeter's ``mask_extension``: each frame's
-            mean mask below the edge), ``network`` (the U-Nets run over every bin up to a
-            multiple of ``2 ** levels``: 2048 of 2049) or ``learned`` (a small head predicts the
-            vocals mask above the edge; the instrumental takes the rest).
+            mean mask below the edge), ``instrumental_average`` (vocals 0 above their band, the
+            instrumental's mask extended by its mean over the top 128 bins of its band),
+            ``network`` (the U-Nets run over every bin up to a multiple of ``2 ** levels``: 2048
+            of 2049) or ``learned`` (a small head predicts the vocals mask above the edge; the
+            instrumental takes the rest).
         freeze_unets: train nothing but the learned head (the U-Nets' layers are frozen).
     """
 
@@ -164,8 +166,9 @@ def _fill_above(estimates: dict, masks: dict, inputs, *, options: SpleeterOption
 
     ``none`` and ``network`` (whose band ends at most a few bins below Nyquist) leave the vocals
     silent there and give the instrumental the mixture; ``average`` extends each U-Net's mask by
-    its per-frame mean; ``learned`` asks the head for the vocals mask and gives the instrumental
-    the rest of the mixture.
+    its per-frame mean; ``instrumental_average`` leaves the vocals silent and extends the
+    instrumental's mask by its per-frame mean over the top ``TOP_BINS`` of its band; ``learned``
+    asks the head for the vocals mask and gives the instrumental the rest of the mixture.
     """
     n_bins = inputs.shape[1]
     highs: dict[int, object] = {}
@@ -183,10 +186,15 @@ def _fill_above(estimates: dict, masks: dict, inputs, *, options: SpleeterOption
             estimates["vocals"] = keras.layers.ZeroPadding2D(((0, n_bins - bands["vocals"]), (0, 0)), name="vocals_above_band")(estimates["vocals"])
         if "instrumental" in estimates and bands["instrumental"] < n_bins:
             extended["instrumental"] = high(bands["instrumental"])
-    elif options.high_band == "average":
+    elif options.high_band in ("average", "instrumental_average"):
+        top = options.high_band == "instrumental_average"
+        if top and bands["vocals"] < n_bins:
+            estimates["vocals"] = keras.layers.ZeroPadding2D(((0, n_bins - bands["vocals"]), (0, 0)), name="vocals_above_band")(estimates["vocals"])
         for target, mask in masks.items():
-            if bands[target] < n_bins:
+            if bands[target] < n_bins and not (top and target == "vocals"):
                 bins_first = keras.layers.Permute((2, 1, 3), name=f"{target}_mask_bins_first")(mask)
+                if top and bands[target] > TOP_BINS:
+                    bins_first = keras.layers.Cropping2D(((bands[target] - TOP_BINS, 0), (0, 0)), name=f"{target}_mask_top")(bins_first)
                 above = BandAverage(n_bins - bands[target], name=f"{target}_mask_above")(bins_first)
                 extended[target] = keras.layers.Multiply(name=f"{target}_estimate_above")([above, high(bands[target])])
     else:  # learned: one band for both U-Nets (checked)

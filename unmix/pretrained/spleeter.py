@@ -56,7 +56,7 @@ WEIGHTS = "spleeter-2stems.weights.h5"
 IMPORT_BYTES = 170 * 1024 * 1024
 #: The model options that fill the band above Spleeter's 11 kHz edge (issue 27): an install
 #: without them is from an older unmix, and is replaced.
-FULL_BAND_KEYS = ("bins", "high_band")
+FULL_BAND_KEYS = ("bins", "vocals_bins", "high_band")
 
 # One U-Net's layers in the order TF1 created (and numbered) them: (TF layer kind, index within
 # the U-Net, Keras layer name after the target prefix). Spleeter built the vocals U-Net first,
