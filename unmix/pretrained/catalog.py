@@ -81,9 +81,9 @@ _MODELS: dict[str, _Model] = {
         installable=True,
         vocals_sdr=7.08,
         instrumental_sdr=10.48,
-        real_time_factor=48.0,
+        real_time_factor=56.7,
         vocals_high_band=4.11,
-        one_song_seconds=5.18,
+        one_song_seconds=5.26,
     ),
     FAST: _Model(
         description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
