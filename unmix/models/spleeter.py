@@ -181,15 +181,13 @@ def _fill_above(estimates: dict, masks: dict, inputs, *, options: SpleeterOption
         return highs[bins]
 
     extended = {}
+    if options.high_band in ("none", "network", "instrumental_average") and bands["vocals"] < n_bins:
+        estimates["vocals"] = keras.layers.ZeroPadding2D(((0, n_bins - bands["vocals"]), (0, 0)), name="vocals_above_band")(estimates["vocals"])
     if options.high_band in ("none", "network"):
-        if bands["vocals"] < n_bins:
-            estimates["vocals"] = keras.layers.ZeroPadding2D(((0, n_bins - bands["vocals"]), (0, 0)), name="vocals_above_band")(estimates["vocals"])
         if "instrumental" in estimates and bands["instrumental"] < n_bins:
             extended["instrumental"] = high(bands["instrumental"])
     elif options.high_band in ("average", "instrumental_average"):
         top = options.high_band == "instrumental_average"
-        if top and bands["vocals"] < n_bins:
-            estimates["vocals"] = keras.layers.ZeroPadding2D(((0, n_bins - bands["vocals"]), (0, 0)), name="vocals_above_band")(estimates["vocals"])
         for target, mask in masks.items():
             if bands[target] < n_bins and not (top and target == "vocals"):
                 bins_first = keras.layers.Permute((2, 1, 3), name=f"{target}_mask_bins_first")(mask)
