@@ -126,6 +126,14 @@ def test_the_installed_model_separates_above_11_khz(spleeter_installed) -> None:
     np.testing.assert_allclose(ours["instrumental"][:, 1024:], top.mean(axis=1, keepdims=True) * x[:, 1024:], rtol=1e-4, atol=1e-6)
 
 
+def test_an_install_with_both_u_nets_over_1280_bins_is_not_current(tmp_path) -> None:
+    """The install of issue 27 until 2026-12-07 (both U-Nets over 1280 bins, 11 % slower) is replaced too."""
+    old = tmp_path / "spleeter-2stems"
+    old.mkdir()
+    (old / "configuration.jsonc").write_text('{"training": {"model": {"name": "spleeter", "options": {"bins": 1280, "high_band": "none"}}}}')
+    assert not spleeter.is_current(old)
+
+
 def test_an_install_whose_vocals_stop_at_11_khz_is_replaced(spleeter_wheel, tmp_path) -> None:
     """An install whose vocals stop at 11 kHz is installed again from the cached wheel, without --force."""
     old = tmp_path / "spleeter-2stems"
