@@ -46,21 +46,25 @@ class BandAverage(keras.layers.Layer):
 
     Args:
         n_bins: bins of the output (the band above the edge).
+        top: average only the top ``top`` bins of the input (all of a narrower one), as
+            ``instrumental_average`` does; None: every bin (Spleeter's).
     """
 
-    def __init__(self, n_bins: int, **kwargs) -> None:
+    def __init__(self, n_bins: int, top: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.n_bins = int(n_bins)
+        self.top = None if top is None else int(top)
 
     def call(self, inputs):
-        mean = ops.mean(inputs, axis=1, keepdims=True)
+        band = inputs if self.top is None else inputs[:, -self.top :]
+        mean = ops.mean(band, axis=1, keepdims=True)
         return ops.repeat(mean, self.n_bins, axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n_bins, *input_shape[2:])
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "n_bins": self.n_bins}
+        return {**super().get_config(), "n_bins": self.n_bins, "top": self.top}
 
 
 @keras.saving.register_keras_serializable(package="unmix")

@@ -191,9 +191,7 @@ def _fill_above(estimates: dict, masks: dict, inputs, *, options: SpleeterOption
         for target, mask in masks.items():
             if bands[target] < n_bins and not (top and target == "vocals"):
                 bins_first = keras.layers.Permute((2, 1, 3), name=f"{target}_mask_bins_first")(mask)
-                if top and bands[target] > TOP_BINS:
-                    bins_first = keras.layers.Cropping2D(((bands[target] - TOP_BINS, 0), (0, 0)), name=f"{target}_mask_top")(bins_first)
-                above = BandAverage(n_bins - bands[target], name=f"{target}_mask_above")(bins_first)
+                above = BandAverage(n_bins - bands[target], top=TOP_BINS if top else None, name=f"{target}_mask_above")(bins_first)
                 extended[target] = keras.layers.Multiply(name=f"{target}_estimate_above")([above, high(bands[target])])
     else:  # learned: one band for both U-Nets (checked)
         bins = bands["vocals"]
