@@ -226,7 +226,7 @@ def test_the_import_reader_itself(tmp_path: Path, source: str, expected: list[st
 
 
 # Inside unmix/separation each module imports only those before it (issue 11: one direction).
-SEPARATION_ORDER = ["outputs", "arrays", "overlap_add", "shared_windows", "kernel", "streaming", "loading", "exported", "separator", "batch"]
+SEPARATION_ORDER = ["outputs", "arrays", "overlap_add", "shared_windows", "kernel", "streaming", "loading", "subpixel", "exported", "separator", "batch"]
 
 
 def test_separation_modules_import_only_those_below_them() -> None:

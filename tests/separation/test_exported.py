@@ -11,7 +11,7 @@ import pytest
 
 from unmix.cli import options
 from unmix.errors import ConfigurationError
-from unmix.separation import exported
+from unmix.separation import exported, subpixel
 from unmix.separation.separator import Separator
 
 RATE = 8000
@@ -68,6 +68,15 @@ def test_the_exported_network_separates_as_keras_does(run, models_dir):
         assert np.abs(expected[stem]).max() > 1e-3  # a stem with something in it
         assert float(np.abs(got[stem] - expected[stem]).max()) <= 1e-4 * peak
     assert list(models_dir.glob("exported/*.onnx")) == [exported.exported_path(run)]
+
+
+def test_spleeters_last_layers_are_rewritten_to_run_at_half_resolution(run, models_dir):
+    """Both U-Nets' tails (the separation above checks their stems against Keras'); the dummy has none."""
+    import openvino
+
+    Separator.from_run_folder(run, runtime="openvino")  # exports it
+    model = openvino.Core().read_model(str(exported.exported_path(run)))
+    assert subpixel.rewrite(model) == (2 if run.name == "spleeter" else 0)
 
 
 def test_a_batch_spread_over_several_streams_gives_the_stems_of_one(run, models_dir):

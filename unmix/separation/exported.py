@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from unmix.errors import ConfigurationError, ModelError, first_line
+from unmix.separation import subpixel
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class ExportedNetwork:
             core = openvino.Core()
             model = core.read_model(str(path))
             self._one_by_one = _batch_of_one(model)
+            subpixel.rewrite(model)
             self._compiled = core.compile_model(model, "CPU", properties)
         except RuntimeError as error:
             raise ModelError(f"cannot read the exported network {path}: {first_line(error)}; delete it, then export it again with --runtime openvino (or python3 -m unmix.pretrained export for a built-in model), or separate with --runtime tensorflow") from None
