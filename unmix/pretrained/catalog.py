@@ -81,18 +81,18 @@ _MODELS: dict[str, _Model] = {
         installable=True,
         vocals_sdr=7.08,
         instrumental_sdr=10.48,
-        real_time_factor=56.7,
+        real_time_factor=58.4,
         vocals_high_band=4.11,
-        one_song_seconds=5.26,
+        one_song_seconds=4.98,
     ),
     FAST: _Model(
         description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
         installable=False,
         vocals_sdr=6.25,
         instrumental_sdr=8.97,
-        real_time_factor=150.5,
+        real_time_factor=171.5,
         vocals_high_band=2.76,
-        one_song_seconds=2.32,
+        one_song_seconds=2.44,
     ),
 }
 
