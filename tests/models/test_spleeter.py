@@ -150,3 +150,26 @@ def test_targets_other_than_both_or_the_vocals_are_configuration_errors() -> Non
     for targets in (["instrumental"], ["vocals", "vocals"], []):
         with pytest.raises(ConfigurationError, match=r"targets must be"):
             build_model("spleeter", {**TINY, "targets": targets}, input_shape=SHAPE, output="magnitude")
+
+
+def test_the_u_nets_run_on_the_input_s_bins_first_layout_and_weights_keep_keras_paths(tiny, rng, tmp_path) -> None:
+    """No transpose around a U-Net; a weights file keys layers by Keras' class names, as before the layout changed."""
+    import h5py
+
+    from unmix.models.spleeter import Conv2D, Conv2DTranspose
+
+    assert not [layer.name for layer in tiny.layers if isinstance(layer, keras.layers.Permute)]
+    # Each layer is Keras' own convolution with the kernel's two spatial axes swapped.
+    x = rng.random((1, 16, 16, 3)).astype(np.float32)
+    for layer_type, keras_type in ((Conv2D, keras.layers.Conv2D), (Conv2DTranspose, keras.layers.Conv2DTranspose)):
+        ours, plain = layer_type(4, 5, strides=2, padding="same"), keras_type(4, 5, strides=2, padding="same")
+        ours.build(x.shape), plain.build(x.shape)
+        kernel = rng.standard_normal(tuple(ours.kernel.shape)).astype(np.float32)
+        ours.set_weights([kernel, np.zeros(4, np.float32)])
+        plain.set_weights([kernel, np.zeros(4, np.float32)])
+        swapped = np.transpose(keras.ops.convert_to_numpy(plain(np.transpose(x, (0, 2, 1, 3)))), (0, 2, 1, 3))
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x)), swapped, atol=1e-5)
+    path = tmp_path / "tiny.weights.h5"
+    tiny.save_weights(path)
+    with h5py.File(path, "r") as weights:
+        assert {"conv2d", "conv2d_transpose"} <= set(weights["layers"])

@@ -7,9 +7,12 @@ for one, so that ``unmix.pretrained.spleeter`` can load Deezer's checkpoint by a
 
 Input: the raw STFT magnitude (Spleeter: 4096-point Hann window, hop 1024, no normaliser),
 ``(batch, n_bins, n_frames, n_channels)``. Each U-Net sees the first ``bins`` bins (1024 of 2049:
-up to 11 kHz at 44.1 kHz), transposed to Spleeter's ``(batch, frames, bins, channels)``: the
-kernels are then the checkpoint's exactly, and TF's asymmetric 'same' padding of the stride-2
-layers falls on the same side of each axis as in the original graph.
+up to 11 kHz at 44.1 kHz). Spleeter's U-Nets run on ``(batch, frames, bins, channels)``; here
+they run on the input's own ``(bins, frames)`` with every kernel's two axes swapped as it is
+applied (this module's ``Conv2D`` and ``Conv2DTranspose``). That is the same sum: the kernels
+are stored as the checkpoint's, and TF's asymmetric 'same' padding of the stride-2 layers falls
+on the same side of both axes (each a multiple of 64). So no transpose runs around a U-Net:
+OpenVINO ran those with a generic kernel (docs/speed.md, section 2f).
 
 Per U-Net: six 5x5 stride-2 convolutions (batch norm, leaky ReLU 0.2); the skips and the
 bottleneck are the convolutions' outputs before their batch norm, so the sixth batch norm has no
@@ -118,6 +121,31 @@ class KeepUnused(keras.layers.Layer):
         return input_shape[0]
 
 
+# Keras' weights files key a layer by its class name ("conv2d_3"), not its own name: these two keep
+# Keras' class names, so every weights file written before them (the shipped ``fast``, Deezer's
+# import, trained run folders) still loads.
+@keras.saving.register_keras_serializable(package="unmix")
+class Conv2D(keras.layers.Conv2D):
+    """Keras' Conv2D over ``(bins, frames)`` with a kernel in Spleeter's ``(frames, bins)`` order: transposed when applied."""
+
+    def convolution_op(self, inputs, kernel):
+        return super().convolution_op(inputs, keras.ops.transpose(kernel, (1, 0, 2, 3)))
+
+
+@keras.saving.register_keras_serializable(package="unmix")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """Keras' Conv2DTranspose over ``(bins, frames)`` with a kernel in Spleeter's ``(frames, bins)`` order (Keras' call, that kernel transposed)."""
+
+    def call(self, inputs):
+        outputs = keras.ops.conv_transpose(
+            inputs, keras.ops.transpose(self.kernel, (1, 0, 2, 3)), strides=list(self.strides), padding=self.padding,
+            output_padding=self.output_padding, dilation_rate=self.dilation_rate, data_format=self.data_format,
+        )  # fmt: skip
+        if self.use_bias:
+            outputs = keras.ops.add(outputs, self.bias)  # channels last
+        return self.activation(outputs)
+
+
 @register_model("spleeter", options=SpleeterOptions, description="Spleeter 2-stems (two 6-level U-Nets, Deezer's weights importable), magnitudes")
 def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int], output: str) -> keras.Model:
     """Build the two U-Nets behind one input.
@@ -140,17 +168,13 @@ def build_spleeter(options: SpleeterOptions, *, input_shape: tuple[int, int, int
     _check(options, n_bins=n_bins, n_frames=n_frames, output=output)
     inputs = keras.Input(shape=input_shape, name="spectrogram", dtype="float32")
     bands = {target: options.unet_bins(n_bins, target=target) for target in options.targets}
-    frames_first = {}
+    band = {}
     for bins in sorted(set(bands.values())):
         suffix = "" if bins == options.unet_bins(n_bins) else f"_{bins}"
-        band = inputs if n_bins == bins else keras.layers.Cropping2D(((0, n_bins - bins), (0, 0)), name=f"band{suffix}")(inputs)
-        # Spleeter's axis order: (batch, frames, bins, channels).
-        frames_first[bins] = keras.layers.Permute((2, 1, 3), name=f"frames_first{suffix}")(band)
+        band[bins] = inputs if n_bins == bins else keras.layers.Cropping2D(((0, n_bins - bins), (0, 0)), name=f"band{suffix}")(inputs)
     estimates, masks = {}, {}
     for target in options.targets:
-        estimate, mask = _unet(frames_first[bands[target]], options, n_channels=n_channels, prefix=target)
-        estimates[target] = keras.layers.Permute((2, 1, 3), name=f"{target}_bins_first")(estimate)
-        masks[target] = mask
+        estimates[target], masks[target] = _unet(band[bands[target]], options, n_channels=n_channels, prefix=target)
     _fill_above(estimates, masks, inputs, options=options, bands=bands)
     outputs = {target: keras.layers.Identity(name=target)(estimates[target]) for target in options.targets}
     one_target = tuple(options.targets) == ("vocals",)
@@ -190,15 +214,13 @@ def _fill_above(estimates: dict, masks: dict, inputs, *, options: SpleeterOption
         top = options.high_band == "instrumental_average"
         for target, mask in masks.items():
             if bands[target] < n_bins and not (top and target == "vocals"):
-                bins_first = keras.layers.Permute((2, 1, 3), name=f"{target}_mask_bins_first")(mask)
-                above = BandAverage(n_bins - bands[target], top=TOP_BINS if top else None, name=f"{target}_mask_above")(bins_first)
+                above = BandAverage(n_bins - bands[target], top=TOP_BINS if top else None, name=f"{target}_mask_above")(mask)
                 extended[target] = keras.layers.Multiply(name=f"{target}_estimate_above")([above, high(bands[target])])
     else:  # learned: one band for both U-Nets (checked)
         bins = bands["vocals"]
-        bins_first = keras.layers.Permute((2, 1, 3), name="vocals_mask_bins_first")(masks["vocals"])
         head = build_head(n_above=n_bins - bins, n_below=bins, n_frames=inputs.shape[2], n_channels=inputs.shape[3])
         near = keras.layers.Cropping2D(((bins - context_bins(bins), 0), (0, 0)), name="near_and_above_band")(inputs)
-        vocals = keras.layers.Multiply(name="vocals_estimate_above")([head([near, bins_first]), high(bins)])
+        vocals = keras.layers.Multiply(name="vocals_estimate_above")([head([near, masks["vocals"]]), high(bins)])
         extended["vocals"] = vocals
         if "instrumental" in estimates:
             extended["instrumental"] = keras.layers.Subtract(name="instrumental_estimate_above")([high(bins), vocals])
@@ -250,13 +272,13 @@ def _check_band(bins: int, *, key: str, n_bins: int, levels: int) -> None:
 
 
 def _unet(x, options: SpleeterOptions, *, n_channels: int, prefix: str):
-    """One target's U-Net on ``(batch, frames, bins, channels)``; returns its magnitude estimate and its mask."""
+    """One target's U-Net on ``(batch, bins, frames, channels)``; returns its magnitude estimate and its mask."""
     spectrogram = x
     skips = []
     unused = None
     depth = len(options.filters)
     for i, filters in enumerate(options.filters, start=1):
-        conv = keras.layers.Conv2D(filters, _KERNEL, strides=2, padding="same", name=f"{prefix}_conv_{i}")(x)
+        conv = Conv2D(filters, _KERNEL, strides=2, padding="same", name=f"{prefix}_conv_{i}")(x)
         skips.append(conv)
         # The last one is never used: frozen, so that training asks no gradient of it.
         frozen = options.freeze_batch_norm or i == depth
@@ -271,10 +293,10 @@ def _unet(x, options: SpleeterOptions, *, n_channels: int, prefix: str):
     for i, filters in enumerate(decoder_filters, start=1):
         if i > 1:
             x = keras.layers.Concatenate(axis=-1, name=f"{prefix}_skip_{i}")([skips[-i], x])
-        x = keras.layers.Conv2DTranspose(filters, _KERNEL, strides=2, padding="same", name=f"{prefix}_deconv_{i}")(x)
+        x = Conv2DTranspose(filters, _KERNEL, strides=2, padding="same", name=f"{prefix}_deconv_{i}")(x)
         x = keras.layers.ReLU(name=f"{prefix}_deconv_act_{i}")(x)
         x = keras.layers.BatchNormalization(**_BN, trainable=not options.freeze_batch_norm, name=f"{prefix}_deconv_bn_{i}")(x)
         if i <= _DROPOUT_LAYERS and options.dropout > 0:
             x = keras.layers.Dropout(options.dropout, name=f"{prefix}_dropout_{i}")(x)
-    mask = keras.layers.Conv2D(n_channels, 4, dilation_rate=2, padding="same", activation="sigmoid", name=f"{prefix}_mask_conv")(x)
+    mask = Conv2D(n_channels, 4, dilation_rate=2, padding="same", activation="sigmoid", name=f"{prefix}_mask_conv")(x)
     return keras.layers.Multiply(name=f"{prefix}_estimate")([mask, spectrogram]), mask
