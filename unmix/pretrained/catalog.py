@@ -81,18 +81,18 @@ _MODELS: dict[str, _Model] = {
         installable=True,
         vocals_sdr=7.08,
         instrumental_sdr=10.48,
-        real_time_factor=58.4,
+        real_time_factor=61.9,
         vocals_high_band=4.11,
-        one_song_seconds=4.98,
+        one_song_seconds=3.99,
     ),
     FAST: _Model(
         description="Spleeter's vocals U-Net at hop 2048, distilled here from spleeter-2stems, run up to 13.8 kHz (shipped with unmix)",
         installable=False,
         vocals_sdr=6.25,
-        instrumental_sdr=8.97,
-        real_time_factor=171.5,
+        instrumental_sdr=8.98,
+        real_time_factor=168.2,
         vocals_high_band=2.76,
-        one_song_seconds=2.44,
+        one_song_seconds=2.48,
     ),
 }
 
