@@ -121,9 +121,10 @@ class KeepUnused(keras.layers.Layer):
         return input_shape[0]
 
 
-# Keras' weights files key a layer by its class name ("conv2d_3"), not its own name: these two keep
-# Keras' class names, so every weights file written before them (the shipped ``fast``, Deezer's
-# import, trained run folders) still loads.
+# Swapping a kernel's axes swaps the grid's only because Spleeter's kernels are square and its
+# strides and dilations equal on both axes. Keras' weights files key a layer by its class name
+# ("conv2d_3"), not its own name: these two keep Keras' class names, so every weights file written
+# before them (the shipped ``fast``, Deezer's import, trained run folders) still loads.
 @keras.saving.register_keras_serializable(package="unmix")
 class Conv2D(keras.layers.Conv2D):
     """Keras' Conv2D over ``(bins, frames)`` with a kernel in Spleeter's ``(frames, bins)`` order: transposed when applied."""
