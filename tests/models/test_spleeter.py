@@ -163,7 +163,8 @@ def test_the_u_nets_run_on_the_input_s_bins_first_layout_and_weights_keep_keras_
     x = rng.random((1, 16, 16, 3)).astype(np.float32)
     for layer_type, keras_type in ((Conv2D, keras.layers.Conv2D), (Conv2DTranspose, keras.layers.Conv2DTranspose)):
         ours, plain = layer_type(4, 5, strides=2, padding="same"), keras_type(4, 5, strides=2, padding="same")
-        ours.build(x.shape), plain.build(x.shape)
+        ours.build(x.shape)
+        plain.build(x.shape)
         kernel = rng.standard_normal(tuple(ours.kernel.shape)).astype(np.float32)
         ours.set_weights([kernel, np.zeros(4, np.float32)])
         plain.set_weights([kernel, np.zeros(4, np.float32)])
